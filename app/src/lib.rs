@@ -1,0 +1,28 @@
+//! Nurture's user interface and server functions.
+//!
+//! The same crate is compiled twice: with the `ssr` feature into the server, where it renders
+//! pages and runs server functions, and with the `hydrate` feature into the wasm32 bundle, where
+//! it takes over the server-rendered page. Modules that touch the database or secrets are gated
+//! by `ssr` so that the browser build never contains them.
+
+pub mod error;
+pub mod layout;
+pub mod pages;
+pub mod preferences;
+mod routes;
+
+#[cfg(feature = "ssr")]
+pub mod db;
+#[cfg(feature = "ssr")]
+pub mod security;
+
+pub use routes::{App, shell};
+
+/// Name of the JavaScript and wasm bundle under `/pkg`, shared by the build script and the server.
+pub const BUNDLE_NAME: &str = "nurture";
+
+/// Hydrates the server-rendered page in the browser.
+#[cfg(feature = "hydrate")]
+pub fn hydrate() {
+    leptos::mount::hydrate_body(App);
+}

@@ -1,0 +1,76 @@
+//! The HTML document and the route table.
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    StaticSegment,
+    components::{Route, Router, Routes},
+};
+
+use crate::layout::AppShell;
+use crate::pages::{Area, AreaPage, HomePage, NotFoundPage};
+use crate::preferences::DisplayPreferences;
+
+/// Renders the whole HTML document on the server. The browser only hydrates what `App` renders.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::security::provide_request_nonce();
+    let preferences = DisplayPreferences::from_request();
+
+    view! {
+        <!DOCTYPE html>
+        <html lang="en" class=preferences.html_class()>
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// Root component: page metadata, the application shell and the route table.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let preferences = DisplayPreferences::from_request();
+    provide_context(RwSignal::new(preferences));
+
+    view! {
+        <Stylesheet id="nurture-style" href=format!("/pkg/{}.css", crate::BUNDLE_NAME) />
+        <Title formatter=|page: String| format!("{page} · Nurture") />
+        <Router>
+            <AppShell>
+                <Routes fallback=NotFoundPage>
+                    <Route path=StaticSegment("") view=HomePage />
+                    <Route
+                        path=StaticSegment("patient")
+                        view=|| view! { <AreaPage area=Area::Patient /> }
+                    />
+                    <Route
+                        path=StaticSegment("clinician")
+                        view=|| view! { <AreaPage area=Area::Clinician /> }
+                    />
+                    <Route
+                        path=StaticSegment("admin")
+                        view=|| view! { <AreaPage area=Area::Admin /> }
+                    />
+                    <Route
+                        path=StaticSegment("compliance")
+                        view=|| view! { <AreaPage area=Area::Compliance /> }
+                    />
+                    <Route
+                        path=StaticSegment("research")
+                        view=|| view! { <AreaPage area=Area::Research /> }
+                    />
+                </Routes>
+            </AppShell>
+        </Router>
+    }
+}

@@ -1,0 +1,129 @@
+//! Command-line entry point of the Nurture server.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use leptos::config::LeptosOptions;
+use server::config::Config;
+use server::state::AppState;
+use server::{database, logging, router};
+use tokio::net::TcpListener;
+
+const USAGE: &str = "\
+Usage: nurture [COMMAND]
+
+Commands:
+  serve     Prepare the database and serve the portal (the default)
+  migrate   Create the database if missing, apply pending migrations, and exit
+  help      Show this message
+
+Configuration comes from environment variables; see .env.example.";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let command = std::env::args().nth(1);
+    let result = match command.as_deref() {
+        None | Some("serve") => serve().await,
+        Some("migrate") => migrate().await,
+        Some("help" | "--help" | "-h") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command {other:?}\n\n{USAGE}")),
+    };
+
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            tracing::error!(error = %message, "server stopped");
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Reads the configuration and sets up logging, shared by every command.
+fn start() -> Result<Config, String> {
+    let config = Config::from_env().map_err(|error| error.to_string())?;
+    logging::init(&config.logging)?;
+    Ok(config)
+}
+
+async fn migrate() -> Result<(), String> {
+    let config = start()?;
+    database::ensure_database_exists(&config.database.url)
+        .await
+        .map_err(|error| error.to_string())?;
+    database::run_migrations(&config.database.url)
+        .await
+        .map_err(|error| error.to_string())?;
+    tracing::info!(database = %config.database.url, "database is migrated");
+    Ok(())
+}
+
+async fn serve() -> Result<(), String> {
+    let config = start()?;
+    tracing::info!(mode = ?config.mode, database = %config.database.url, "starting Nurture");
+
+    let pool = database::prepare(&config.database)
+        .await
+        .map_err(|error| error.to_string())?;
+    let leptos_options = LeptosOptions::builder()
+        .output_name(app::BUNDLE_NAME)
+        .site_root(config.http.site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(config.http.listen)
+        .build();
+    let state = AppState {
+        leptos_options,
+        pool,
+        http: Arc::new(config.http.clone()),
+    };
+
+    let listener = TcpListener::bind(config.http.listen)
+        .await
+        .map_err(|error| {
+            format!(
+                "cannot listen on {} (NURTURE_LISTEN): {error}",
+                config.http.listen
+            )
+        })?;
+    tracing::info!(
+        address = %config.http.listen,
+        public_url = %config.http.public_url,
+        "listening"
+    );
+
+    axum::serve(listener, router::build(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|error| format!("server failed: {error}"))?;
+    tracing::info!("stopped after finishing requests in flight");
+    Ok(())
+}
+
+/// Completes on SIGTERM or Ctrl-C; the server then stops accepting connections and finishes
+/// the requests in flight.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = interrupt => tracing::info!("received Ctrl-C, shutting down"),
+        () = terminate => tracing::info!("received SIGTERM, shutting down"),
+    }
+}

@@ -1,0 +1,91 @@
+//! The router: health endpoints, Leptos pages and server functions, static files, and the
+//! middleware stack around them.
+
+use std::sync::Arc;
+
+use app::{App, shell};
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::middleware;
+use axum::routing::get;
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower::ServiceBuilder;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::health;
+use crate::http::errors::set_error_status;
+use crate::http::origin::{AllowedOrigin, check_origin};
+use crate::http::security_headers::{SecurityHeaders, add_security_headers};
+use crate::state::AppState;
+
+/// Builds the complete router for `state`.
+pub fn build(state: AppState) -> Router {
+    let pool = state.pool.clone();
+    let server_context = move || provide_context(pool.clone());
+    let options = state.leptos_options.clone();
+
+    let pages = Router::<AppState>::new()
+        .leptos_routes_with_context(
+            &state,
+            generate_route_list(App),
+            server_context.clone(),
+            move || shell(options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(server_context, shell))
+        .layer(middleware::from_fn(set_error_status));
+
+    let http = &state.http;
+    let allowed_origin = AllowedOrigin(Arc::from(http.public_origin()));
+    let security = SecurityHeaders {
+        hsts: http.is_https(),
+    };
+    let middleware = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            http.request_timeout,
+        ))
+        .layer(middleware::from_fn_with_state(
+            security,
+            add_security_headers,
+        ))
+        .layer(middleware::from_fn_with_state(allowed_origin, check_origin))
+        .layer(RequestBodyLimitLayer::new(http.body_limit_bytes));
+
+    Router::new()
+        .route("/healthz", get(health::live))
+        .route("/readyz", get(health::ready))
+        .merge(pages)
+        .layer(middleware)
+        .with_state(state)
+}
+
+/// Span of one request. It records the path but not the query string, which may carry tokens.
+fn request_span(request: &Request<Body>) -> tracing::Span {
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = request.uri().path(),
+        request_id,
+    )
+}
