@@ -1,12 +1,9 @@
 //! Command-line entry point of the Nurture server.
 
-use std::process::ExitCode;
-use std::sync::Arc;
-
-use leptos::config::LeptosOptions;
 use server::config::Config;
 use server::state::AppState;
 use server::{database, logging, router};
+use std::process::ExitCode;
 use tokio::net::TcpListener;
 
 const USAGE: &str = "\
@@ -68,17 +65,7 @@ async fn serve() -> Result<(), String> {
     let pool = database::prepare(&config.database)
         .await
         .map_err(|error| error.to_string())?;
-    let leptos_options = LeptosOptions::builder()
-        .output_name(app::BUNDLE_NAME)
-        .site_root(config.http.site_root.to_string_lossy().into_owned())
-        .site_pkg_dir("pkg")
-        .site_addr(config.http.listen)
-        .build();
-    let state = AppState {
-        leptos_options,
-        pool,
-        http: Arc::new(config.http.clone()),
-    };
+    let state = AppState::new(&config.http, pool);
 
     let listener = TcpListener::bind(config.http.listen)
         .await

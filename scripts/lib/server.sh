@@ -1,0 +1,34 @@
+# Starting and stopping a Nurture server for the browser tests. Source it after common.sh.
+
+SERVER_PID=""
+
+# Starts target/debug/nurture on $1 (a port) with database $2, waits until /readyz answers 200.
+start_server() {
+    local port=$1 database_url=$2 log_file=$3
+    NURTURE_LISTEN="127.0.0.1:$port" \
+        NURTURE_PUBLIC_URL="http://localhost:$port" \
+        NURTURE_SITE_ROOT="$SITE_ROOT" \
+        NURTURE_SECRETS_FILE="$4" \
+        DATABASE_URL="$database_url" \
+        "$ROOT/target/debug/nurture" serve >"$log_file" 2>&1 &
+    SERVER_PID=$!
+    for _ in $(seq 1 60); do
+        if curl -fs "http://localhost:$port/readyz" >/dev/null 2>&1; then
+            return 0
+        fi
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.5
+    done
+    cat "$log_file" >&2
+    die "the server did not become ready on port $port"
+}
+
+# Sends SIGTERM and waits for a clean exit.
+stop_server() {
+    [ -n "$SERVER_PID" ] || return 0
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    local status=0
+    wait "$SERVER_PID" || status=$?
+    SERVER_PID=""
+    return "$status"
+}

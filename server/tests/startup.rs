@@ -1,0 +1,181 @@
+//! Database bootstrap at startup, and the real binary's start and graceful shutdown.
+
+mod support;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use server::database::{self, DatabaseError, DatabaseUrl};
+use support::TestDatabase;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+#[tokio::test]
+async fn missing_database_is_created_and_migrated() {
+    let url = TestDatabase::unused_url();
+    let config = support::test_config(&url, &[]);
+
+    let pool = database::prepare(&config.database).await.unwrap();
+    let status = database::schema_status(&pool, Duration::from_secs(3))
+        .await
+        .unwrap();
+    drop(pool);
+
+    let name = url.database_name().unwrap().to_owned();
+    support::execute_on_server(&format!("DROP DATABASE \"{name}\" WITH (FORCE)")).await;
+    assert_eq!(status, database::SchemaStatus::Current);
+}
+
+#[tokio::test]
+async fn prepare_twice_is_harmless() {
+    let test_database = TestDatabase::migrated().await;
+    let config = support::test_config(&test_database.url, &[]);
+
+    database::prepare(&config.database).await.unwrap();
+    database::prepare(&config.database).await.unwrap();
+}
+
+#[tokio::test]
+async fn unreachable_server_gives_clear_error() {
+    // Nothing listens on port 1 of the loopback interface, so the connection is refused.
+    let url = DatabaseUrl::parse("postgres://nurture:hunter2@localhost:1/nurture").unwrap();
+
+    let error = database::ensure_database_exists(&url).await.unwrap_err();
+
+    assert!(matches!(error, DatabaseError::Unreachable { .. }));
+    let message = error.to_string();
+    assert!(
+        message.starts_with(
+            "PostgreSQL is not reachable at postgres://nurture:***@localhost:1/nurture"
+        ),
+        "{message}"
+    );
+    assert!(!message.contains("hunter2"), "{message}");
+}
+
+/// Starts the real binary on a free loopback port with its own database.
+async fn start_binary(database: &DatabaseUrl) -> (tokio::process::Child, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let secrets = server::secrets::SecretKey::generate().to_base64();
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_nurture"))
+        .arg("serve")
+        .env_clear()
+        .env("DATABASE_URL", database.expose())
+        .env("NURTURE_LISTEN", format!("127.0.0.1:{port}"))
+        .env("NURTURE_PUBLIC_URL", format!("http://localhost:{port}"))
+        .env(
+            "NURTURE_SITE_ROOT",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../public"),
+        )
+        .env("NURTURE_KEK", &secrets)
+        .env("NURTURE_PSEUDONYM_KEY", &secrets)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("cannot start the server binary");
+
+    for _ in 0..100 {
+        if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return (child, port);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the server did not listen on port {port} within 10 seconds");
+}
+
+fn send_sigterm(child: &tokio::process::Child) {
+    let pid = child.id().expect("the server has exited early");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_request_in_flight() {
+    let test_database = TestDatabase::migrated().await;
+    let (mut child, port) = start_binary(&test_database.url).await;
+
+    // Send the headers and half of the body, so the request is in flight when SIGTERM arrives.
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let head = format!(
+        "POST /api/preferences/text-size HTTP/1.1\r\nHost: localhost:{port}\r\n\
+         Origin: http://localhost:{port}\r\nAccept: application/json\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 10\r\n\r\nsize="
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    send_sigterm(&child);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stream.write_all(b"large").await.unwrap();
+
+    let mut response = String::new();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        stream.read_to_string(&mut response),
+    )
+    .await
+    .expect("no response to the request in flight")
+    .unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("the server did not exit after SIGTERM")
+        .unwrap();
+
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(status.success(), "exit status {status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_refuses_to_start_without_database() {
+    let url = DatabaseUrl::parse("postgres://nurture:hunter2@localhost:1/nurture").unwrap();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_nurture"))
+        .arg("serve")
+        .env_clear()
+        .env("DATABASE_URL", url.expose())
+        .env(
+            "NURTURE_KEK",
+            server::secrets::SecretKey::generate().to_base64(),
+        )
+        .env(
+            "NURTURE_PSEUDONYM_KEY",
+            server::secrets::SecretKey::generate().to_base64(),
+        )
+        .output()
+        .await
+        .unwrap();
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains(
+            "error: PostgreSQL is not reachable at postgres://nurture:***@localhost:1/nurture"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_names_invalid_variable() {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_nurture"))
+        .arg("serve")
+        .env_clear()
+        .env("NURTURE_MODE", "production")
+        .output()
+        .await
+        .unwrap();
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("NURTURE_PUBLIC_URL is required in production mode"),
+        "{stderr}"
+    );
+}
