@@ -63,10 +63,13 @@ ensure_wasm_bindgen() {
 # npm packages of end2end/: Playwright, axe-core and binaryen's wasm-opt. Never a browser.
 ensure_npm_packages() {
     command -v npm >/dev/null || apt_install nodejs npm
-    if ! cmp -s "$E2E/package-lock.json" "$E2E/node_modules/.package-lock.json"; then
+    # The stamp is a copy of the lock file that the last successful install used.
+    local stamp="$E2E/node_modules/.installed-package-lock.json"
+    if ! cmp -s "$E2E/package-lock.json" "$stamp"; then
         log "installing npm packages in end2end/"
         (cd "$E2E" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error) \
             || die "npm could not install the packages in end2end/"
+        cp "$E2E/package-lock.json" "$stamp"
     fi
 }
 

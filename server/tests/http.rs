@@ -267,7 +267,10 @@ async fn plain_form_post_redirects_back() {
     assert_eq!(response.status(), StatusCode::FOUND);
     // Leptos appends a query string, empty on success, that carries a form's error.
     let location = response.headers()[header::LOCATION].to_str().unwrap();
-    assert!(location.starts_with(&format!("{ORIGIN}/research")), "{location}");
+    assert!(
+        location.starts_with(&format!("{ORIGIN}/research")),
+        "{location}"
+    );
 }
 
 #[tokio::test]
