@@ -6,6 +6,7 @@
 //! by `ssr` so that the browser build never contains them.
 
 pub mod error;
+pub mod ids;
 pub mod layout;
 pub mod pages;
 pub mod preferences;
