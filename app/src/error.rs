@@ -19,6 +19,8 @@ pub enum ErrorCode {
     NotFound,
     /// The request conflicts with the current state (409).
     Conflict,
+    /// The action needs a fresh passkey assertion first (403).
+    StepUpRequired,
     /// Too many attempts in a short time (429).
     RateLimited,
     /// A dependency such as the database is unavailable (503).
@@ -34,6 +36,7 @@ impl ErrorCode {
             Self::InvalidInput => 400,
             Self::Unauthenticated => 401,
             Self::NotFound => 404,
+            Self::StepUpRequired => 403,
             Self::Conflict => 409,
             Self::RateLimited => 429,
             Self::Unavailable => 503,
@@ -99,5 +102,14 @@ impl FromServerFnError for AppError {
             ),
             _ => Self::internal(),
         }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<diesel::result::Error> for AppError {
+    /// Logs a database failure and returns the generic error, so that transactions can use `?`.
+    fn from(error: diesel::result::Error) -> Self {
+        tracing::error!(%error, "database operation failed");
+        Self::internal()
     }
 }

@@ -6,6 +6,7 @@
 //! by `ssr` so that the browser build never contains them.
 
 pub mod error;
+pub mod identity;
 pub mod ids;
 pub mod layout;
 pub mod pages;
@@ -13,9 +14,17 @@ pub mod preferences;
 mod routes;
 
 #[cfg(feature = "ssr")]
+pub mod audit;
+#[cfg(feature = "ssr")]
+pub mod crypto;
+#[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
+pub mod schema;
+#[cfg(feature = "ssr")]
 pub mod security;
+#[cfg(feature = "ssr")]
+pub mod services;
 
 pub use routes::{App, shell};
 

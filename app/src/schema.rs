@@ -15,7 +15,7 @@ diesel::table! {
         clinic_id -> Uuid,
         status -> Text,
         data_key_wrapped -> Bytea,
-        data_key_version -> Int4,
+        data_key_kek_version -> Int4,
         display_name_ciphertext -> Bytea,
         email_ciphertext -> Bytea,
         email_index -> Bytea,

@@ -8,7 +8,7 @@ CREATE TABLE users (
     clinic_id uuid NOT NULL REFERENCES clinics (id),
     status text NOT NULL DEFAULT 'invited' CHECK (status IN ('invited', 'active', 'deactivated')),
     data_key_wrapped bytea NOT NULL,
-    data_key_version integer NOT NULL,
+    data_key_kek_version integer NOT NULL,
     display_name_ciphertext bytea NOT NULL,
     email_ciphertext bytea NOT NULL,
     email_index bytea NOT NULL UNIQUE,

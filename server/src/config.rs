@@ -35,6 +35,15 @@ pub struct Config {
     pub http: HttpConfig,
     pub logging: LogConfig,
     pub secrets: Secrets,
+    pub identity: IdentityConfig,
+}
+
+/// Lifetimes of invitations and sessions.
+#[derive(Debug, Clone)]
+pub struct IdentityConfig {
+    pub invitation_ttl: Duration,
+    pub session_idle_timeout: Duration,
+    pub session_max_lifetime: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -83,10 +92,16 @@ pub struct Secrets {
     pub key_encryption_key_version: u32,
     /// Key of the HMAC that turns patient ids into research pseudonyms.
     pub pseudonym_key: SecretKey,
+    /// Key of the HMAC that turns emails and names into searchable blind indexes.
+    pub blind_index_key: SecretKey,
 }
 
 /// Names of the secret variables, in the order they are written to a new secrets file.
-const SECRET_NAMES: [&str; 2] = ["NURTURE_KEK", "NURTURE_PSEUDONYM_KEY"];
+const SECRET_NAMES: [&str; 3] = [
+    "NURTURE_KEK",
+    "NURTURE_PSEUDONYM_KEY",
+    "NURTURE_BLIND_INDEX_KEY",
+];
 
 const DEFAULT_DATABASE_URL: &str = "postgres://nurture:nurture@localhost:5432/nurture";
 const DEFAULT_PUBLIC_URL: &str = "http://localhost:3000";
@@ -132,6 +147,7 @@ impl Config {
             http: read_http(&env, mode)?,
             logging: read_logging(&env)?,
             secrets: read_secrets(&env, mode)?,
+            identity: read_identity(&env)?,
         })
     }
 }
@@ -201,6 +217,17 @@ fn read_http(env: &Env<'_>, mode: Mode) -> Result<HttpConfig, ConfigError> {
     })
 }
 
+fn read_identity(env: &Env<'_>) -> Result<IdentityConfig, ConfigError> {
+    let hours = |value: u64| Duration::from_secs(value * 3600);
+    Ok(IdentityConfig {
+        invitation_ttl: hours(env.number("NURTURE_INVITATION_TTL_HOURS", 72, 1..=24 * 30)?),
+        session_idle_timeout: Duration::from_secs(
+            60 * env.number("NURTURE_SESSION_IDLE_MINUTES", 30, 1..=24 * 60)?,
+        ),
+        session_max_lifetime: hours(env.number("NURTURE_SESSION_MAX_HOURS", 4, 1..=24 * 7)?),
+    })
+}
+
 fn read_logging(env: &Env<'_>) -> Result<LogConfig, ConfigError> {
     let format = match env.get("NURTURE_LOG_FORMAT").as_deref() {
         None | Some("text") => LogFormat::Text,
@@ -231,6 +258,7 @@ fn read_secrets(env: &Env<'_>, mode: Mode) -> Result<Secrets, ConfigError> {
             if !path.exists() {
                 secrets::create_file(&path, &SECRET_NAMES)?;
             }
+            secrets::add_missing(&path, &SECRET_NAMES)?;
             secrets::read_file(&path)?
         }
     };
@@ -252,6 +280,7 @@ fn read_secrets(env: &Env<'_>, mode: Mode) -> Result<Secrets, ConfigError> {
         key_encryption_key: secret("NURTURE_KEK")?,
         key_encryption_key_version: env.number("NURTURE_KEK_VERSION", 1, 1..=u32::MAX)?,
         pseudonym_key: secret("NURTURE_PSEUDONYM_KEY")?,
+        blind_index_key: secret("NURTURE_BLIND_INDEX_KEY")?,
     })
 }
 
@@ -314,6 +343,7 @@ mod tests {
         let mut pairs: Vec<(&'static str, String)> = vec![
             ("NURTURE_KEK", SecretKey::generate().to_base64()),
             ("NURTURE_PSEUDONYM_KEY", SecretKey::generate().to_base64()),
+            ("NURTURE_BLIND_INDEX_KEY", SecretKey::generate().to_base64()),
         ];
         pairs.extend(extra.iter().map(|(key, value)| (*key, value.to_string())));
         pairs
@@ -389,6 +419,7 @@ mod tests {
         let pairs = vec![
             ("NURTURE_KEK", "c2hvcnQ=".to_owned()),
             ("NURTURE_PSEUDONYM_KEY", SecretKey::generate().to_base64()),
+            ("NURTURE_BLIND_INDEX_KEY", SecretKey::generate().to_base64()),
         ];
         let error = config_from(&pairs).unwrap_err();
         assert_eq!(

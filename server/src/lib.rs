@@ -3,11 +3,13 @@
 //! `main.rs` is a thin command-line wrapper around this library so that the integration tests
 //! can build the same router and call it in process.
 
+pub mod bootstrap;
 pub mod config;
 pub mod database;
 pub mod health;
 pub mod http;
 pub mod logging;
+pub mod maintenance;
 pub mod router;
 pub mod secrets;
 pub mod state;

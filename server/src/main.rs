@@ -2,7 +2,7 @@
 
 use server::config::Config;
 use server::state::AppState;
-use server::{database, logging, router};
+use server::{bootstrap, database, logging, maintenance, router};
 use std::process::ExitCode;
 use tokio::net::TcpListener;
 
@@ -10,9 +10,11 @@ const USAGE: &str = "\
 Usage: nurture [COMMAND]
 
 Commands:
-  serve     Prepare the database and serve the portal (the default)
-  migrate   Create the database if missing, apply pending migrations, and exit
-  help      Show this message
+  serve          Prepare the database and serve the portal (the default)
+  migrate        Create the database if missing, apply pending migrations, and exit
+  create-admin   Create a clinic's first admin and print her enrollment link
+                 (nurture create-admin --help for its options)
+  help           Show this message
 
 Configuration comes from environment variables; see .env.example.";
 
@@ -22,6 +24,7 @@ async fn main() -> ExitCode {
     let result = match command.as_deref() {
         None | Some("serve") => serve().await,
         Some("migrate") => migrate().await,
+        Some("create-admin") => create_admin().await,
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             Ok(())
@@ -58,6 +61,22 @@ async fn migrate() -> Result<(), String> {
     Ok(())
 }
 
+async fn create_admin() -> Result<(), String> {
+    let arguments: Vec<String> = std::env::args().skip(2).collect();
+    if arguments.iter().any(|argument| argument == "--help") {
+        println!("{}", bootstrap::USAGE);
+        return Ok(());
+    }
+    let command = bootstrap::CreateAdmin::parse(&arguments)?;
+    let config = start()?;
+    let pool = database::prepare(&config.database)
+        .await
+        .map_err(|error| error.to_string())?;
+    let state = AppState::new(&config, pool)?;
+    println!("{}", command.run(&state).await?);
+    Ok(())
+}
+
 async fn serve() -> Result<(), String> {
     let config = start()?;
     tracing::info!(mode = ?config.mode, database = %config.database.url, "starting Nurture");
@@ -65,7 +84,8 @@ async fn serve() -> Result<(), String> {
     let pool = database::prepare(&config.database)
         .await
         .map_err(|error| error.to_string())?;
-    let state = AppState::new(&config.http, pool);
+    let state = AppState::new(&config, pool.clone())?;
+    tokio::spawn(maintenance::run(pool));
 
     let listener = TcpListener::bind(config.http.listen)
         .await
@@ -81,7 +101,8 @@ async fn serve() -> Result<(), String> {
         "listening"
     );
 
-    axum::serve(listener, router::build(state))
+    let app = router::build(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|error| format!("server failed: {error}"))?;

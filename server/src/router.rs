@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use app::identity::server::session_store::PgSessionStore;
 use app::{App, shell};
 use axum::Router;
 use axum::body::Body;
@@ -16,6 +17,8 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
 use tracing::Level;
 
 use crate::health;
@@ -27,7 +30,11 @@ use crate::state::AppState;
 /// Builds the complete router for `state`.
 pub fn build(state: AppState) -> Router {
     let pool = state.pool.clone();
-    let server_context = move || provide_context(pool.clone());
+    let services = state.services.clone();
+    let server_context = move || {
+        provide_context(pool.clone());
+        provide_context(services.clone());
+    };
     let options = state.leptos_options.clone();
 
     let pages = Router::<AppState>::new()
@@ -41,7 +48,8 @@ pub fn build(state: AppState) -> Router {
             AppState,
             _,
         >(server_context, shell))
-        .layer(middleware::from_fn(set_error_status));
+        .layer(middleware::from_fn(set_error_status))
+        .layer(session_layer(&state));
 
     let http = &state.http;
     let allowed_origin = AllowedOrigin(Arc::from(http.public_origin()));
@@ -73,6 +81,22 @@ pub fn build(state: AppState) -> Router {
         .merge(pages)
         .layer(middleware)
         .with_state(state)
+}
+
+/// Sessions in PostgreSQL, in a cookie that scripts cannot read and other sites never send.
+/// The store's expiry date is the idle deadline; the absolute lifetime is checked on each
+/// request by `app::identity::server::auth`.
+fn session_layer(state: &AppState) -> SessionManagerLayer<PgSessionStore> {
+    let idle = state.services.settings.session_idle_timeout;
+    SessionManagerLayer::new(PgSessionStore::new(state.pool.clone()))
+        .with_name("nurture_session")
+        .with_http_only(true)
+        .with_secure(true)
+        .with_same_site(SameSite::Strict)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
+            i64::try_from(idle.as_secs()).unwrap_or(i64::MAX),
+        )))
 }
 
 /// Span of one request. It records the path but not the query string, which may carry tokens.

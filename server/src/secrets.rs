@@ -133,6 +133,32 @@ pub fn create_file(path: &Path, names: &[&str]) -> Result<(), SecretsFileError> 
     file.sync_all().map_err(create_error)
 }
 
+/// Appends a fresh key for each of `names` that the secrets file lacks, so that a demo
+/// installation keeps working when a release adds a secret. Existing keys are never changed.
+pub fn add_missing(path: &Path, names: &[&str]) -> Result<(), SecretsFileError> {
+    let present = read_file(path)?;
+    let missing: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|name| !present.iter().any(|(key, _)| key == name))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let append_error = |source| SecretsFileError::Create {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = OpenOptions::new()
+        .append(true)
+        .open(path)
+        .map_err(append_error)?;
+    for name in missing {
+        writeln!(file, "{name}={}", SecretKey::generate().to_base64()).map_err(append_error)?;
+    }
+    file.sync_all().map_err(append_error)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,12 +1,17 @@
 //! State shared by every request handler.
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use app::crypto::LocalKeyProvider;
 use app::db::DbPool;
+use app::identity::server::email::BlindIndexKey;
+use app::services::{IdentitySettings, RateLimits, Services};
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
+use webauthn_rs::{Webauthn, WebauthnBuilder};
 
-use crate::config::HttpConfig;
+use crate::config::{Config, HttpConfig};
 
 /// Everything a handler may need; cheap to clone.
 #[derive(Clone)]
@@ -14,22 +19,59 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub pool: DbPool,
     pub http: Arc<HttpConfig>,
+    pub services: Arc<Services>,
 }
 
 impl AppState {
-    pub fn new(http: &HttpConfig, pool: DbPool) -> Self {
+    pub fn new(config: &Config, pool: DbPool) -> Result<Self, String> {
+        let http = &config.http;
         let leptos_options = LeptosOptions::builder()
             .output_name(app::BUNDLE_NAME)
             .site_root(http.site_root.to_string_lossy().into_owned())
             .site_pkg_dir("pkg")
             .site_addr(http.listen)
             .build();
-        Self {
+        let services = Services {
+            pool: pool.clone(),
+            webauthn: relying_party(http)?,
+            keys: Arc::new(LocalKeyProvider::new(
+                config.secrets.key_encryption_key_version,
+                config.secrets.key_encryption_key.expose(),
+            )),
+            blind_index: BlindIndexKey::new(*config.secrets.blind_index_key.expose()),
+            settings: IdentitySettings {
+                public_url: http.public_origin(),
+                invitation_ttl: config.identity.invitation_ttl,
+                session_idle_timeout: config.identity.session_idle_timeout,
+                session_max_lifetime: config.identity.session_max_lifetime,
+                step_up_window: Duration::from_secs(5 * 60),
+                ceremony_ttl: Duration::from_secs(5 * 60),
+                rate_limits: RateLimits::default(),
+            },
+        };
+        Ok(Self {
             leptos_options,
             pool,
             http: Arc::new(http.clone()),
-        }
+            services: Arc::new(services),
+        })
     }
+}
+
+/// The WebAuthn relying party: its id is the public URL's host, and only the public origin
+/// (scheme, host and port) may answer its challenges.
+fn relying_party(http: &HttpConfig) -> Result<Webauthn, String> {
+    let rp_id = http
+        .public_url
+        .host_str()
+        .ok_or("NURTURE_PUBLIC_URL has no host")?
+        .to_owned();
+    let origin = url::Url::parse(&http.public_origin()).map_err(|error| error.to_string())?;
+    WebauthnBuilder::new(&rp_id, &origin)
+        .and_then(|builder| builder.rp_name("Nurture").build())
+        .map_err(|error| {
+            format!("NURTURE_PUBLIC_URL cannot be a WebAuthn origin ({error}); use a host name such as localhost, not an IP address")
+        })
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -73,6 +73,7 @@ async fn start_binary(database: &DatabaseUrl) -> (tokio::process::Child, u16) {
         )
         .env("NURTURE_KEK", &secrets)
         .env("NURTURE_PSEUDONYM_KEY", &secrets)
+        .env("NURTURE_BLIND_INDEX_KEY", &secrets)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .kill_on_drop(true)

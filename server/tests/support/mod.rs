@@ -217,6 +217,7 @@ pub struct TestApp {
     pub router: Router,
     pub pool: DbPool,
     pub config: Config,
+    pub state: AppState,
     pub database: TestDatabase,
 }
 
@@ -229,11 +230,13 @@ impl TestApp {
         let database = TestDatabase::migrated().await;
         let config = test_config(&database.url, overrides);
         let pool = database::build_pool(&config.database);
-        let router = server::router::build(AppState::new(&config.http, pool.clone()));
+        let state = AppState::new(&config, pool.clone()).expect("test state is valid");
+        let router = server::router::build(state.clone());
         Self {
             router,
             pool,
             config,
+            state,
             database,
         }
     }
@@ -245,10 +248,8 @@ impl TestApp {
             pool_size: 2,
             ..config.database.clone()
         });
-        (
-            server::router::build(AppState::new(&config.http, pool.clone())),
-            pool,
-        )
+        let state = AppState::new(&config, pool.clone()).expect("test state is valid");
+        (server::router::build(state), pool)
     }
 
     pub async fn send(&self, request: Request<Body>) -> Response<Body> {

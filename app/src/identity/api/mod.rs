@@ -1,0 +1,63 @@
+//! Server functions of identity, grouped by page.
+
+mod admin;
+mod enroll;
+mod security;
+mod sign_in;
+
+pub use admin::*;
+pub use enroll::*;
+pub use security::*;
+pub use sign_in::*;
+
+#[cfg(feature = "ssr")]
+pub(crate) mod support {
+    use uuid::Uuid;
+
+    use crate::error::AppError;
+    use crate::identity::server::accounts::{self, internal};
+    use crate::identity::server::sign_in::CeremonyStart;
+    use crate::identity::{Account, CeremonyOptions};
+    use crate::ids::UserId;
+    use crate::services::Services;
+
+    pub fn ceremony_options(start: CeremonyStart) -> Result<CeremonyOptions, AppError> {
+        Ok(CeremonyOptions {
+            ceremony_id: start.ceremony_id.to_string(),
+            options: serde_json::to_string(&start.options).map_err(internal)?,
+        })
+    }
+
+    /// Parses an id sent by the browser; a malformed one is answered like a missing record.
+    pub fn parse_id(text: &str) -> Result<Uuid, AppError> {
+        Uuid::parse_str(text.trim()).map_err(|_| AppError::not_found())
+    }
+
+    /// Loads the account summary shown in the header.
+    pub async fn account(services: &Services, user_id: UserId) -> Result<Account, AppError> {
+        let mut connection = crate::db::connection(&services.pool).await?;
+        let row = accounts::find_account(&mut connection, user_id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(AppError::not_found)?;
+        let profile =
+            accounts::load_profile(&mut connection, services.keys.as_ref(), user_id).await?;
+        let clinic_name = accounts::clinic_name(&mut connection, row.clinic_id)
+            .await
+            .map_err(internal)?;
+        let roles = accounts::roles_of(&mut connection, user_id, row.clinic_id)
+            .await
+            .map_err(internal)?;
+        Ok(Account {
+            id: user_id,
+            display_name: profile.display_name,
+            clinic_name,
+            roles,
+        })
+    }
+
+    /// Formats a timestamp for the wire.
+    pub fn timestamp(instant: chrono::DateTime<chrono::Utc>) -> String {
+        instant.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    }
+}

@@ -1,0 +1,345 @@
+//! Account administration: invitations, role changes, deactivation and recovery.
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+
+use crate::audit::SecurityEventKind;
+use crate::error::AppError;
+use crate::identity::api::support::timestamp;
+use crate::identity::server::accounts::{self, AccountRow, NewAccount, UserStatus, internal};
+use crate::identity::server::auth::SignedInUser;
+use crate::identity::server::email::normalize_email;
+use crate::identity::server::events::{self, Event};
+use crate::identity::server::invitations::{self, InvitationPurpose};
+use crate::identity::{IssuedLink, Role};
+use crate::ids::UserId;
+use crate::services::Services;
+
+fn validate_display_name(name: &str) -> Result<String, AppError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(AppError::invalid_input(
+            "Enter a name of 1 to 200 characters.",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+fn link(services: &Services, token: &str) -> String {
+    format!(
+        "{}/enroll#{token}",
+        services.settings.public_url.trim_end_matches('/')
+    )
+}
+
+/// Creates an invited account with `roles` in the inviter's clinic and returns its link.
+pub async fn invite(
+    services: &Services,
+    inviter: &SignedInUser,
+    display_name: &str,
+    email: &str,
+    roles: &[Role],
+) -> Result<IssuedLink, AppError> {
+    let display_name = validate_display_name(display_name)?;
+    let email = normalize_email(email).map_err(AppError::invalid_input)?;
+    let mut connection = crate::db::connection(&services.pool).await?;
+    let clinic_id = inviter.clinic_id;
+    let inviter_id = inviter.id;
+    let roles = roles.to_vec();
+
+    let (user_id, issued) = connection
+        .transaction::<_, AppError, _>(async move |connection| {
+            let account = NewAccount {
+                clinic_id,
+                display_name: &display_name,
+                email: &email,
+                roles: &roles,
+                granted_by: Some(inviter_id),
+            };
+            let user_id = accounts::create_user(
+                connection,
+                services.keys.as_ref(),
+                &services.blind_index,
+                account,
+            )
+            .await?;
+            let issued = invitations::create(
+                connection,
+                clinic_id,
+                user_id,
+                InvitationPurpose::Enrollment,
+                &roles,
+                Some(inviter_id),
+                services.settings.invitation_ttl,
+            )
+            .await
+            .map_err(internal)?;
+            let roles: Vec<&str> = roles.iter().map(|role| role.as_str()).collect();
+            let event = Event {
+                kind: SecurityEventKind::InvitationCreated,
+                clinic_id,
+                actor: Some(inviter_id),
+                subject: Some(user_id),
+                detail: serde_json::json!({ "invitation_id": issued.id, "roles": roles }),
+            };
+            events::record(connection, event).await?;
+            Ok((user_id, issued))
+        })
+        .await?;
+    Ok(IssuedLink {
+        user_id,
+        link: link(services, &issued.token),
+        expires_at: timestamp(issued.expires_at),
+    })
+}
+
+/// Loads a user of the actor's clinic; users of other clinics are not found.
+async fn clinic_user(
+    connection: &mut AsyncPgConnection,
+    actor: &SignedInUser,
+    user_id: UserId,
+) -> Result<AccountRow, AppError> {
+    accounts::find_account(connection, user_id)
+        .await
+        .map_err(internal)?
+        .filter(|account| account.clinic_id == actor.clinic_id)
+        .ok_or_else(AppError::not_found)
+}
+
+pub async fn change_roles(
+    services: &Services,
+    actor: &SignedInUser,
+    user_id: UserId,
+    roles: &[Role],
+) -> Result<(), AppError> {
+    if roles.is_empty() {
+        return Err(AppError::invalid_input(
+            "A user needs at least one role. Deactivate the account instead.",
+        ));
+    }
+    if user_id == actor.id && !roles.contains(&Role::Admin) {
+        return Err(AppError::invalid_input(
+            "You cannot remove your own admin role. Ask another admin to do it.",
+        ));
+    }
+    let mut connection = crate::db::connection(&services.pool).await?;
+    let target = clinic_user(&mut connection, actor, user_id).await?;
+    let actor_id = actor.id;
+    let roles = roles.to_vec();
+    connection
+        .transaction::<_, AppError, _>(async move |connection| {
+            let before = accounts::roles_of(connection, target.id, target.clinic_id)
+                .await
+                .map_err(internal)?;
+            accounts::set_roles(
+                connection,
+                target.id,
+                target.clinic_id,
+                &roles,
+                Some(actor_id),
+            )
+            .await
+            .map_err(internal)?;
+            // A change of privileges ends the user's sessions, so that she signs in again
+            // with the new roles.
+            accounts::end_all_sessions(connection, target.id)
+                .await
+                .map_err(internal)?;
+            let names = |roles: &[Role]| roles.iter().map(|role| role.as_str()).collect::<Vec<_>>();
+            let event = Event {
+                kind: SecurityEventKind::RolesChanged,
+                clinic_id: target.clinic_id,
+                actor: Some(actor_id),
+                subject: Some(target.id),
+                detail: serde_json::json!({ "before": names(&before), "after": names(&roles) }),
+            };
+            events::record(connection, event).await
+        })
+        .await
+}
+
+pub async fn deactivate(
+    services: &Services,
+    actor: &SignedInUser,
+    user_id: UserId,
+) -> Result<(), AppError> {
+    if user_id == actor.id {
+        return Err(AppError::invalid_input(
+            "You cannot deactivate your own account.",
+        ));
+    }
+    let mut connection = crate::db::connection(&services.pool).await?;
+    let target = clinic_user(&mut connection, actor, user_id).await?;
+    let actor_id = actor.id;
+    connection
+        .transaction::<_, AppError, _>(async move |connection| {
+                accounts::set_status(connection, target.id, UserStatus::Deactivated)
+                    .await
+                    .map_err(internal)?;
+                let ended = accounts::end_all_sessions(connection, target.id).await.map_err(internal)?;
+                let revoked = invitations::revoke_open_for_user(connection, target.id).await.map_err(internal)?;
+                let event = Event {
+                    kind: SecurityEventKind::UserDeactivated,
+                    clinic_id: target.clinic_id,
+                    actor: Some(actor_id),
+                    subject: Some(target.id),
+                    detail: serde_json::json!({ "sessions_ended": ended, "invitations_revoked": revoked }),
+                };
+                events::record(connection, event).await
+            })
+        .await
+}
+
+pub async fn end_sessions(
+    services: &Services,
+    actor: &SignedInUser,
+    user_id: UserId,
+) -> Result<usize, AppError> {
+    let mut connection = crate::db::connection(&services.pool).await?;
+    let target = clinic_user(&mut connection, actor, user_id).await?;
+    let actor_id = actor.id;
+    connection
+        .transaction::<_, AppError, _>(async move |connection| {
+            let ended = accounts::end_all_sessions(connection, target.id)
+                .await
+                .map_err(internal)?;
+            let event = Event {
+                kind: SecurityEventKind::SessionEnded,
+                clinic_id: target.clinic_id,
+                actor: Some(actor_id),
+                subject: Some(target.id),
+                detail: serde_json::json!({ "reason": "ended_by_admin", "sessions_ended": ended }),
+            };
+            events::record(connection, event).await?;
+            Ok(ended)
+        })
+        .await
+}
+
+/// Issues a recovery link: admins for staff, clinicians and care coordinators for patients.
+/// Open invitations of the user are revoked first, so only the newest link works.
+pub async fn reissue(
+    services: &Services,
+    actor: &SignedInUser,
+    user_id: UserId,
+) -> Result<IssuedLink, AppError> {
+    let mut connection = crate::db::connection(&services.pool).await?;
+    let target = clinic_user(&mut connection, actor, user_id).await?;
+    let roles = accounts::roles_of(&mut connection, target.id, target.clinic_id)
+        .await
+        .map_err(internal)?;
+    let is_patient = roles.contains(&Role::Patient);
+    // NOTE: patients' recovery links may come from any clinician of her clinic until care-team
+    // membership exists to narrow it to her own care team.
+    let allowed = if is_patient {
+        actor.roles.iter().any(|role| role.may_invite_patients())
+    } else {
+        actor.has_role(Role::Admin)
+    };
+    if !allowed || target.status == UserStatus::Deactivated {
+        return Err(AppError::not_found());
+    }
+
+    let actor_id = actor.id;
+    let issued = connection
+        .transaction::<_, AppError, _>(async move |connection| {
+            let revoked = invitations::revoke_open_for_user(connection, target.id)
+                .await
+                .map_err(internal)?;
+            let purpose = if target.status == UserStatus::Invited {
+                InvitationPurpose::Enrollment
+            } else {
+                InvitationPurpose::Recovery
+            };
+            let issued = invitations::create(
+                connection,
+                target.clinic_id,
+                target.id,
+                purpose,
+                &roles,
+                Some(actor_id),
+                services.settings.invitation_ttl,
+            )
+            .await
+            .map_err(internal)?;
+            let event = Event {
+                kind: SecurityEventKind::InvitationCreated,
+                clinic_id: target.clinic_id,
+                actor: Some(actor_id),
+                subject: Some(target.id),
+                detail: serde_json::json!({
+                    "invitation_id": issued.id,
+                    "purpose": purpose.as_str(),
+                    "invitations_revoked": revoked,
+                }),
+            };
+            events::record(connection, event).await?;
+            Ok(issued)
+        })
+        .await?;
+    Ok(IssuedLink {
+        user_id: target.id,
+        link: link(services, &issued.token),
+        expires_at: timestamp(issued.expires_at),
+    })
+}
+
+/// Creates the clinic if missing and its first admin, and returns the admin's enrollment link.
+/// Used by the server's `create-admin` command to bootstrap an installation.
+pub async fn bootstrap_admin(
+    services: &Services,
+    clinic_slug: &str,
+    clinic_name: &str,
+    display_name: &str,
+    email: &str,
+) -> Result<IssuedLink, AppError> {
+    let display_name = validate_display_name(display_name)?;
+    let email = normalize_email(email).map_err(AppError::invalid_input)?;
+    let mut connection = crate::db::connection(&services.pool).await?;
+    let clinic_slug = clinic_slug.to_owned();
+    let clinic_name = clinic_name.trim().to_owned();
+    let (user_id, issued) = connection
+        .transaction::<_, AppError, _>(async move |connection| {
+                let clinic_id = accounts::ensure_clinic(connection, &clinic_slug, &clinic_name)
+                    .await
+                    .map_err(|error| {
+                        tracing::warn!(%error, "clinic could not be created");
+                        AppError::invalid_input(
+                            "The clinic slug must be 2 to 63 lower-case letters, digits or hyphens, and the name 1 to 200 characters.",
+                        )
+                    })?;
+                let account = NewAccount {
+                    clinic_id,
+                    display_name: &display_name,
+                    email: &email,
+                    roles: &[Role::Admin],
+                    granted_by: None,
+                };
+                let user_id =
+                    accounts::create_user(connection, services.keys.as_ref(), &services.blind_index, account).await?;
+                let issued = invitations::create(
+                    connection,
+                    clinic_id,
+                    user_id,
+                    InvitationPurpose::Enrollment,
+                    &[Role::Admin],
+                    None,
+                    services.settings.invitation_ttl,
+                )
+                .await
+                .map_err(internal)?;
+                let event = Event {
+                    kind: SecurityEventKind::InvitationCreated,
+                    clinic_id,
+                    actor: None,
+                    subject: Some(user_id),
+                    detail: serde_json::json!({ "invitation_id": issued.id, "roles": ["admin"], "bootstrap": true }),
+                };
+                events::record(connection, event).await?;
+                Ok((user_id, issued))
+            })
+        .await?;
+    Ok(IssuedLink {
+        user_id,
+        link: link(services, &issued.token),
+        expires_at: timestamp(issued.expires_at),
+    })
+}
