@@ -7,6 +7,9 @@ use leptos_router::{
     components::{Route, Router, Routes},
 };
 
+use crate::identity::pages::{
+    AccountResource, AdminUsersPage, EnrollPage, SecurityPage, SignInPage,
+};
 use crate::layout::AppShell;
 use crate::pages::{Area, AreaPage, HomePage, NotFoundPage};
 use crate::preferences::DisplayPreferences;
@@ -41,6 +44,7 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let preferences = DisplayPreferences::from_request();
     provide_context(RwSignal::new(preferences));
+    AccountResource::provide();
 
     view! {
         <Stylesheet id="nurture-style" href=format!("/pkg/{}.css", crate::BUNDLE_NAME) />
@@ -49,6 +53,13 @@ pub fn App() -> impl IntoView {
             <AppShell>
                 <Routes fallback=NotFoundPage>
                     <Route path=StaticSegment("") view=HomePage />
+                    <Route path=StaticSegment("sign-in") view=SignInPage />
+                    <Route path=StaticSegment("enroll") view=EnrollPage />
+                    <Route
+                        path=(StaticSegment("account"), StaticSegment("security"))
+                        view=SecurityPage
+                    />
+                    <Route path=(StaticSegment("admin"), StaticSegment("users")) view=AdminUsersPage />
                     <Route
                         path=StaticSegment("patient")
                         view=|| view! { <AreaPage area=Area::Patient /> }

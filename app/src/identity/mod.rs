@@ -4,6 +4,10 @@
 //! logic is in [`server`].
 
 mod api;
+#[cfg(feature = "hydrate")]
+mod browser;
+pub mod flows;
+pub mod pages;
 mod roles;
 #[cfg(feature = "ssr")]
 pub mod server;
@@ -83,4 +87,12 @@ pub struct IssuedLink {
     pub user_id: UserId,
     pub link: String,
     pub expires_at: String,
+}
+
+/// The error for an enrollment link without a usable token.
+pub fn invitation_link_invalid() -> crate::error::AppError {
+    crate::error::AppError::new(
+        crate::error::ErrorCode::NotFound,
+        "This invitation link is not valid. Check that you opened the whole link, or ask your clinic for a new one.",
+    )
 }

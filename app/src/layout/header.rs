@@ -25,6 +25,7 @@ pub fn SiteHeader() -> impl IntoView {
                     <span class="brand__mark" aria-hidden="true">"N"</span>
                     <span class="brand__name">"Nurture"</span>
                 </a>
+                <super::AccountMenu />
                 <button
                     type="button"
                     class="menu-button"

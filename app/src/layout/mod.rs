@@ -1,6 +1,9 @@
 //! The application shell around every page: skip link, header, navigation and footer.
 
+mod account_menu;
 mod header;
+
+pub use account_menu::AccountMenu;
 
 pub use header::SiteHeader;
 

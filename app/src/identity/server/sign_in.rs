@@ -80,9 +80,7 @@ pub fn invitation_error(state: Option<InvitationState>) -> AppError {
         Some(InvitationState::Revoked) => {
             "This invitation was withdrawn. Ask your clinic for a new one."
         }
-        Some(InvitationState::Open) | None => {
-            "This invitation link is not valid. Check that you opened the whole link, or ask your clinic for a new one."
-        }
+        Some(InvitationState::Open) | None => return crate::identity::invitation_link_invalid(),
     };
     AppError::new(ErrorCode::NotFound, message)
 }

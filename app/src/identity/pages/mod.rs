@@ -1,0 +1,80 @@
+//! Pages for signing in, enrolling, managing one's own passkeys and sessions, and managing the
+//! clinic's users.
+
+mod admin_users;
+mod enroll;
+mod security;
+mod sign_in;
+
+pub use admin_users::AdminUsersPage;
+pub use enroll::EnrollPage;
+pub use security::SecurityPage;
+pub use sign_in::SignInPage;
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::identity::{Account, Role, current_account};
+
+/// The signed-in account, loaded once per page load and refetched after sign-in and sign-out.
+#[derive(Clone, Copy)]
+pub struct AccountResource(pub Resource<Result<Option<Account>, AppError>>);
+
+impl AccountResource {
+    pub fn provide() {
+        provide_context(AccountResource(Resource::new(|| (), |_| current_account())));
+    }
+
+    pub fn get() -> Self {
+        expect_context::<AccountResource>()
+    }
+
+    pub fn refetch(self) {
+        self.0.refetch();
+    }
+}
+
+/// Where a user lands after signing in, by her roles.
+pub fn home_path(account: &Account) -> &'static str {
+    let has = |role| account.roles.contains(&role);
+    if has(Role::Patient) {
+        "/patient"
+    } else if account.roles.iter().any(|role| role.may_invite_patients()) {
+        "/clinician"
+    } else if has(Role::Admin) {
+        "/admin/users"
+    } else if has(Role::ComplianceOfficer) {
+        "/compliance"
+    } else if has(Role::Researcher) {
+        "/research"
+    } else {
+        "/account/security"
+    }
+}
+
+/// Shown in place of a page's content when nobody is signed in.
+#[component]
+pub fn SignInRequired() -> impl IntoView {
+    view! {
+        <p class="notice" role="note">
+            "You need to be signed in with a passkey to use this page. "
+            <a href="/sign-in">"Sign in"</a>
+        </p>
+    }
+}
+
+/// A message area announced to screen readers when it changes.
+#[component]
+pub fn StatusMessage(
+    #[prop(into)] error: Signal<Option<String>>,
+    #[prop(into)] notice: Signal<Option<String>>,
+) -> impl IntoView {
+    view! {
+        <p class="form-error" role="alert" hidden=move || error.get().is_none()>
+            {move || error.get()}
+        </p>
+        <p class="form-notice" role="status" hidden=move || notice.get().is_none()>
+            {move || notice.get()}
+        </p>
+    }
+}
