@@ -26,7 +26,7 @@ impl DataClass {
         DataClass::Contact,
     ];
 
-    /// The label written into the AAD; changing it makes existing values unreadable.
+    /// Returns the label written into the AAD. Changing it makes existing values unreadable.
     pub fn label(self) -> &'static str {
         match self {
             DataClass::Maternal => "maternal",
@@ -38,8 +38,8 @@ impl DataClass {
     }
 }
 
-/// Where an encrypted value lives: the table, column and row that store it, the patient it
-/// belongs to, its data class and the version of the patient's data key that encrypted it.
+/// Location and owner of an encrypted value: the table, column and row that store it, the
+/// patient it belongs to, its data class and the version of the patient's data key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldContext {
     pub table: &'static str,

@@ -25,7 +25,7 @@ impl DataKey {
         Self(bytes)
     }
 
-    /// The raw key, for a key provider to wrap: never log or store it.
+    /// Returns the raw key for a key provider to wrap. Never log or store it.
     pub fn expose(&self) -> &[u8; 32] {
         &self.0
     }
@@ -69,7 +69,7 @@ pub struct WrappedDataKey {
 pub struct Plaintext(Zeroizing<Vec<u8>>);
 
 impl Plaintext {
-    /// The decrypted bytes.
+    /// Returns the decrypted bytes.
     pub fn expose(&self) -> &[u8] {
         &self.0
     }

@@ -1,6 +1,6 @@
 //! Key providers: wrap and unwrap data keys under a key-encryption key (KEK).
 //!
-//! A wrapped data key is sealed in the ciphertext format with AAD made of the label
+//! A wrapped data key is sealed in the ciphertext format. Its AAD is the label
 //! `nurture.data-key.v1`, the patient id and the KEK version, each length-prefixed, so a wrapped
 //! key moved to another patient or relabelled with another KEK version fails to unwrap.
 
