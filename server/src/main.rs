@@ -1,5 +1,7 @@
 //! Command-line entry point of the Nurture server.
 
+mod commands;
+
 use server::config::Config;
 use server::state::AppState;
 use server::{database, logging, router};
@@ -12,6 +14,8 @@ Usage: nurture [COMMAND]
 Commands:
   serve     Prepare the database and serve the portal (the default)
   migrate   Create the database if missing, apply pending migrations, and exit
+  verify-audit
+            Recompute the audit hash chains; exit 0 if intact, 1 if broken, 2 on error
   help      Show this message
 
 Configuration comes from environment variables; see .env.example.";
@@ -22,6 +26,7 @@ async fn main() -> ExitCode {
     let result = match command.as_deref() {
         None | Some("serve") => serve().await,
         Some("migrate") => migrate().await,
+        Some("verify-audit") => return commands::verify_audit::run().await,
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             Ok(())
