@@ -1,5 +1,7 @@
 //! Command-line entry point of the Nurture server.
 
+mod commands;
+
 use server::config::Config;
 use server::state::AppState;
 use server::{bootstrap, database, logging, maintenance, router};
@@ -14,6 +16,7 @@ Commands:
   migrate        Create the database if missing, apply pending migrations, and exit
   create-admin   Create a clinic's first admin and print her enrollment link
                  (nurture create-admin --help for its options)
+  verify-audit   Recompute the audit hash chains; exit 0 if intact, 1 if broken, 2 on error
   help           Show this message
 
 Configuration comes from environment variables; see .env.example.";
@@ -25,6 +28,7 @@ async fn main() -> ExitCode {
         None | Some("serve") => serve().await,
         Some("migrate") => migrate().await,
         Some("create-admin") => create_admin().await,
+        Some("verify-audit") => return commands::verify_audit::run().await,
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             Ok(())

@@ -283,3 +283,63 @@ pub async fn body_text(response: Response<Body>) -> String {
         .expect("cannot read the response body");
     String::from_utf8(bytes.to_vec()).expect("the response body is not UTF-8")
 }
+
+/// Opens a connection to `database`.
+pub async fn connect(database: &DatabaseUrl) -> AsyncPgConnection {
+    AsyncPgConnection::establish(database.expose())
+        .await
+        .unwrap_or_else(|error| panic!("cannot connect to {database}: {error}"))
+}
+
+/// Inserts a clinic with the given slug and returns its id.
+pub async fn create_clinic(connection: &mut AsyncPgConnection, slug: &str) -> app::ids::ClinicId {
+    #[derive(diesel::QueryableByName)]
+    struct Inserted {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: uuid::Uuid,
+    }
+    let inserted: Inserted =
+        diesel::sql_query("INSERT INTO clinics (slug, name) VALUES ($1, $1) RETURNING id")
+            .bind::<diesel::sql_types::Text, _>(slug)
+            .get_result(connection)
+            .await
+            .unwrap_or_else(|error| panic!("cannot create clinic {slug}: {error}"));
+    app::ids::ClinicId(inserted.id)
+}
+
+/// Opens a superuser connection to `database`, or returns `None` if the superuser cannot
+/// connect. The server comes from `NURTURE_TEST_SUPERUSER_URL`, by default
+/// `postgres://postgres@localhost:5432`, without a database name.
+pub async fn superuser_connect(database: &DatabaseUrl) -> Option<AsyncPgConnection> {
+    let server = std::env::var("NURTURE_TEST_SUPERUSER_URL")
+        .unwrap_or_else(|_| "postgres://postgres@localhost:5432".to_owned());
+    let name = database.database_name().ok()?;
+    let url = format!("{}/{name}", server.trim_end_matches('/'));
+    match AsyncPgConnection::establish(&url).await {
+        Ok(connection) => Some(connection),
+        Err(error) => {
+            println!("no superuser connection ({error}); skipping the superuser part of this test");
+            None
+        }
+    }
+}
+
+/// Closes a superuser connection and waits until its server process has ended, because the
+/// test database's `DROP DATABASE ... WITH (FORCE)` may not terminate a superuser's process.
+pub async fn close_superuser(superuser: AsyncPgConnection, connection: &mut AsyncPgConnection) {
+    drop(superuser);
+    for _ in 0..250 {
+        let remaining = diesel::sql_query(
+            "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() \
+             AND pid <> pg_backend_pid() AND usesysid IN (SELECT oid FROM pg_roles WHERE rolsuper)",
+        )
+        .execute(connection)
+        .await
+        .expect("cannot list the database's connections");
+        if remaining == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the superuser connection did not close within 5 seconds");
+}

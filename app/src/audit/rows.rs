@@ -1,0 +1,85 @@
+//! Rows of the audit tables exactly as stored, shared by the writer, the readers and the
+//! verifier so that all of them hash the same values.
+
+use chrono::{DateTime, Utc};
+use diesel::QueryableByName;
+use diesel::sql_types::{Array, Bool, Bytea, Int8, Jsonb, Nullable, Text, Timestamptz, Uuid};
+
+/// Columns of `data_access_audit` in [`AccessRow`] order; `host()` returns the address without
+/// a netmask.
+pub(super) const ACCESS_COLUMNS: &str = "id, clinic_id, sequence, occurred_at, actor_user_id, \
+    actor_roles, patient_id, action, purpose, data_elements, host(client_address) AS \
+    client_address, user_agent, request_id, outcome, emergency, prev_hash, hash";
+
+/// Columns of `security_events` in [`SecurityRow`] order.
+pub(super) const SECURITY_COLUMNS: &str = "id, clinic_id, sequence, occurred_at, actor_user_id, \
+    subject_user_id, kind, detail, host(client_address) AS client_address, user_agent, \
+    request_id, prev_hash, hash";
+
+#[derive(Debug, Clone, QueryableByName)]
+pub(super) struct AccessRow {
+    #[diesel(sql_type = Uuid)]
+    pub id: uuid::Uuid,
+    #[diesel(sql_type = Uuid)]
+    pub clinic_id: uuid::Uuid,
+    #[diesel(sql_type = Int8)]
+    pub sequence: i64,
+    #[diesel(sql_type = Timestamptz)]
+    pub occurred_at: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<Uuid>)]
+    pub actor_user_id: Option<uuid::Uuid>,
+    #[diesel(sql_type = Array<Text>)]
+    pub actor_roles: Vec<String>,
+    #[diesel(sql_type = Uuid)]
+    pub patient_id: uuid::Uuid,
+    #[diesel(sql_type = Text)]
+    pub action: String,
+    #[diesel(sql_type = Text)]
+    pub purpose: String,
+    #[diesel(sql_type = Array<Text>)]
+    pub data_elements: Vec<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub client_address: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub user_agent: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub request_id: Option<String>,
+    #[diesel(sql_type = Text)]
+    pub outcome: String,
+    #[diesel(sql_type = Bool)]
+    pub emergency: bool,
+    #[diesel(sql_type = Bytea)]
+    pub prev_hash: Vec<u8>,
+    #[diesel(sql_type = Bytea)]
+    pub hash: Vec<u8>,
+}
+
+#[derive(Debug, Clone, QueryableByName)]
+pub(super) struct SecurityRow {
+    #[diesel(sql_type = Uuid)]
+    pub id: uuid::Uuid,
+    #[diesel(sql_type = Uuid)]
+    pub clinic_id: uuid::Uuid,
+    #[diesel(sql_type = Int8)]
+    pub sequence: i64,
+    #[diesel(sql_type = Timestamptz)]
+    pub occurred_at: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<Uuid>)]
+    pub actor_user_id: Option<uuid::Uuid>,
+    #[diesel(sql_type = Nullable<Uuid>)]
+    pub subject_user_id: Option<uuid::Uuid>,
+    #[diesel(sql_type = Text)]
+    pub kind: String,
+    #[diesel(sql_type = Jsonb)]
+    pub detail: serde_json::Value,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub client_address: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub user_agent: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub request_id: Option<String>,
+    #[diesel(sql_type = Bytea)]
+    pub prev_hash: Vec<u8>,
+    #[diesel(sql_type = Bytea)]
+    pub hash: Vec<u8>,
+}

@@ -1,0 +1,3 @@
+//! Commands of the `nurture` binary other than serving and migrating.
+
+pub mod verify_audit;

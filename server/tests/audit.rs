@@ -1,0 +1,560 @@
+//! The audit trail against real PostgreSQL: appending, reading, the append-only rules, tamper
+//! detection, transactional behaviour and concurrent writers.
+
+mod support;
+
+use std::net::IpAddr;
+
+use app::audit::{
+    AccessAction, AccessOutcome, AuditError, AuditTable, BreakReason, ClientInfo, HistoryPage,
+    NewAccessEvent, NewSecurityEvent, SecurityEventKind, patient_access_history, record_access,
+    record_security_event, user_security_events, verify_chains,
+};
+use app::ids::{ClinicId, PatientId, UserId};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use support::TestDatabase;
+
+fn access(clinic_id: ClinicId, patient_id: PatientId, purpose: &str) -> NewAccessEvent {
+    NewAccessEvent {
+        clinic_id,
+        actor_user_id: Some(UserId::new_random()),
+        actor_roles: vec!["midwife".to_owned()],
+        patient_id,
+        action: AccessAction::Read,
+        purpose: purpose.to_owned(),
+        data_elements: vec!["blood_pressure".to_owned(), "feeding".to_owned()],
+        outcome: AccessOutcome::Allowed,
+        emergency: false,
+        client: ClientInfo {
+            address: Some("192.0.2.10".parse().unwrap()),
+            user_agent: Some("Mozilla/5.0 (synthetic)".to_owned()),
+            request_id: Some("req-1".to_owned()),
+        },
+    }
+}
+
+fn security(clinic_id: ClinicId, subject: UserId, kind: SecurityEventKind) -> NewSecurityEvent {
+    NewSecurityEvent {
+        clinic_id,
+        actor_user_id: None,
+        subject_user_id: Some(subject),
+        kind,
+        // jsonb stores keys ordered by length, unlike this literal.
+        detail: serde_json::json!({ "zz_attempts": 3, "a": { "y": [1, 2.5], "b": "x" } }),
+        client: ClientInfo {
+            address: Some("2001:db8::7".parse().unwrap()),
+            user_agent: None,
+            request_id: None,
+        },
+    }
+}
+
+async fn record(conn: &mut AsyncPgConnection, event: NewAccessEvent) {
+    conn.transaction(async |conn| record_access(conn, event).await)
+        .await
+        .unwrap();
+}
+
+async fn record_security(conn: &mut AsyncPgConnection, event: NewSecurityEvent) {
+    conn.transaction(async |conn| record_security_event(conn, event).await)
+        .await
+        .unwrap();
+}
+
+const FIRST_PAGE: HistoryPage = HistoryPage {
+    limit: 100,
+    before: None,
+};
+
+#[tokio::test]
+async fn appended_events_verify() {
+    let database = TestDatabase::migrated().await;
+    let mut conn = support::connect(&database.url).await;
+    let clinic_id = support::create_clinic(&mut conn, "harbour-clinic").await;
+    let patient_id = PatientId::new_random();
+    let user_id = UserId::new_random();
+
+    for purpose in ["postnatal visit", "medication review", "discharge summary"] {
+        record(&mut conn, access(clinic_id, patient_id, purpose)).await;
+    }
+    record_security(
+        &mut conn,
+        security(clinic_id, user_id, SecurityEventKind::SignInFailed),
+    )
+    .await;
+    record_security(
+        &mut conn,
+        security(clinic_id, user_id, SecurityEventKind::SignInSucceeded),
+    )
+    .await;
+    let report = verify_chains(&mut conn).await.unwrap();
+
+    assert!(report.is_intact(), "{:?}", report.first_break());
+    let counts: Vec<_> = report
+        .chains
+        .iter()
+        .map(|chain| (chain.table, chain.clinic_id, chain.events))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            (AuditTable::DataAccess, clinic_id, 3),
+            (AuditTable::SecurityEvents, clinic_id, 2)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn history_lists_newest_first_in_pages() {
+    let database = TestDatabase::migrated().await;
+    let mut conn = support::connect(&database.url).await;
+    let clinic_id = support::create_clinic(&mut conn, "harbour-clinic").await;
+    let patient_id = PatientId::new_random();
+    let other_patient = PatientId::new_random();
+    let user_id = UserId::new_random();
+    for purpose in ["first", "second", "third"] {
+        record(&mut conn, access(clinic_id, patient_id, purpose)).await;
+    }
+    record(&mut conn, access(clinic_id, other_patient, "other")).await;
+    record_security(
+        &mut conn,
+        security(clinic_id, user_id, SecurityEventKind::PasskeyAdded),
+    )
+    .await;
+
+    let page = HistoryPage {
+        limit: 2,
+        before: None,
+    };
+    let first = patient_access_history(&mut conn, patient_id, page)
+        .await
+        .unwrap();
+    let next = HistoryPage {
+        limit: 2,
+        before: first.last().map(|event| event.cursor()),
+    };
+    let second = patient_access_history(&mut conn, patient_id, next)
+        .await
+        .unwrap();
+    let events = user_security_events(&mut conn, user_id, FIRST_PAGE)
+        .await
+        .unwrap();
+
+    let purposes: Vec<_> = first
+        .iter()
+        .chain(&second)
+        .map(|event| event.purpose.as_str())
+        .collect();
+    assert_eq!(purposes, ["third", "second", "first"]);
+    assert_eq!(first[0].sequence, 3);
+    assert_eq!(first[0].action, AccessAction::Read);
+    assert_eq!(
+        first[0].client.address,
+        Some("192.0.2.10".parse::<IpAddr>().unwrap())
+    );
+    assert_eq!(first[0].data_elements, ["blood_pressure", "feeding"]);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].kind, SecurityEventKind::PasskeyAdded);
+    assert_eq!(
+        events[0].client.address,
+        Some("2001:db8::7".parse::<IpAddr>().unwrap())
+    );
+    assert_eq!(events[0].detail["zz_attempts"], 3);
+}
+
+#[tokio::test]
+async fn update_delete_and_truncate_rejected() {
+    let database = TestDatabase::migrated().await;
+    let mut conn = support::connect(&database.url).await;
+    let clinic_id = support::create_clinic(&mut conn, "harbour-clinic").await;
+    record(
+        &mut conn,
+        access(clinic_id, PatientId::new_random(), "visit"),
+    )
+    .await;
+    record_security(
+        &mut conn,
+        security(clinic_id, UserId::new_random(), SecurityEventKind::StepUp),
+    )
+    .await;
+
+    for statement in [
+        "UPDATE data_access_audit SET purpose = 'changed'",
+        "DELETE FROM data_access_audit",
+        "TRUNCATE data_access_audit",
+        "UPDATE security_events SET kind = 'step_up'",
+        "DELETE FROM security_events",
+        "TRUNCATE security_events",
+    ] {
+        let error = diesel::sql_query(statement)
+            .execute(&mut conn)
+            .await
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("append-only"),
+            "{statement}: {error}"
+        );
+    }
+    let report = verify_chains(&mut conn).await.unwrap();
+    assert!(report.is_intact());
+    assert_eq!(report.chains[0].events, 1);
+}
+
+#[tokio::test]
+async fn partition_truncate_rejected() {
+    let database = TestDatabase::migrated().await;
+    let mut conn = support::connect(&database.url).await;
+
+    let error = diesel::sql_query("TRUNCATE data_access_audit_default")
+        .execute(&mut conn)
+        .await
+        .unwrap_err();
+
+    assert!(error.to_string().contains("append-only"), "{error}");
+}
+
+/// Runs `statement` as a superuser with triggers disabled for the session.
+async fn tamper(superuser: &mut AsyncPgConnection, statement: &str) {
+    diesel::sql_query("SET session_replication_role = replica")
+        .execute(superuser)
+        .await
+        .unwrap();
+    let changed = diesel::sql_query(statement)
+        .execute(superuser)
+        .await
+        .unwrap();
+    assert_eq!(changed, 1, "{statement}");
+}
+
+#[tokio::test]
+async fn tampering_found_by_verify() {
+    let database = TestDatabase::migrated().await;
+    let mut conn = support::connect(&database.url).await;
+    let Some(mut superuser) = support::superuser_connect(&database.url).await else {
+        return;
+    };
+    let mut clinics = Vec::new();
+    for slug in ["altered-clinic", "deleted-clinic", "truncated-clinic"] {
+        let clinic_id = support::create_clinic(&mut conn, slug).await;
+        for purpose in ["one", "two", "three"] {
+            record(
+                &mut conn,
+                access(clinic_id, PatientId::new_random(), purpose),
+            )
+            .await;
+        }
+        clinics.push(clinic_id);
+    }
+
+    tamper(
+        &mut superuser,
+        &format!("UPDATE data_access_audit SET purpose = 'hidden' WHERE clinic_id = '{}' AND sequence = 2", clinics[0]),
+    )
+    .await;
+    tamper(
+        &mut superuser,
+        &format!(
+            "DELETE FROM data_access_audit WHERE clinic_id = '{}' AND sequence = 2",
+            clinics[1]
+        ),
+    )
+    .await;
+    tamper(
+        &mut superuser,
+        &format!(
+            "DELETE FROM data_access_audit WHERE clinic_id = '{}' AND sequence = 3",
+            clinics[2]
+        ),
+    )
+    .await;
+    support::close_superuser(superuser, &mut conn).await;
+    let report = verify_chains(&mut conn).await.unwrap();
+
+    let break_of = |clinic_id| {
+        let chain = report
+            .chains
+            .iter()
+            .find(|chain| chain.clinic_id == clinic_id)
+            .unwrap();
+        let link = chain
+            .first_break
+            .clone()
+            .expect("the chain should be broken");
+        (link.sequence, link.reason)
+    };
+    assert!(!report.is_intact());
+    assert_eq!(break_of(clinics[0]), (2, BreakReason::HashMismatch));
+    assert_eq!(break_of(clinics[1]), (3, BreakReason::Gap { expected: 2 }));
+    assert_eq!(
+        break_of(clinics[2]),
+        (
+            3,
+            BreakReason::HeadMismatch {
+                last_event_sequence: 2
+            }
+        )
+    );
+}
+
+#[tokio::test]
+async fn rewritten_prev_hash_found_by_verify() {
+    let database = TestDatabase::migrated().await;
+    let mut conn = support::connect(&database.url).await;
+    let Some(mut superuser) = support::superuser_connect(&database.url).await else {
+        return;
+    };
+    let clinic_id = support::create_clinic(&mut conn, "harbour-clinic").await;
+    for _ in 0..2 {
+        record_security(
+            &mut conn,
+            security(
+                clinic_id,
+                UserId::new_random(),
+                SecurityEventKind::SessionEnded,
+            ),
+        )
+        .await;
+    }
+
+    tamper(
+        &mut superuser,
+        "UPDATE security_events SET prev_hash = hash WHERE sequence = 2",
+    )
+    .await;
+    support::close_superuser(superuser, &mut conn).await;
+    let report = verify_chains(&mut conn).await.unwrap();
+
+    let link = report.first_break().expect("the chain should be broken");
+    assert_eq!(link.table, AuditTable::SecurityEvents);
+    assert_eq!(link.sequence, 2);
+    assert_eq!(link.reason, BreakReason::PrevHashMismatch);
+}
+
+#[tokio::test]
+async fn rejected_audit_event_rolls_back_access() {
+    let database = TestDatabase::migrated().await;
+    let mut conn = support::connect(&database.url).await;
+    let clinic_id = support::create_clinic(&mut conn, "harbour-clinic").await;
+
+    let result: Result<(), AuditError> = conn
+        .transaction(async |conn| {
+            // Stands for the access being recorded: a write in the same transaction.
+            support::create_clinic(conn, "written-in-transaction").await;
+            // The purpose must not be blank, so the database rejects this event.
+            record_access(conn, access(clinic_id, PatientId::new_random(), " ")).await?;
+            Ok(())
+        })
+        .await;
+    let remaining =
+        diesel::sql_query("SELECT 1 FROM clinics WHERE slug = 'written-in-transaction'")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    let report = verify_chains(&mut conn).await.unwrap();
+
+    assert!(matches!(result, Err(AuditError::Database(_))), "{result:?}");
+    assert_eq!(remaining, 0);
+    assert!(report.is_intact());
+    assert!(report.chains.iter().all(|chain| chain.events == 0));
+}
+
+#[tokio::test]
+async fn recording_outside_transaction_rejected() {
+    let database = TestDatabase::migrated().await;
+    let mut conn = support::connect(&database.url).await;
+    let clinic_id = support::create_clinic(&mut conn, "harbour-clinic").await;
+
+    let result = record_access(
+        &mut conn,
+        access(clinic_id, PatientId::new_random(), "visit"),
+    )
+    .await;
+
+    assert!(
+        matches!(result, Err(AuditError::NotInTransaction)),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn non_object_detail_rejected() {
+    let database = TestDatabase::migrated().await;
+    let mut conn = support::connect(&database.url).await;
+    let clinic_id = support::create_clinic(&mut conn, "harbour-clinic").await;
+    let event = NewSecurityEvent {
+        detail: serde_json::json!(["not", "an", "object"]),
+        ..security(clinic_id, UserId::new_random(), SecurityEventKind::StepUp)
+    };
+
+    let result = conn
+        .transaction(async |conn| record_security_event(conn, event).await)
+        .await;
+
+    assert!(
+        matches!(result, Err(AuditError::DetailNotObject)),
+        "{result:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_appends_form_one_chain() {
+    const WRITERS: usize = 8;
+    const EVENTS_PER_WRITER: usize = 25;
+    let database = TestDatabase::migrated().await;
+    let mut conn = support::connect(&database.url).await;
+    let clinic_id = support::create_clinic(&mut conn, "busy-clinic").await;
+
+    let mut writers = Vec::new();
+    for _ in 0..WRITERS {
+        let url = database.url.clone();
+        writers.push(tokio::spawn(async move {
+            let mut conn = support::connect(&url).await;
+            for _ in 0..EVENTS_PER_WRITER {
+                record(
+                    &mut conn,
+                    access(clinic_id, PatientId::new_random(), "visit"),
+                )
+                .await;
+            }
+        }));
+    }
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let report = verify_chains(&mut conn).await.unwrap();
+
+    assert!(report.is_intact(), "{:?}", report.first_break());
+    assert_eq!(report.chains.len(), 1);
+    assert_eq!(
+        report.chains[0].events,
+        (WRITERS * EVENTS_PER_WRITER) as u64
+    );
+}
+
+#[tokio::test]
+async fn clinic_chains_are_independent() {
+    let database = TestDatabase::migrated().await;
+    let mut conn = support::connect(&database.url).await;
+    let first = support::create_clinic(&mut conn, "first-clinic").await;
+    let second = support::create_clinic(&mut conn, "second-clinic").await;
+    let patient_id = PatientId::new_random();
+
+    for clinic_id in [first, second, first, first, second] {
+        record(&mut conn, access(clinic_id, patient_id, "visit")).await;
+    }
+    let report = verify_chains(&mut conn).await.unwrap();
+    let history = patient_access_history(&mut conn, patient_id, FIRST_PAGE)
+        .await
+        .unwrap();
+
+    assert!(report.is_intact(), "{:?}", report.first_break());
+    let events_of = |clinic_id| {
+        report
+            .chains
+            .iter()
+            .find(|chain| chain.table == AuditTable::DataAccess && chain.clinic_id == clinic_id)
+            .map(|chain| chain.events)
+    };
+    assert_eq!(events_of(first), Some(3));
+    assert_eq!(events_of(second), Some(2));
+    let mut second_sequences: Vec<_> = history
+        .iter()
+        .filter(|event| event.clinic_id == second)
+        .map(|event| event.sequence)
+        .collect();
+    second_sequences.sort_unstable();
+    assert_eq!(second_sequences, [1, 2]);
+}
+
+#[tokio::test]
+async fn overlong_client_values_truncated() {
+    let database = TestDatabase::migrated().await;
+    let mut conn = support::connect(&database.url).await;
+    let clinic_id = support::create_clinic(&mut conn, "harbour-clinic").await;
+    let patient_id = PatientId::new_random();
+    let mut event = access(clinic_id, patient_id, "visit");
+    event.client.user_agent = Some("é".repeat(1500));
+    event.client.request_id = Some("r".repeat(300));
+
+    record(&mut conn, event).await;
+    let history = patient_access_history(&mut conn, patient_id, FIRST_PAGE)
+        .await
+        .unwrap();
+    let report = verify_chains(&mut conn).await.unwrap();
+
+    let client = &history[0].client;
+    assert_eq!(
+        client.user_agent.as_deref(),
+        Some("é".repeat(1000).as_str())
+    );
+    assert_eq!(client.request_id.as_deref(), Some("r".repeat(200).as_str()));
+    assert!(report.is_intact(), "{:?}", report.first_break());
+}
+
+#[test]
+fn security_event_kinds_round_trip() {
+    for kind in SecurityEventKind::ALL {
+        assert_eq!(kind.as_str().parse::<SecurityEventKind>().unwrap(), *kind);
+    }
+}
+
+/// Runs `nurture verify-audit` against `database`, returning its exit code and standard output.
+async fn run_verify_command(database: &server::database::DatabaseUrl) -> (Option<i32>, String) {
+    let secret = server::secrets::SecretKey::generate().to_base64();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_nurture"))
+        .arg("verify-audit")
+        .env_clear()
+        .env("DATABASE_URL", database.expose())
+        .env("NURTURE_KEK", &secret)
+        .env("NURTURE_PSEUDONYM_KEY", &secret)
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .expect("cannot run the nurture binary");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn verify_command_reports_chains() {
+    let database = TestDatabase::migrated().await;
+    let mut conn = support::connect(&database.url).await;
+    let clinic_id = support::create_clinic(&mut conn, "harbour-clinic").await;
+    for purpose in ["one", "two"] {
+        record(
+            &mut conn,
+            access(clinic_id, PatientId::new_random(), purpose),
+        )
+        .await;
+    }
+
+    let (status, output) = run_verify_command(&database.url).await;
+
+    assert_eq!(status, Some(0), "{output}");
+    assert!(
+        output.contains(&format!("data_access_audit  clinic {clinic_id}  2 events")),
+        "{output}"
+    );
+    assert!(output.contains("all chains intact"), "{output}");
+
+    let Some(mut superuser) = support::superuser_connect(&database.url).await else {
+        return;
+    };
+    tamper(
+        &mut superuser,
+        "UPDATE data_access_audit SET emergency = true WHERE sequence = 1",
+    )
+    .await;
+    support::close_superuser(superuser, &mut conn).await;
+    let (status, output) = run_verify_command(&database.url).await;
+
+    assert_eq!(status, Some(1), "{output}");
+    assert!(
+        output.contains(&format!(
+            "first broken link: data_access_audit chain of clinic {clinic_id} is broken at sequence 1"
+        )),
+        "{output}"
+    );
+}
