@@ -13,6 +13,8 @@ pub mod preferences;
 mod routes;
 
 #[cfg(feature = "ssr")]
+pub mod clinical;
+#[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
 pub mod security;
