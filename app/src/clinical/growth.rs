@@ -28,8 +28,8 @@ pub const MAX_AGE_DAYS: u32 = 1856;
 /// and length-for-age becomes height-for-age.
 pub const STANDING_FROM_AGE_DAYS: u32 = 731;
 
-/// Plausible weight in kg; the range admits extremely preterm newborns and the heaviest children
-/// the tables cover, and rejects values typed in grams or pounds.
+/// Plausible weight in kg. The range admits extremely preterm newborns and the heaviest children
+/// of the ages the tables cover, and rejects values typed in grams.
 pub const WEIGHT_RANGE_KG: (f64, f64) = (0.2, 60.0);
 /// Plausible recumbent length or standing height in cm.
 pub const LENGTH_RANGE_CM: (f64, f64) = (20.0, 150.0);
@@ -97,30 +97,30 @@ impl std::fmt::Display for Indicator {
 /// A measurement or date that cannot be compared with the WHO tables.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum GrowthError {
-    #[error("measurement date {measured} is before the birth date {birth}; check both dates")]
+    #[error("Measurement date {measured} is before the birth date {birth}. Check both dates.")]
     MeasuredBeforeBirth {
         birth: NaiveDate,
         measured: NaiveDate,
     },
     #[error(
-        "age {age_days} days is beyond the WHO growth standards, which end at {MAX_AGE_DAYS} \
-         days (5 years)"
+        "Age {age_days} days is beyond the WHO growth standards, which end at {MAX_AGE_DAYS} \
+         days (5 years)."
     )]
     AgeBeyondTable { age_days: i64 },
     #[error(
-        "weight {kg} kg is outside the plausible range 0.2 to 60 kg; check the value and its unit"
+        "Weight {kg} kg is outside the plausible range 0.2 to 60 kg. Check the value and its unit."
     )]
     ImplausibleWeight { kg: f64 },
     #[error(
-        "length {cm} cm is outside the plausible range 20 to 150 cm; check the value and its unit"
+        "Length {cm} cm is outside the plausible range 20 to 150 cm. Check the value and its unit."
     )]
     ImplausibleLength { cm: f64 },
     #[error(
-        "head circumference {cm} cm is outside the plausible range 15 to 70 cm; check the value \
-         and its unit"
+        "Head circumference {cm} cm is outside the plausible range 15 to 70 cm. Check the value \
+         and its unit."
     )]
     ImplausibleHeadCircumference { cm: f64 },
-    #[error("length {cm} cm is outside the {indicator} table, which covers {first} to {last} cm")]
+    #[error("Length {cm} cm is outside the {indicator} table, which covers {first} to {last} cm.")]
     LengthBeyondTable {
         indicator: Indicator,
         cm: f64,
@@ -159,12 +159,12 @@ impl GrowthAssessment {
         }
     }
 
-    /// Formats the z-score for display; see [`format_z_score`].
+    /// Formats the z-score for display with [`format_z_score`].
     pub fn z_score_text(&self) -> String {
         format_z_score(self.z_score)
     }
 
-    /// Formats the percentile for display; see [`format_percentile`].
+    /// Formats the percentile for display with [`format_percentile`].
     pub fn percentile_text(&self) -> String {
         format_percentile(self.percentile)
     }
@@ -198,6 +198,8 @@ pub fn weight_for_age(
 /// Computes the length-for-age (below 731 days) or height-for-age z-score and percentile.
 ///
 /// The table expects recumbent length below 731 days and standing height from 731 days.
+// NOTE: a value measured in the other position is used as given, with no conversion between
+// recumbent length and standing height.
 pub fn length_height_for_age(
     sex: Sex,
     age_days: u32,
@@ -232,7 +234,8 @@ pub fn head_circumference_for_age(
 ///
 /// The age selects the table: recumbent length 45 to 110 cm below 731 days, standing height 65 to
 /// 120 cm from 731 days. A length between two 0.1 cm rows uses L, M and S interpolated linearly
-/// between them.
+/// between them. As for [`length_height_for_age`], the length must be measured in the position
+/// the age implies, because no conversion between recumbent length and standing height is applied.
 pub fn weight_for_length_or_height(
     sex: Sex,
     age_days: u32,
@@ -331,7 +334,7 @@ fn check_age(age_days: u32) -> Result<(), GrowthError> {
     Ok(())
 }
 
-/// Rejects a weight outside [`WEIGHT_RANGE_KG`]; NaN is outside every range.
+/// Rejects a weight outside [`WEIGHT_RANGE_KG`], and NaN, which is outside every range.
 fn check_weight(weight_kg: f64) -> Result<(), GrowthError> {
     let (low, high) = WEIGHT_RANGE_KG;
     if !(low..=high).contains(&weight_kg) {

@@ -9,8 +9,11 @@
 mod instruments;
 #[cfg(test)]
 mod tests;
+mod thresholds;
 
 use serde::{Deserialize, Serialize};
+
+pub use thresholds::{EpdsThresholds, ThresholdError};
 
 /// Highest possible EPDS total: ten items of at most 3 points.
 pub const EPDS_MAX_TOTAL: u8 = 30;
@@ -111,8 +114,8 @@ impl ItemDefinition {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScreeningError {
     #[error(
-        "{instrument} has items 1 to {expected}, but the form contains {received} answers; \
-         send one entry per item, with no answer as an empty entry"
+        "{instrument} has items 1 to {expected}, but the form contains {received} answers. \
+         Send one entry per item, with an empty entry for an unanswered item."
     )]
     WrongItemCount {
         instrument: Instrument,
@@ -120,8 +123,8 @@ pub enum ScreeningError {
         received: usize,
     },
     #[error(
-        "{instrument} item {item}: answer position {position} is invalid; \
-         the item has answers at positions 0 to {last}"
+        "{instrument} item {item}: answer position {position} is invalid because the item has \
+         answers at positions 0 to {last}."
     )]
     AnswerOutOfRange {
         instrument: Instrument,
@@ -129,89 +132,6 @@ pub enum ScreeningError {
         position: u8,
         last: u8,
     },
-}
-
-/// A clinic's EPDS cut-offs, which differ between guidelines.
-///
-/// The defaults are 10 for possible depression and 13 for probable depression. A value is always
-/// valid: both cut-offs lie within the EPDS range 0 to 30 and the possible-depression cut-off is
-/// below the probable-depression one, including after deserialization.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "EpdsThresholdFields")]
-pub struct EpdsThresholds {
-    possible_depression: u8,
-    probable_depression: u8,
-}
-
-/// Unvalidated form of [`EpdsThresholds`], as stored in clinic settings.
-#[derive(Deserialize)]
-struct EpdsThresholdFields {
-    possible_depression: u8,
-    probable_depression: u8,
-}
-
-impl TryFrom<EpdsThresholdFields> for EpdsThresholds {
-    type Error = ThresholdError;
-
-    fn try_from(fields: EpdsThresholdFields) -> Result<Self, Self::Error> {
-        Self::new(fields.possible_depression, fields.probable_depression)
-    }
-}
-
-/// EPDS cut-offs that break the rules in [`EpdsThresholds`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ThresholdError {
-    #[error("EPDS cut-off {value} for {name} is above the maximum total of {EPDS_MAX_TOTAL}")]
-    AboveMaximum { name: &'static str, value: u8 },
-    #[error(
-        "EPDS cut-off for possible depression ({possible}) must be below the cut-off for \
-         probable depression ({probable})"
-    )]
-    NotAscending { possible: u8, probable: u8 },
-}
-
-impl EpdsThresholds {
-    /// Checks and builds a clinic's cut-offs: a total at or above a cut-off falls in its band.
-    pub fn new(possible_depression: u8, probable_depression: u8) -> Result<Self, ThresholdError> {
-        for (name, value) in [
-            ("possible depression", possible_depression),
-            ("probable depression", probable_depression),
-        ] {
-            if value > EPDS_MAX_TOTAL {
-                return Err(ThresholdError::AboveMaximum { name, value });
-            }
-        }
-        if possible_depression >= probable_depression {
-            return Err(ThresholdError::NotAscending {
-                possible: possible_depression,
-                probable: probable_depression,
-            });
-        }
-
-        Ok(Self {
-            possible_depression,
-            probable_depression,
-        })
-    }
-
-    /// Lowest total that counts as possible depression.
-    pub fn possible_depression(&self) -> u8 {
-        self.possible_depression
-    }
-
-    /// Lowest total that counts as probable depression.
-    pub fn probable_depression(&self) -> u8 {
-        self.probable_depression
-    }
-}
-
-impl Default for EpdsThresholds {
-    fn default() -> Self {
-        Self {
-            possible_depression: 10,
-            probable_depression: 13,
-        }
-    }
 }
 
 /// EPDS band of a complete form, under the clinic's cut-offs.
@@ -298,7 +218,8 @@ pub struct EpdsResult {
 /// Scores an EPDS form (Cox, Holden and Sagovsky, 1987) and bands it with the clinic's cut-offs.
 ///
 /// Any answer other than "Never" on item 10 sets [`ScreeningFlag::UrgentSelfHarm`], also when
-/// the total is low or other items are unanswered.
+/// the total is low or other items are unanswered. An unanswered item 10 sets no flag, and the
+/// form then has no total, so the caller must show it as incomplete.
 pub fn score_epds(
     answers: &[Option<u8>],
     thresholds: EpdsThresholds,
@@ -306,9 +227,9 @@ pub fn score_epds(
     let (item_scores, total) = score_items(Instrument::Epds, answers)?;
 
     let band = total.map(|total| {
-        if total >= thresholds.probable_depression {
+        if total >= thresholds.probable_depression() {
             EpdsBand::ProbableDepression
-        } else if total >= thresholds.possible_depression {
+        } else if total >= thresholds.possible_depression() {
             EpdsBand::PossibleDepression
         } else {
             EpdsBand::BelowThreshold
@@ -337,7 +258,8 @@ pub fn score_epds(
 /// Williams, 2001).
 ///
 /// A score above 0 on item 9 (thoughts of being better off dead or of self-harm) sets
-/// [`ScreeningFlag::SameDaySafetyFollowUp`], also when other items are unanswered.
+/// [`ScreeningFlag::SameDaySafetyFollowUp`], also when other items are unanswered. An
+/// unanswered item 9 sets no flag, and the form then has no total.
 pub fn score_phq9(answers: &[Option<u8>]) -> Result<ScreeningResult<Phq9Band>, ScreeningError> {
     let (item_scores, total) = score_items(Instrument::Phq9, answers)?;
 

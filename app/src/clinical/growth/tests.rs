@@ -23,7 +23,7 @@ fn csv_row(csv: &str, sex: &str, key: &str) -> (f64, f64, f64) {
     (fields[0], fields[1], fields[2])
 }
 
-/// The LMS z-score written out again, so that the module's code is checked against the formula.
+/// Computes the LMS z-score with the formula written out again, apart from the module's code.
 fn expected_z((l, m, s): (f64, f64, f64), y: f64) -> f64 {
     if l == 0.0 {
         (y / m).ln() / s
@@ -269,7 +269,7 @@ fn length_outside_table_rejected() {
     );
     assert_eq!(
         short.to_string(),
-        "length 44.9 cm is outside the weight-for-length table, which covers 45 to 110 cm"
+        "Length 44.9 cm is outside the weight-for-length table, which covers 45 to 110 cm."
     );
     assert!(matches!(
         short_standing,
@@ -299,7 +299,7 @@ fn age_in_days_rejects_before_birth() {
     assert_eq!(error, GrowthError::MeasuredBeforeBirth { birth, measured });
     assert_eq!(
         error.to_string(),
-        "measurement date 2026-05-09 is before the birth date 2026-05-10; check both dates"
+        "Measurement date 2026-05-09 is before the birth date 2026-05-10. Check both dates."
     );
 }
 
@@ -349,7 +349,7 @@ fn implausible_weight_message_names_value() {
 
     assert_eq!(
         error.to_string(),
-        "weight 7500 kg is outside the plausible range 0.2 to 60 kg; check the value and its unit"
+        "Weight 7500 kg is outside the plausible range 0.2 to 60 kg. Check the value and its unit."
     );
 }
 
@@ -399,7 +399,8 @@ fn underweight_custom_cut_off() {
 
     let assessment = weight_for_age(Sex::Male, 60, 4.1).unwrap();
 
-    assert!(assessment.z_score < -2.0 && assessment.z_score > -3.0);
+    assert!(assessment.z_score < -2.0);
+    assert!(assessment.z_score > -3.0);
     assert!(!thresholds.is_underweight(&assessment));
     assert!(GrowthFlagThresholds::default().is_underweight(&assessment));
 }
@@ -499,5 +500,5 @@ fn flag_thresholds_serde_round_trip_and_validation() {
     let error = serde_json::from_str::<GrowthFlagThresholds>(invalid).unwrap_err();
 
     assert_eq!(parsed, thresholds);
-    assert!(error.to_string().contains("weight-loss threshold 50%"));
+    assert!(error.to_string().contains("Weight-loss threshold 50%"));
 }

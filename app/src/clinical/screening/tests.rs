@@ -164,7 +164,7 @@ fn epds_item_10_flags_with_low_total() {
 }
 
 #[test]
-fn epds_item_10_each_answer_other_than_never_flags() {
+fn epds_item_10_flags_unless_never() {
     for position in 0..=3u8 {
         let mut answers = epds_with_total(0);
         answers[9] = Some(position);
@@ -310,7 +310,8 @@ fn out_of_range_position_names_item() {
     );
     assert_eq!(
         error.to_string(),
-        "PHQ-9 item 7: answer position 4 is invalid; the item has answers at positions 0 to 3"
+        "PHQ-9 item 7: answer position 4 is invalid because the item has answers at positions \
+         0 to 3."
     );
 }
 
@@ -324,8 +325,16 @@ fn out_of_range_position_rejected_for_each_instrument() {
     let epds_error = score_epds(&epds, EpdsThresholds::default()).unwrap_err();
     let gad7_error = score_gad7(&gad7).unwrap_err();
 
-    assert!(epds_error.to_string().starts_with("EPDS item 10:"));
-    assert!(gad7_error.to_string().starts_with("GAD-7 item 1:"));
+    assert!(
+        epds_error
+            .to_string()
+            .starts_with("EPDS item 10: answer position 255")
+    );
+    assert!(
+        gad7_error
+            .to_string()
+            .starts_with("GAD-7 item 1: answer position 4")
+    );
 }
 
 #[test]

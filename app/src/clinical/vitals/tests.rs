@@ -148,8 +148,8 @@ fn implausible_systolic_rejected() {
     assert_eq!(high, VitalSignError::SystolicOutOfRange { mmhg: 301.0 });
     assert_eq!(
         high.to_string(),
-        "systolic pressure 301.0 mmHg is outside the plausible range 50 to 300 mmHg; \
-         check the value and its unit"
+        "Systolic pressure 301.0 mmHg is outside the plausible range 50 to 300 mmHg. \
+         Check the value and its unit."
     );
     assert!(assess_blood_pressure(mmhg(50.0, 30.0), &thresholds).is_ok());
     assert!(assess_blood_pressure(mmhg(300.0, 120.0), &thresholds).is_ok());
@@ -164,7 +164,7 @@ fn implausible_diastolic_rejected() {
 
     assert_eq!(low, VitalSignError::DiastolicOutOfRange { mmhg: 19.0 });
     assert_eq!(high, VitalSignError::DiastolicOutOfRange { mmhg: 201.0 });
-    assert!(low.to_string().starts_with("diastolic pressure 19.0 mmHg"));
+    assert!(low.to_string().starts_with("Diastolic pressure 19.0 mmHg"));
 }
 
 #[test]
@@ -263,8 +263,8 @@ fn implausible_temperature_rejected() {
     );
     assert_eq!(
         high.to_string(),
-        "temperature 98.6 °C is outside the plausible range 30 to 45 °C; \
-         check the value and its unit"
+        "Temperature 98.6 °C is outside the plausible range 30 to 45 °C. \
+         Check the value and its unit."
     );
     assert_eq!(low, VitalSignError::TemperatureOutOfRange { celsius: 29.9 });
     // 85 °F is 29.44 °C.
@@ -307,14 +307,14 @@ fn blood_pressure_thresholds_reject_invalid_values() {
     assert!(matches!(
         BloodPressureThresholds::new(140, 90, 400, 110),
         Err(ThresholdError::OutOfRange {
-            name: "severe systolic",
+            name: "Severe systolic",
             ..
         })
     ));
     assert!(matches!(
         BloodPressureThresholds::new(140, 10, 160, 110),
         Err(ThresholdError::OutOfRange {
-            name: "raised diastolic",
+            name: "Raised diastolic",
             ..
         })
     ));
@@ -326,7 +326,7 @@ fn temperature_threshold_rejects_fahrenheit_value() {
 
     assert_eq!(
         error.to_string(),
-        "fever threshold 100.4 is outside the allowed range 37 to 40"
+        "Fever threshold 100.4 °C is outside the allowed range 37 to 40 °C."
     );
     assert!(TemperatureThresholds::new(f64::NAN).is_err());
 }
@@ -359,6 +359,6 @@ fn thresholds_deserialization_validates() {
     assert!(
         error
             .to_string()
-            .contains("raised systolic threshold (170 mmHg)")
+            .contains("Raised systolic threshold (170 mmHg)")
     );
 }

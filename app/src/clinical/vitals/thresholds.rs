@@ -15,7 +15,7 @@ pub struct VitalSignThresholds {
     pub temperature: TemperatureThresholds,
 }
 
-/// Blood pressure thresholds in whole mmHg; a pressure at or above a threshold reaches it.
+/// Blood pressure thresholds in whole mmHg. A pressure at or above a threshold reaches it.
 ///
 /// Defaults: raised at 140 systolic or 90 diastolic, severe range at 160 systolic or 110
 /// diastolic (ACOG Committee Opinion 767). Every value lies in the plausible range for its
@@ -54,15 +54,17 @@ impl TryFrom<BloodPressureThresholdFields> for BloodPressureThresholds {
 /// Thresholds that break the rules of [`BloodPressureThresholds`] or [`TemperatureThresholds`].
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ThresholdError {
-    #[error("{name} threshold {value} is outside the allowed range {low} to {high}")]
+    #[error("{name} threshold {value} {unit} is outside the allowed range {low} to {high} {unit}.")]
     OutOfRange {
         name: &'static str,
         value: f64,
         low: f64,
         high: f64,
+        unit: &'static str,
     },
     #[error(
-        "raised {pressure} threshold ({raised} mmHg) must be below the severe-range one ({severe} mmHg)"
+        "Raised {pressure} threshold ({raised} mmHg) must be below the severe-range threshold \
+         ({severe} mmHg)."
     )]
     RaisedNotBelowSevere {
         pressure: &'static str,
@@ -80,10 +82,10 @@ impl BloodPressureThresholds {
         severe_diastolic: u16,
     ) -> Result<Self, ThresholdError> {
         let checks = [
-            ("raised systolic", raised_systolic, SYSTOLIC_RANGE_MMHG),
-            ("severe systolic", severe_systolic, SYSTOLIC_RANGE_MMHG),
-            ("raised diastolic", raised_diastolic, DIASTOLIC_RANGE_MMHG),
-            ("severe diastolic", severe_diastolic, DIASTOLIC_RANGE_MMHG),
+            ("Raised systolic", raised_systolic, SYSTOLIC_RANGE_MMHG),
+            ("Severe systolic", severe_systolic, SYSTOLIC_RANGE_MMHG),
+            ("Raised diastolic", raised_diastolic, DIASTOLIC_RANGE_MMHG),
+            ("Severe diastolic", severe_diastolic, DIASTOLIC_RANGE_MMHG),
         ];
         for (name, value, (low, high)) in checks {
             let value = f64::from(value);
@@ -93,6 +95,7 @@ impl BloodPressureThresholds {
                     value,
                     low,
                     high,
+                    unit: "mmHg",
                 });
             }
         }
@@ -150,7 +153,7 @@ impl Default for BloodPressureThresholds {
     }
 }
 
-/// Fever threshold in °C; a temperature at or above it calls for assessment for infection.
+/// Fever threshold in °C. A temperature at or above it calls for assessment for infection.
 ///
 /// The default is 38.0 °C. The value always lies between 37.0 and 40.0 °C, including after
 /// deserialization.
@@ -179,10 +182,11 @@ impl TemperatureThresholds {
         let (low, high) = FEVER_THRESHOLD_RANGE_CELSIUS;
         if !(low..=high).contains(&infection_celsius) {
             return Err(ThresholdError::OutOfRange {
-                name: "fever",
+                name: "Fever",
                 value: infection_celsius,
                 low,
                 high,
+                unit: "°C",
             });
         }
 
