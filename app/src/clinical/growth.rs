@@ -266,6 +266,9 @@ pub fn weight_for_length_or_height(
 
 /// Formats a z-score to two decimals, showing "0.00" for a value that rounds to zero from below,
 /// so that the display never reads "-0.00".
+///
+/// The value is rounded to the nearest hundredth. An exact tie, which only a binary fraction such
+/// as 0.125 can produce, goes to the even digit ("0.12"), as Rust's formatter rounds.
 pub fn format_z_score(z: f64) -> String {
     let text = format!("{z:.2}");
     if text == "-0.00" {

@@ -31,6 +31,9 @@ pub enum Instrument {
 }
 
 impl Instrument {
+    /// Every instrument, in the order the UI lists them.
+    pub const ALL: [Instrument; 3] = [Self::Epds, Self::Phq9, Self::Gad7];
+
     /// Question text, answers and scoring of this instrument.
     pub fn definition(self) -> &'static InstrumentDefinition {
         match self {

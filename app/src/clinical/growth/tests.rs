@@ -362,6 +362,8 @@ fn z_score_text_never_negative_zero() {
     assert_eq!(format_z_score(1.234), "1.23");
     assert_eq!(format_z_score(-2.0), "-2.00");
     assert_eq!(format_z_score(-3.642_979), "-3.64");
+    assert_eq!(format_z_score(0.125), "0.12");
+    assert_eq!(format_z_score(2.675_1), "2.68");
 }
 
 #[test]
@@ -391,6 +393,21 @@ fn underweight_below_minus_two() {
     assert!(!thresholds.is_underweight(&just_above));
     assert!(length.z_score < -2.0);
     assert!(!thresholds.is_underweight(&length));
+}
+
+#[test]
+fn underweight_exactly_minus_two_not_flagged() {
+    let at_cut_off = GrowthAssessment {
+        z_score: -2.0,
+        ..weight_for_age(Sex::Female, 30, 3.0).unwrap()
+    };
+    let below = GrowthAssessment {
+        z_score: -2.000_001,
+        ..at_cut_off
+    };
+
+    assert!(!GrowthFlagThresholds::default().is_underweight(&at_cut_off));
+    assert!(GrowthFlagThresholds::default().is_underweight(&below));
 }
 
 #[test]

@@ -37,7 +37,7 @@ pub(super) static EPDS: InstrumentDefinition = InstrumentDefinition {
                depression: development of the 10-item Edinburgh Postnatal Depression Scale. \
                British Journal of Psychiatry 150, 782-786.",
     instructions: "As you are pregnant or have recently had a baby, we would like to know how \
-                   you are feeling. Please choose the answer that comes closest to how you have \
+                   you are feeling. Please check the answer that comes closest to how you have \
                    felt in the past 7 days, not just how you feel today.",
     items: &[
         item(
@@ -190,8 +190,8 @@ pub(super) static PHQ9: InstrumentDefinition = InstrumentDefinition {
         ),
         item(
             6,
-            "Feeling bad about yourself, or that you are a failure or have let yourself or your \
-             family down",
+            "Feeling bad about yourself — or that you are a failure or have let yourself or \
+             your family down",
             FREQUENCY_ANSWERS,
             Ascending,
         ),
@@ -204,14 +204,14 @@ pub(super) static PHQ9: InstrumentDefinition = InstrumentDefinition {
         ),
         item(
             8,
-            "Moving or speaking so slowly that other people could have noticed, or the opposite: \
+            "Moving or speaking so slowly that other people could have noticed? Or the opposite — \
              being so fidgety or restless that you have been moving around a lot more than usual",
             FREQUENCY_ANSWERS,
             Ascending,
         ),
         item(
             9,
-            "Thoughts that you would be better off dead, or of hurting yourself in some way",
+            "Thoughts that you would be better off dead or of hurting yourself in some way",
             FREQUENCY_ANSWERS,
             Ascending,
         ),

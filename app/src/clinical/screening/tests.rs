@@ -44,6 +44,15 @@ fn epds_definition_has_ten_items_of_four_answers() {
 }
 
 #[test]
+fn instrument_list_has_each_definition() {
+    for instrument in Instrument::ALL {
+        assert_eq!(instrument.definition().instrument, instrument);
+    }
+    assert_eq!(Instrument::Phq9.definition().items.len(), 9);
+    assert_eq!(Instrument::Gad7.definition().items.len(), 7);
+}
+
+#[test]
 fn epds_item_10_answers_in_printed_order() {
     let item = &Instrument::Epds.definition().items[9];
 
