@@ -1,10 +1,10 @@
 //! Infant and child growth z-scores and percentiles by the WHO Child Growth Standards (2006).
 //!
 //! A measurement is compared with the LMS row for the child's sex and age in completed days
-//! (or, for weight-for-length and weight-for-height, for the child's length). Weight-based
-//! indicators use WHO's restricted z-score beyond ±3 SD, because weight is skewed and the plain
-//! LMS formula stretches the outer tail. Length, height and head circumference have L = 1 in the
-//! tables, so their z-scores need no restriction.
+//! (or, for weight-for-length and weight-for-height, for the child's length). Beyond ±3 SD,
+//! weight-based indicators use WHO's restricted z-score, which counts the excess in units of the
+//! distance between the 2 SD and 3 SD curves on that side. Length, height and head circumference
+//! have L = 1 in every table row, so their z-scores need no restriction.
 
 mod flags;
 mod normal;
@@ -139,7 +139,7 @@ pub struct GrowthAssessment {
     pub reference: Lms,
     /// z-score, restricted beyond ±3 SD for weight-based indicators.
     pub z_score: f64,
-    /// Percentage of the reference population at or below this measurement, 0 to 100.
+    /// Standard normal percentile of the z-score, 0 to 100.
     pub percentile: f64,
 }
 

@@ -65,6 +65,16 @@ fn every_table_parses_both_sexes() {
 }
 
 #[test]
+fn length_and_head_tables_have_l_one() {
+    for csv in [LENGTH_FOR_AGE_CSV, HEAD_FOR_AGE_CSV] {
+        for line in csv.lines().skip(1) {
+            let l = line.split(',').nth(2).unwrap();
+            assert_eq!(l, "1", "row {line}");
+        }
+    }
+}
+
+#[test]
 fn weight_for_age_matches_csv_row() {
     let cases = [
         ("female", Sex::Female, 0, 2.5),
