@@ -16,6 +16,8 @@ mod routes;
 #[cfg(feature = "ssr")]
 pub mod audit;
 #[cfg(feature = "ssr")]
+pub mod clinical;
+#[cfg(feature = "ssr")]
 pub mod crypto;
 #[cfg(feature = "ssr")]
 pub mod db;
