@@ -844,7 +844,7 @@ async fn sign_in_rate_limited_per_address() {
         .unwrap()
         .parse()
         .unwrap();
-    assert!(retry_after >= 1 && retry_after <= 300, "{retry_after}");
+    assert!((1..=300).contains(&retry_after), "{retry_after}");
 }
 
 #[tokio::test]

@@ -180,6 +180,7 @@ pub async fn record_use(
 }
 
 /// A passkey as its owner sees it on the security page.
+#[derive(Queryable)]
 pub struct PasskeyListing {
     pub id: Uuid,
     pub name: String,
@@ -192,7 +193,7 @@ pub async fn list(
     connection: &mut AsyncPgConnection,
     user_id: UserId,
 ) -> Result<Vec<PasskeyListing>, AppError> {
-    let rows: Vec<(Uuid, String, DateTime<Utc>, Option<DateTime<Utc>>, bool)> = passkeys::table
+    passkeys::table
         .filter(passkeys::user_id.eq(user_id.0))
         .order(passkeys::created_at.asc())
         .select((
@@ -202,21 +203,9 @@ pub async fn list(
             passkeys::last_used_at,
             passkeys::backup_state,
         ))
-        .load(connection)
+        .load::<PasskeyListing>(connection)
         .await
-        .map_err(internal)?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(id, name, created_at, last_used_at, backed_up)| PasskeyListing {
-                id,
-                name,
-                created_at,
-                last_used_at,
-                backed_up,
-            },
-        )
-        .collect())
+        .map_err(internal)
 }
 
 pub async fn rename(

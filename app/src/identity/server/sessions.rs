@@ -58,7 +58,15 @@ pub async fn list(
     user_id: UserId,
     current_id: Option<&str>,
 ) -> Result<Vec<SessionSummary>, AppError> {
-    let rows: Vec<(String, Option<String>, DateTime<Utc>, DateTime<Utc>)> = sessions::table
+    #[derive(Queryable)]
+    struct Row {
+        id: String,
+        user_agent: Option<String>,
+        created_at: DateTime<Utc>,
+        last_seen_at: DateTime<Utc>,
+    }
+
+    let rows: Vec<Row> = sessions::table
         .filter(sessions::user_id.eq(user_id.0))
         .filter(sessions::expires_at.gt(Utc::now()))
         .order(sessions::last_seen_at.desc())
@@ -73,15 +81,13 @@ pub async fn list(
         .map_err(internal)?;
     Ok(rows
         .into_iter()
-        .map(
-            |(id, user_agent, created_at, last_seen_at)| SessionSummary {
-                handle: handle_of(&id),
-                device: describe_device(user_agent.as_deref()),
-                signed_in_at: timestamp(created_at),
-                last_seen_at: timestamp(last_seen_at),
-                current: current_id == Some(id.as_str()),
-            },
-        )
+        .map(|row| SessionSummary {
+            handle: handle_of(&row.id),
+            device: describe_device(row.user_agent.as_deref()),
+            signed_in_at: timestamp(row.created_at),
+            last_seen_at: timestamp(row.last_seen_at),
+            current: current_id == Some(row.id.as_str()),
+        })
         .collect())
 }
 
