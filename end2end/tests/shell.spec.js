@@ -95,7 +95,7 @@ test('state-changing request from another origin is rejected', async ({ request 
   expect(response.status()).toBe(403);
 });
 
-for (const path of ['/', '/patient', '/no-such-page']) {
+for (const path of ['/', '/patient', '/sign-in', '/enroll', '/account/security', '/no-such-page']) {
   test(`no accessibility violations on ${path}`, async ({ page }) => {
     await page.goto(path);
     await waitForHydration(page);

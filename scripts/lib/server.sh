@@ -32,3 +32,14 @@ stop_server() {
     SERVER_PID=""
     return "$status"
 }
+
+# Runs `nurture create-admin` against database $2 and prints the enrollment link.
+create_admin() {
+    local port=$1 database_url=$2 secrets=$3 slug=$4 clinic=$5 name=$6 email=$7
+    NURTURE_PUBLIC_URL="http://localhost:$port" \
+        NURTURE_SECRETS_FILE="$secrets" \
+        DATABASE_URL="$database_url" \
+        RUST_LOG=warn \
+        "$ROOT/target/debug/nurture" create-admin --clinic "$slug" --clinic-name "$clinic" \
+        --name "$name" --email "$email" | grep -o 'http[^ ]*/enroll#[A-Za-z0-9_-]*'
+}

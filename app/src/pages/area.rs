@@ -3,6 +3,8 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::identity::pages::{AccountResource, InvitePatientPanel, SignInRequired};
+
 /// One of the product's areas, each for a group of roles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Area {
@@ -73,14 +75,32 @@ impl Area {
 /// Entry page of an area. Every area requires a signed-in user with a role that may use it.
 #[component]
 pub fn AreaPage(area: Area) -> impl IntoView {
+    let account = AccountResource::get();
+    let signed_in = move || matches!(account.0.get(), Some(Ok(Some(_))));
     view! {
         <Title text=area.title() />
         <section class="panel" aria-labelledby="area-heading">
             <h1 id="area-heading">{area.title()}</h1>
             <p>{area.summary()}</p>
-            <p class="notice" role="note">
-                "You need to be signed in with a passkey to use this area."
-            </p>
+            <Transition fallback=|| ()>
+                <Show when=signed_in fallback=|| view! { <SignInRequired /> }>
+                    <AreaLinks area />
+                </Show>
+            </Transition>
         </section>
+        {(area == Area::Clinician).then(|| view! { <InvitePatientPanel /> })}
+    }
+}
+
+/// What a signed-in user can open from an area's entry page.
+#[component]
+fn AreaLinks(area: Area) -> impl IntoView {
+    view! {
+        <ul class="link-list">
+            {(area == Area::Admin).then(|| view! { <li><a href="/admin/users">"Users and roles"</a></li> })}
+            <li>
+                <a href="/account/security">"Your passkeys and sessions"</a>
+            </li>
+        </ul>
     }
 }

@@ -3,7 +3,8 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::{AccountResource, SignInRequired, StatusMessage};
+use super::{AccountResource, SignInRequired, StatusMessage, browser_action};
+use crate::error::AppError;
 use crate::identity::{
     IssuedLink, Role, UserSummary, change_roles, deactivate_user, end_user_sessions, flows,
     invite_staff, list_users, reissue_enrollment,
@@ -25,6 +26,9 @@ const STAFF_ROLES: [Role; 8] = [
 #[component]
 pub fn AdminUsersPage() -> impl IntoView {
     let account = AccountResource::get();
+    // Created here rather than inside the Suspense closure, so that server rendering runs it in
+    // the request's context.
+    let users = Resource::new(|| (), |_| list_users());
     view! {
         <Title text="Users" />
         <h1>"Users"</h1>
@@ -35,7 +39,7 @@ pub fn AdminUsersPage() -> impl IntoView {
                     .get()
                     .map(|result| match result {
                         Ok(Some(account)) if account.roles.contains(&Role::Admin) => {
-                            view! { <UserAdministration /> }.into_any()
+                            view! { <UserAdministration users /> }.into_any()
                         }
                         Ok(Some(_)) => {
                             view! { <p class="notice">"Only admins can manage users."</p> }.into_any()
@@ -48,8 +52,7 @@ pub fn AdminUsersPage() -> impl IntoView {
 }
 
 #[component]
-fn UserAdministration() -> impl IntoView {
-    let users = Resource::new(|| (), |_| list_users());
+fn UserAdministration(users: Resource<Result<Vec<UserSummary>, AppError>>) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let notice = RwSignal::new(None::<String>);
     let link = RwSignal::new(None::<IssuedLink>);
@@ -122,7 +125,7 @@ fn InviteStaffForm(
     let name = RwSignal::new(String::new());
     let email = RwSignal::new(String::new());
     let roles = RwSignal::new(Vec::<Role>::new());
-    let invite = Action::new_local(|(name, email, roles): &(String, String, Vec<Role>)| {
+    let invite = browser_action(|(name, email, roles): &(String, String, Vec<Role>)| {
         let (name, email, roles) = (name.clone(), email.clone(), roles.clone());
         async move {
             invite_staff(name, email, roles)
@@ -150,7 +153,7 @@ fn InviteStaffForm(
                 on:submit=move |event| {
                     event.prevent_default();
                     invite
-                        .dispatch_local((name.get_untracked(), email.get_untracked(), roles.get_untracked()));
+                        .dispatch((name.get_untracked(), email.get_untracked(), roles.get_untracked()));
                 }
             >
                 <label for="invite-name">"Name"</label>
@@ -210,21 +213,21 @@ fn UserItem(
     let is_patient = user.roles.contains(&Role::Patient);
     let deactivated = user.status == "deactivated";
 
-    let save_roles = Action::new_local(move |roles: &Vec<Role>| {
+    let save_roles = browser_action(move |roles: &Vec<Role>| {
         let roles = roles.clone();
         async move { flows::with_step_up(|| change_roles(user_id, roles.clone())).await }
     });
-    let deactivate = Action::new_local(move |_: &()| async move {
+    let deactivate = browser_action(move |_: &()| async move {
         deactivate_user(user_id)
             .await
             .map_err(|error| error.message)
     });
-    let end_sessions = Action::new_local(move |_: &()| async move {
+    let end_sessions = browser_action(move |_: &()| async move {
         end_user_sessions(user_id)
             .await
             .map_err(|error| error.message)
     });
-    let reissue = Action::new_local(move |_: &()| async move {
+    let reissue = browser_action(move |_: &()| async move {
         reissue_enrollment(user_id)
             .await
             .map_err(|error| error.message)
@@ -269,18 +272,18 @@ fn UserItem(
             <details hidden=is_patient || deactivated>
                 <summary>"Change roles"</summary>
                 <RoleCheckboxes prefix selected=roles />
-                <button type="button" class="button" on:click=move |_| { save_roles.dispatch_local(roles.get_untracked()); }>
+                <button type="button" class="button" on:click=move |_| { save_roles.dispatch(roles.get_untracked()); }>
                     "Save roles"
                 </button>
             </details>
             <div class="button-row" hidden=deactivated>
-                <button type="button" class="button button--quiet" on:click=move |_| { reissue.dispatch_local(()); }>
+                <button type="button" class="button button--quiet" on:click=move |_| { reissue.dispatch(()); }>
                     "New enrollment link"
                 </button>
-                <button type="button" class="button button--quiet" on:click=move |_| { end_sessions.dispatch_local(()); }>
+                <button type="button" class="button button--quiet" on:click=move |_| { end_sessions.dispatch(()); }>
                     "End sessions"
                 </button>
-                <button type="button" class="button button--danger" on:click=move |_| { deactivate.dispatch_local(()); }>
+                <button type="button" class="button button--danger" on:click=move |_| { deactivate.dispatch(()); }>
                     "Deactivate"
                 </button>
             </div>

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
 
-use super::{AccountResource, StatusMessage, home_path};
+use super::{AccountResource, StatusMessage, browser_action, home_path};
 use crate::identity::{flows, get_invitation};
 
 /// Creates the first passkey from an invitation link. The token is in the address after `#`,
@@ -68,7 +68,7 @@ pub fn EnrollPage() -> impl IntoView {
 fn EnrollForm(token: String, invitation: crate::identity::InvitationDetails) -> impl IntoView {
     let passkey_name = RwSignal::new("My phone".to_owned());
     let account = AccountResource::get();
-    let action = Action::new_local(move |name: &String| flows::enroll(token.clone(), name.clone()));
+    let action = browser_action(move |name: &String| flows::enroll(token.clone(), name.clone()));
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(signed_in)) = action.value().get() {
@@ -95,7 +95,7 @@ fn EnrollForm(token: String, invitation: crate::identity::InvitationDetails) -> 
             class="stack"
             on:submit=move |event| {
                 event.prevent_default();
-                action.dispatch_local(passkey_name.get_untracked());
+                action.dispatch(passkey_name.get_untracked());
             }
         >
             <label for="passkey-name">"Name for this passkey"</label>

@@ -3,11 +3,13 @@
 
 mod admin_users;
 mod enroll;
+mod invite_patient;
 mod security;
 mod sign_in;
 
 pub use admin_users::AdminUsersPage;
 pub use enroll::EnrollPage;
+pub use invite_patient::InvitePatientPanel;
 pub use security::SecurityPage;
 pub use sign_in::SignInPage;
 
@@ -32,6 +34,22 @@ impl AccountResource {
     pub fn refetch(self) {
         self.0.refetch();
     }
+}
+
+/// Creates an action whose futures run only in the browser.
+///
+/// Server functions and WebAuthn calls return futures that are not `Send` in the browser.
+/// Actions are dispatched only in the browser, which runs on a single thread, so each future is
+/// wrapped at dispatch and never crosses threads. Unlike `Action::new_local`, the action itself
+/// can be created and dropped during server rendering.
+pub fn browser_action<I, O, F, Fu>(action_fn: F) -> Action<I, O>
+where
+    I: Send + Sync + 'static,
+    O: Send + Sync + 'static,
+    F: Fn(&I) -> Fu + Send + Sync + 'static,
+    Fu: Future<Output = O> + 'static,
+{
+    Action::new(move |input: &I| send_wrapper::SendWrapper::new(action_fn(input)))
 }
 
 /// Where a user lands after signing in, by her roles.

@@ -4,7 +4,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
 
-use super::{AccountResource, SignInRequired, StatusMessage};
+use super::{AccountResource, SignInRequired, StatusMessage, browser_action};
+use crate::error::AppError;
 use crate::identity::{
     PasskeySummary, SessionSummary, end_session, flows, list_passkeys, list_sessions,
     remove_passkey, rename_passkey, sign_out,
@@ -14,6 +15,10 @@ use crate::identity::{
 #[component]
 pub fn SecurityPage() -> impl IntoView {
     let account = AccountResource::get();
+    // Resources are created here, at the top of the page, so that during server rendering they
+    // run inside the request's context; inside a Suspense closure they would not.
+    let passkeys = Resource::new(|| (), |_| list_passkeys());
+    let sessions = Resource::new(|| (), |_| list_sessions());
 
     view! {
         <Title text="Security" />
@@ -24,7 +29,7 @@ pub fn SecurityPage() -> impl IntoView {
                     .0
                     .get()
                     .map(|result| match result {
-                        Ok(Some(_)) => view! { <SecurityPanels /> }.into_any(),
+                        Ok(Some(_)) => view! { <SecurityPanels passkeys sessions /> }.into_any(),
                         _ => view! { <SignInRequired /> }.into_any(),
                     })
             }}
@@ -33,11 +38,12 @@ pub fn SecurityPage() -> impl IntoView {
 }
 
 #[component]
-fn SecurityPanels() -> impl IntoView {
+fn SecurityPanels(
+    passkeys: Resource<Result<Vec<PasskeySummary>, AppError>>,
+    sessions: Resource<Result<Vec<SessionSummary>, AppError>>,
+) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let notice = RwSignal::new(None::<String>);
-    let passkeys = Resource::new(|| (), |_| list_passkeys());
-    let sessions = Resource::new(|| (), |_| list_sessions());
     let account = AccountResource::get();
     let navigate = use_navigate();
 
@@ -51,7 +57,7 @@ fn SecurityPanels() -> impl IntoView {
             error.set(Some(message));
         }
     };
-    let sign_out_action = Action::new_local(|_: &()| sign_out());
+    let sign_out_action = browser_action(|_: &()| sign_out());
     Effect::new(move |_| {
         if let Some(Ok(())) = sign_out_action.value().get() {
             account.refetch();
@@ -93,7 +99,7 @@ fn SecurityPanels() -> impl IntoView {
                         })
                 }}
             </Suspense>
-            <button type="button" class="button" on:click=move |_| { sign_out_action.dispatch_local(()); }>
+            <button type="button" class="button" on:click=move |_| { sign_out_action.dispatch(()); }>
                 "Sign out"
             </button>
         </section>
@@ -126,7 +132,7 @@ fn PasskeyItem(
 ) -> impl IntoView {
     let name = RwSignal::new(passkey.name.clone());
     let id = passkey.id.clone();
-    let rename = Action::new_local(move |new_name: &String| {
+    let rename = browser_action(move |new_name: &String| {
         let (id, new_name) = (id.clone(), new_name.clone());
         async move {
             rename_passkey(id, new_name)
@@ -135,7 +141,7 @@ fn PasskeyItem(
         }
     });
     let id = passkey.id.clone();
-    let remove = Action::new_local(move |_: &()| {
+    let remove = browser_action(move |_: &()| {
         let id = id.clone();
         async move { remove_passkey(id).await.map_err(|error| error.message) }
     });
@@ -163,7 +169,7 @@ fn PasskeyItem(
                 class="inline-form"
                 on:submit=move |event| {
                     event.prevent_default();
-                    rename.dispatch_local(name.get_untracked());
+                    rename.dispatch(name.get_untracked());
                 }
             >
                 <label for=input_id.clone() class="visually-hidden">"Passkey name"</label>
@@ -179,7 +185,7 @@ fn PasskeyItem(
                 class="button button--danger"
                 disabled=only_one
                 title=only_one.then_some("Add another passkey before removing your only one.")
-                on:click=move |_| { remove.dispatch_local(()); }
+                on:click=move |_| { remove.dispatch(()); }
             >
                 "Remove"
             </button>
@@ -193,7 +199,7 @@ fn AddPasskeyForm(
     report: impl Fn(Result<String, String>) + Copy + 'static,
 ) -> impl IntoView {
     let name = RwSignal::new("Another device".to_owned());
-    let add = Action::new_local(|name: &String| flows::add_passkey(name.clone()));
+    let add = browser_action(|name: &String| flows::add_passkey(name.clone()));
     Effect::new(move |_| {
         if let Some(result) = add.value().get() {
             report(result.map(|()| "Passkey added.".to_owned()));
@@ -205,7 +211,7 @@ fn AddPasskeyForm(
             class="inline-form"
             on:submit=move |event| {
                 event.prevent_default();
-                add.dispatch_local(name.get_untracked());
+                add.dispatch(name.get_untracked());
             }
         >
             <label for="new-passkey-name">"Name for a new passkey"</label>
@@ -221,7 +227,7 @@ fn SessionList(
     reload: impl Fn() + Copy + 'static,
     report: impl Fn(Result<String, String>) + Copy + 'static,
 ) -> impl IntoView {
-    let end = Action::new_local(|handle: &String| {
+    let end = browser_action(|handle: &String| {
         let handle = handle.clone();
         async move { end_session(handle).await.map_err(|error| error.message) }
     });
@@ -254,7 +260,7 @@ fn SessionList(
                                 type="button"
                                 class="button button--quiet"
                                 hidden=session.current
-                                on:click=move |_| { end.dispatch_local(handle.clone()); }
+                                on:click=move |_| { end.dispatch(handle.clone()); }
                             >
                                 "End session"
                             </button>

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
 
-use super::{AccountResource, StatusMessage, home_path};
+use super::{AccountResource, StatusMessage, browser_action, home_path};
 use crate::identity::flows;
 
 /// Sign-in with a passkey. The email field is optional: empty, the browser offers every
@@ -13,7 +13,7 @@ use crate::identity::flows;
 pub fn SignInPage() -> impl IntoView {
     let email = RwSignal::new(String::new());
     let account = AccountResource::get();
-    let action = Action::new_local(|email: &Option<String>| flows::sign_in(email.clone()));
+    let action = browser_action(|email: &Option<String>| flows::sign_in(email.clone()));
     let navigate = use_navigate();
 
     Effect::new(move |_| {
@@ -42,7 +42,7 @@ pub fn SignInPage() -> impl IntoView {
                     event.prevent_default();
                     let typed = email.get_untracked();
                     let email = (!typed.trim().is_empty()).then_some(typed);
-                    action.dispatch_local(email);
+                    action.dispatch(email);
                 }
             >
                 <label for="sign-in-email">"Email (optional)"</label>
