@@ -131,7 +131,7 @@ pub(super) fn security_hash(row: &SecurityRow) -> [u8; 32] {
     encoder.finish()
 }
 
-/// Compact JSON text with object keys sorted by their bytes.
+/// Serialises `value` as compact JSON with object keys sorted by their bytes.
 fn canonical_json(value: &serde_json::Value) -> String {
     // serde_json fails only on map keys that are not strings, which a JSON value cannot hold.
     serde_json::to_string(&Canonical(value)).unwrap_or_default()
@@ -160,7 +160,90 @@ impl Serialize for Canonical<'_> {
 
 #[cfg(test)]
 mod tests {
+    use chrono::DateTime;
+    use uuid::Uuid;
+
     use super::*;
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+    }
+
+    fn access_row() -> AccessRow {
+        AccessRow {
+            id: Uuid::from_u128(1),
+            clinic_id: Uuid::from_u128(2),
+            sequence: 1,
+            occurred_at: DateTime::from_timestamp_micros(1_796_400_000_123_456).unwrap(),
+            actor_user_id: Some(Uuid::from_u128(3)),
+            actor_roles: vec!["midwife".to_owned()],
+            patient_id: Uuid::from_u128(4),
+            action: "read".to_owned(),
+            purpose: "postnatal visit".to_owned(),
+            data_elements: vec!["blood_pressure".to_owned()],
+            client_address: Some("192.0.2.10".to_owned()),
+            user_agent: None,
+            request_id: Some(String::new()),
+            outcome: "allowed".to_owned(),
+            emergency: false,
+            prev_hash: GENESIS_HASH.to_vec(),
+            hash: Vec::new(),
+        }
+    }
+
+    // Stored chains are verified with this encoding, so a change to it must be deliberate and
+    // come with a new label. The expected hashes were computed with Python's hashlib from the
+    // encoding documented above.
+    #[test]
+    fn access_hash_is_stable() {
+        assert_eq!(
+            hex(&access_hash(&access_row())),
+            "38dd4dd95f7e368b9abe33bb392dc30f6575cc5b83fe1a7970ff01a971403504"
+        );
+    }
+
+    #[test]
+    fn security_hash_is_stable() {
+        let row = SecurityRow {
+            id: Uuid::from_u128(1),
+            clinic_id: Uuid::from_u128(2),
+            sequence: 7,
+            occurred_at: DateTime::from_timestamp_micros(1_796_400_000_123_456).unwrap(),
+            actor_user_id: None,
+            subject_user_id: Some(Uuid::from_u128(3)),
+            kind: "sign_in_failed".to_owned(),
+            detail: serde_json::json!({ "b": [1, 2.5], "a": "x" }),
+            client_address: Some("2001:db8::1".to_owned()),
+            user_agent: Some("Mozilla/5.0".to_owned()),
+            request_id: None,
+            prev_hash: vec![0xab; 32],
+            hash: Vec::new(),
+        };
+
+        assert_eq!(
+            hex(&security_hash(&row)),
+            "cdaa98e4072f49d145d15b0c3827019653aad12e35ac4fc431e8d08779d26fe9"
+        );
+    }
+
+    #[test]
+    fn missing_value_differs_from_empty() {
+        let mut row = access_row();
+        let with_empty = access_hash(&row);
+        row.request_id = None;
+
+        assert_ne!(access_hash(&row), with_empty);
+    }
+
+    #[test]
+    fn address_text_form_does_not_matter() {
+        let mut row = access_row();
+        row.client_address = Some("2001:db8::1".to_owned());
+        let short = access_hash(&row);
+        row.client_address = Some("2001:0db8:0000:0000:0000:0000:0000:0001".to_owned());
+
+        assert_eq!(access_hash(&row), short);
+    }
 
     #[test]
     fn key_order_does_not_change_json() {

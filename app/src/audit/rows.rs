@@ -3,9 +3,12 @@
 
 use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
+use diesel::pg::Pg;
 use diesel::sql_types::{Array, Bool, Bytea, Int8, Jsonb, Nullable, Text, Timestamptz, Uuid};
 
-/// Columns of `data_access_audit` in [`AccessRow`] order; `host()` returns the address without
+use super::hash::{access_hash, security_hash};
+
+/// Columns of `data_access_audit` in [`AccessRow`] order. `host()` returns the address without
 /// a netmask.
 pub(super) const ACCESS_COLUMNS: &str = "id, clinic_id, sequence, occurred_at, actor_user_id, \
     actor_roles, patient_id, action, purpose, data_elements, host(client_address) AS \
@@ -82,4 +85,52 @@ pub(super) struct SecurityRow {
     pub prev_hash: Vec<u8>,
     #[diesel(sql_type = Bytea)]
     pub hash: Vec<u8>,
+}
+
+/// A stored event as the chain verifier reads it.
+pub(super) trait ChainRow: QueryableByName<Pg> + Send + 'static {
+    const COLUMNS: &'static str;
+    fn sequence(&self) -> i64;
+    fn id(&self) -> uuid::Uuid;
+    fn prev_hash(&self) -> &[u8];
+    fn hash(&self) -> &[u8];
+    fn recompute_hash(&self) -> [u8; 32];
+}
+
+impl ChainRow for AccessRow {
+    const COLUMNS: &'static str = ACCESS_COLUMNS;
+    fn sequence(&self) -> i64 {
+        self.sequence
+    }
+    fn id(&self) -> uuid::Uuid {
+        self.id
+    }
+    fn prev_hash(&self) -> &[u8] {
+        &self.prev_hash
+    }
+    fn hash(&self) -> &[u8] {
+        &self.hash
+    }
+    fn recompute_hash(&self) -> [u8; 32] {
+        access_hash(self)
+    }
+}
+
+impl ChainRow for SecurityRow {
+    const COLUMNS: &'static str = SECURITY_COLUMNS;
+    fn sequence(&self) -> i64 {
+        self.sequence
+    }
+    fn id(&self) -> uuid::Uuid {
+        self.id
+    }
+    fn prev_hash(&self) -> &[u8] {
+        &self.prev_hash
+    }
+    fn hash(&self) -> &[u8] {
+        &self.hash
+    }
+    fn recompute_hash(&self) -> [u8; 32] {
+        security_hash(self)
+    }
 }

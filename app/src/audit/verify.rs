@@ -6,13 +6,13 @@
 
 use std::fmt;
 
-use diesel::pg::Pg;
+use diesel::QueryableByName;
+use diesel::query_builder::AsQuery;
 use diesel::sql_types::{Bytea, Int8, Text, Uuid};
-use diesel::{QueryableByName, query_builder::AsQuery};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use super::hash::{GENESIS_HASH, access_hash, security_hash};
-use super::rows::{ACCESS_COLUMNS, AccessRow, SECURITY_COLUMNS, SecurityRow};
+use super::hash::GENESIS_HASH;
+use super::rows::{AccessRow, ChainRow, SecurityRow};
 use super::{AuditError, AuditTable};
 use crate::ids::ClinicId;
 
@@ -93,54 +93,6 @@ impl fmt::Display for BrokenLink {
             ),
             BreakReason::MissingHead => f.write_str("the chain head row is missing"),
         }
-    }
-}
-
-/// A stored event as the walker needs it.
-trait ChainRow: QueryableByName<Pg> + Send + 'static {
-    const COLUMNS: &'static str;
-    fn sequence(&self) -> i64;
-    fn id(&self) -> uuid::Uuid;
-    fn prev_hash(&self) -> &[u8];
-    fn hash(&self) -> &[u8];
-    fn recompute_hash(&self) -> [u8; 32];
-}
-
-impl ChainRow for AccessRow {
-    const COLUMNS: &'static str = ACCESS_COLUMNS;
-    fn sequence(&self) -> i64 {
-        self.sequence
-    }
-    fn id(&self) -> uuid::Uuid {
-        self.id
-    }
-    fn prev_hash(&self) -> &[u8] {
-        &self.prev_hash
-    }
-    fn hash(&self) -> &[u8] {
-        &self.hash
-    }
-    fn recompute_hash(&self) -> [u8; 32] {
-        access_hash(self)
-    }
-}
-
-impl ChainRow for SecurityRow {
-    const COLUMNS: &'static str = SECURITY_COLUMNS;
-    fn sequence(&self) -> i64 {
-        self.sequence
-    }
-    fn id(&self) -> uuid::Uuid {
-        self.id
-    }
-    fn prev_hash(&self) -> &[u8] {
-        &self.prev_hash
-    }
-    fn hash(&self) -> &[u8] {
-        &self.hash
-    }
-    fn recompute_hash(&self) -> [u8; 32] {
-        security_hash(self)
     }
 }
 

@@ -24,9 +24,10 @@
 //! `nurture.data-key.v1` for wrapped data keys). Ids are their 16 UUID bytes and versions are
 //! 4-byte big-endian integers. See [`FieldContext`] and [`provider`] for the field order.
 //!
-//! Nonces and keys come from `rand`'s thread-local generator, a ChaCha-based CSPRNG seeded from
-//! the operating system. With random nonces a data key must not encrypt more than about 2^32
-//! values (NIST SP 800-38D, section 8.3), far above what one patient's record holds.
+//! Nonces and keys come from `rand` 0.10's thread-local generator, ChaCha12 seeded from the
+//! operating system and reseeded after every 64 kB of output. With random nonces, NIST SP 800-38D
+//! allows at most 2^32 encryptions under one key (as quoted in the `aead` 0.6 crate docs). That
+//! is far above the values of one patient's record, or the data keys one KEK wraps.
 
 mod context;
 mod error;
