@@ -16,6 +16,8 @@ Commands:
   migrate        Create the database if missing, apply pending migrations, and exit
   create-admin   Create a clinic's first admin and print her enrollment link
                  (nurture create-admin --help for its options)
+  issue-link     Print a new enrollment or recovery link for an account by email
+                 (nurture issue-link --email EMAIL)
   verify-audit   Recompute the audit hash chains; exit 0 if intact, 1 if broken, 2 on error
   help           Show this message
 
@@ -28,6 +30,7 @@ async fn main() -> ExitCode {
         None | Some("serve") => serve().await,
         Some("migrate") => migrate().await,
         Some("create-admin") => create_admin().await,
+        Some("issue-link") => issue_link().await,
         Some("verify-audit") => return commands::verify_audit::run().await,
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
@@ -78,6 +81,21 @@ async fn create_admin() -> Result<(), String> {
         .map_err(|error| error.to_string())?;
     let state = AppState::new(&config, pool)?;
     println!("{}", command.run(&state).await?);
+    Ok(())
+}
+
+async fn issue_link() -> Result<(), String> {
+    let arguments: Vec<String> = std::env::args().skip(2).collect();
+    if arguments.iter().any(|argument| argument == "--help") {
+        println!("{}", bootstrap::ISSUE_LINK_USAGE);
+        return Ok(());
+    }
+    let config = start()?;
+    let pool = database::prepare(&config.database)
+        .await
+        .map_err(|error| error.to_string())?;
+    let state = AppState::new(&config, pool)?;
+    println!("{}", bootstrap::issue_link(&arguments, &state).await?);
     Ok(())
 }
 

@@ -238,7 +238,41 @@ pub async fn reissue(
         return Err(AppError::not_found());
     }
 
-    let actor_id = actor.id;
+    issue_link(services, &mut connection, &target, &roles, Some(actor.id)).await
+}
+
+/// Issues a new link for the account with `email`, for an operator at the server's command line:
+/// the way back in for a clinic whose only admin lost every passkey.
+pub async fn reissue_by_operator(services: &Services, email: &str) -> Result<IssuedLink, AppError> {
+    let email = normalize_email(email).map_err(AppError::invalid_input)?;
+    let mut connection = crate::db::connection(&services.pool).await?;
+    let target = accounts::find_by_email(&mut connection, &services.blind_index, &email)
+        .await
+        .map_err(internal)?
+        .filter(|account| account.status != UserStatus::Deactivated)
+        .ok_or_else(|| {
+            AppError::new(
+                crate::error::ErrorCode::NotFound,
+                "No active account has this email.",
+            )
+        })?;
+    let roles = accounts::roles_of(&mut connection, target.id, target.clinic_id)
+        .await
+        .map_err(internal)?;
+    issue_link(services, &mut connection, &target, &roles, None).await
+}
+
+/// Revokes the user's open invitations and creates a new one: an enrollment link for an
+/// account that never enrolled, a recovery link otherwise.
+async fn issue_link(
+    services: &Services,
+    connection: &mut AsyncPgConnection,
+    target: &AccountRow,
+    roles: &[Role],
+    actor: Option<UserId>,
+) -> Result<IssuedLink, AppError> {
+    let target = target.clone();
+    let roles = roles.to_vec();
     let issued = connection
         .transaction::<_, AppError, _>(async move |connection| {
             let revoked = invitations::revoke_open_for_user(connection, target.id)
@@ -255,7 +289,7 @@ pub async fn reissue(
                 target.id,
                 purpose,
                 &roles,
-                Some(actor_id),
+                actor,
                 services.settings.invitation_ttl,
             )
             .await
@@ -263,7 +297,7 @@ pub async fn reissue(
             let event = Event {
                 kind: SecurityEventKind::InvitationCreated,
                 clinic_id: target.clinic_id,
-                actor: Some(actor_id),
+                actor,
                 subject: Some(target.id),
                 detail: serde_json::json!({
                     "invitation_id": issued.id,
