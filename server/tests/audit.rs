@@ -507,6 +507,7 @@ async fn run_verify_command(database: &server::database::DatabaseUrl) -> (Option
         .env("DATABASE_URL", database.expose())
         .env("NURTURE_KEK", &secret)
         .env("NURTURE_PSEUDONYM_KEY", &secret)
+        .env("NURTURE_BLIND_INDEX_KEY", &secret)
         .env("RUST_LOG", "warn")
         .output()
         .await

@@ -450,7 +450,8 @@ async fn counter_regression_refused_and_recorded() {
     let app = TestApp::new().await;
     let token = bootstrap_admin(&app, "ada@example.org").await;
     let mut authenticator = SoftPasskey::new(true);
-    enroll(&mut Browser::new(&app), &token, &mut authenticator).await;
+    let mut admin = Browser::new(&app);
+    enroll(&mut admin, &token, &mut authenticator).await;
     let (status, _) = sign_in(
         &mut Browser::new(&app),
         Some("ada@example.org"),
@@ -475,6 +476,14 @@ async fn counter_regression_refused_and_recorded() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["message"], SIGN_IN_FAILED);
     assert_eq!(security_event_count(&app, "counter_regression").await, 1);
+    let (status, alerts) = admin.call("admin/security-alerts", &[]).await;
+    assert_eq!(status, StatusCode::OK, "{alerts}");
+    assert_eq!(alerts.as_array().unwrap().len(), 1);
+    assert_eq!(alerts[0]["kind"], "counter_regression");
+    assert!(
+        alerts[0]["message"].as_str().unwrap().contains("Ada Admin"),
+        "{alerts}"
+    );
     #[derive(diesel::QueryableByName)]
     struct Count {
         #[diesel(sql_type = diesel::sql_types::BigInt)]

@@ -96,3 +96,12 @@ pub fn invitation_link_invalid() -> crate::error::AppError {
         "This invitation link is not valid. Check that you opened the whole link, or ask your clinic for a new one.",
     )
 }
+
+/// Something an admin should look at, such as a passkey that may have been copied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityAlert {
+    /// The security event kind behind the alert, such as `counter_regression`.
+    pub kind: String,
+    pub message: String,
+    pub occurred_at: String,
+}

@@ -108,3 +108,14 @@ pub async fn reissue_enrollment(user_id: UserId) -> Result<IssuedLink, AppError>
     let actor = auth::require_user(&services).await?;
     admin::reissue(&services, &actor, user_id).await
 }
+
+/// Security alerts of the admin's clinic, newest first. Admins only.
+#[server(prefix = "/api", endpoint = "admin/security-alerts")]
+pub async fn list_security_alerts() -> Result<Vec<crate::identity::SecurityAlert>, AppError> {
+    use crate::identity::server::{alerts, auth};
+
+    let services = crate::services::services()?;
+    let admin = auth::require_any_role(&services, &[Role::Admin]).await?;
+    let mut connection = crate::db::connection(&services.pool).await?;
+    alerts::recent(&services, &mut connection, admin.clinic_id).await
+}

@@ -6,8 +6,8 @@ use leptos_meta::Title;
 use super::{AccountResource, SignInRequired, StatusMessage, browser_action};
 use crate::error::AppError;
 use crate::identity::{
-    IssuedLink, Role, UserSummary, change_roles, deactivate_user, end_user_sessions, flows,
-    invite_staff, list_users, reissue_enrollment,
+    IssuedLink, Role, SecurityAlert, UserSummary, change_roles, deactivate_user, end_user_sessions,
+    flows, invite_staff, list_security_alerts, list_users, reissue_enrollment,
 };
 
 /// Staff roles an admin can grant; patients are invited by their clinicians.
@@ -29,6 +29,7 @@ pub fn AdminUsersPage() -> impl IntoView {
     // Created here rather than inside the Suspense closure, so that server rendering runs it in
     // the request's context.
     let users = Resource::new(|| (), |_| list_users());
+    let alerts = Resource::new(|| (), |_| list_security_alerts());
     view! {
         <Title text="Users" />
         <h1>"Users"</h1>
@@ -39,12 +40,51 @@ pub fn AdminUsersPage() -> impl IntoView {
                     .get()
                     .map(|result| match result {
                         Ok(Some(account)) if account.roles.contains(&Role::Admin) => {
-                            view! { <UserAdministration users /> }.into_any()
+                            view! {
+                                <SecurityAlerts alerts />
+                                <UserAdministration users />
+                            }
+                                .into_any()
                         }
                         Ok(Some(_)) => {
                             view! { <p class="notice">"Only admins can manage users."</p> }.into_any()
                         }
                         _ => view! { <SignInRequired /> }.into_any(),
+                    })
+            }}
+        </Suspense>
+    }
+}
+
+/// Alerts an admin must act on; hidden when there are none.
+#[component]
+fn SecurityAlerts(alerts: Resource<Result<Vec<SecurityAlert>, AppError>>) -> impl IntoView {
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                alerts
+                    .get()
+                    .and_then(Result::ok)
+                    .filter(|list| !list.is_empty())
+                    .map(|list| {
+                        view! {
+                            <section class="panel alerts" aria-labelledby="alerts-heading">
+                                <h2 id="alerts-heading">"Security alerts"</h2>
+                                <ul class="item-list">
+                                    {list
+                                        .into_iter()
+                                        .map(|alert| {
+                                            view! {
+                                                <li class="item" data-kind=alert.kind>
+                                                    <p>{alert.message}</p>
+                                                    <p class="hint">{alert.occurred_at}</p>
+                                                </li>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </ul>
+                            </section>
+                        }
                     })
             }}
         </Suspense>

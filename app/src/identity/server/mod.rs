@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod alerts;
 pub mod auth;
 pub mod ceremonies;
 pub mod email;
