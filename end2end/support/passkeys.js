@@ -29,7 +29,7 @@ export async function addVirtualAuthenticator(page, { userVerified = true, trans
     async setUserVerified(isUserVerified) {
       await client.send('WebAuthn.setUserVerified', { authenticatorId, isUserVerified });
     },
-    // Stops this authenticator from answering by itself, as if nobody touched it.
+    // Stops this authenticator from responding by itself, as if no user touched it.
     async setPresence(enabled) {
       await client.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled });
     },

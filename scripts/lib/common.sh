@@ -81,7 +81,7 @@ postgres_answers() {
     pg_isready -q -h localhost -p 5432 2>/dev/null
 }
 
-# Starts a local PostgreSQL when none answers on localhost:5432, installing Debian's package
+# Starts a local PostgreSQL when none responds on localhost:5432, installing Debian's package
 # if needed, then makes sure the role and password of the default DATABASE_URL exist.
 ensure_postgres() {
     if [ -n "${DATABASE_URL:-}" ] && [ "$DATABASE_URL" != "$DEFAULT_DATABASE_URL" ]; then

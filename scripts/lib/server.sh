@@ -2,7 +2,7 @@
 
 SERVER_PID=""
 
-# Starts target/debug/nurture on $1 (a port) with database $2, waits until /readyz answers 200.
+# Starts target/debug/nurture on $1 (a port) with database $2, waits until /readyz returns 200.
 start_server() {
     local port=$1 database_url=$2 log_file=$3
     NURTURE_LISTEN="127.0.0.1:$port" \

@@ -67,7 +67,7 @@ pub struct HttpConfig {
 }
 
 impl HttpConfig {
-    /// The public URL's origin, such as `http://localhost:3000`.
+    /// Returns the public URL's origin, such as `http://localhost:3000`.
     pub fn public_origin(&self) -> String {
         self.public_url.origin().ascii_serialization()
     }

@@ -53,14 +53,14 @@ impl DatabaseUrl {
         }
     }
 
-    /// The same server and credentials with another database name.
+    /// Returns the same server and credentials with another database name.
     pub fn with_database(&self, name: &str) -> Self {
         let mut url = self.0.clone();
         url.set_path(name);
         Self(url)
     }
 
-    /// The full URL including any password: pass it to a driver, never to a log.
+    /// Returns the full URL including any password. Pass it to a driver, never to a log.
     pub fn expose(&self) -> &str {
         self.0.as_str()
     }
@@ -217,7 +217,7 @@ pub async fn schema_status(
 ) -> Result<SchemaStatus, ReadinessError> {
     tokio::time::timeout(timeout, query_schema_status(pool))
         .await
-        .map_err(|_| ReadinessError(format!("no answer from the database within {timeout:?}")))?
+        .map_err(|_| ReadinessError(format!("no response from the database within {timeout:?}")))?
 }
 
 async fn query_schema_status(pool: &DbPool) -> Result<SchemaStatus, ReadinessError> {

@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::database::{self, SchemaStatus};
 use crate::state::AppState;
 
-/// How long `/readyz` waits for the database before answering 503.
+/// How long `/readyz` waits for the database before returning 503.
 const READINESS_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// `/healthz`: the process is up and serving HTTP.
@@ -19,7 +19,7 @@ pub async fn live() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }
 
-/// `/readyz`: 200 when the database answers and every compiled-in migration is applied,
+/// `/readyz`: 200 when the database responds and every compiled-in migration is applied,
 /// otherwise 503 with the reason. The process keeps running either way, and the pool
 /// reconnects by itself when the database comes back.
 pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {

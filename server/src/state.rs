@@ -58,8 +58,8 @@ impl AppState {
     }
 }
 
-/// The WebAuthn relying party: its id is the public URL's host, and only the public origin
-/// (scheme, host and port) may answer its challenges.
+/// Builds the WebAuthn relying party. Its id is the public URL's host, and only responses from
+/// the public origin (scheme, host and port) are accepted.
 fn relying_party(http: &HttpConfig) -> Result<Webauthn, String> {
     let rp_id = http
         .public_url

@@ -85,7 +85,7 @@ pub async fn get_passkey(options: &str) -> Result<String, String> {
     value.as_string().ok_or_else(|| describe(&JsValue::NULL))
 }
 
-/// The part of the address after `#`, where enrollment links carry their token so that it is
+/// Returns the part of the address after `#`, where enrollment links carry their token so that it is
 /// never sent to the server in a URL or a `Referer`.
 pub fn location_fragment() -> String {
     location_fragment_js()

@@ -66,7 +66,7 @@ pub async fn step_up() -> Result<(), String> {
         .map_err(message)
 }
 
-/// Runs a sensitive action; if the server asks for a step-up first, performs it and runs the
+/// Runs a sensitive action; if the server requires a step-up first, performs it and runs the
 /// action once more.
 pub async fn with_step_up<T, F, Fut>(action: F) -> Result<T, String>
 where

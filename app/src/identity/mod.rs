@@ -28,7 +28,7 @@ pub struct Account {
     pub roles: Vec<Role>,
 }
 
-/// Options for the browser's WebAuthn call, and the id to send back with its answer.
+/// Options for the browser's WebAuthn call, and the ceremony id to send back with its response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CeremonyOptions {
     pub ceremony_id: String,
@@ -37,7 +37,7 @@ pub struct CeremonyOptions {
     pub options: String,
 }
 
-/// What an invitation link is for, shown before the user creates her passkey.
+/// Details of an invitation, shown before the user creates her passkey.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvitationDetails {
     pub display_name: String,
@@ -70,7 +70,7 @@ pub struct SessionSummary {
     pub current: bool,
 }
 
-/// A user of the clinic as an admin sees her.
+/// A user of the clinic, as listed on the admin's Users page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserSummary {
     pub id: UserId,
@@ -89,7 +89,7 @@ pub struct IssuedLink {
     pub expires_at: String,
 }
 
-/// The error for an enrollment link without a usable token.
+/// Returns the error for an enrollment link without a usable token.
 pub fn invitation_link_invalid() -> crate::error::AppError {
     crate::error::AppError::new(
         crate::error::ErrorCode::NotFound,

@@ -15,7 +15,7 @@ use url::Url;
 #[derive(Debug, Clone)]
 pub struct AllowedOrigin(pub Arc<str>);
 
-/// Answers 403 to a state-changing request whose `Origin` (or, lacking it, `Referer`) is not
+/// Rejects with 403 a state-changing request whose `Origin` (or, lacking it, `Referer`) is not
 /// the site's own origin, or that has neither header.
 pub async fn check_origin(
     State(allowed): State<AllowedOrigin>,
@@ -47,7 +47,7 @@ pub async fn check_origin(
         .into_response()
 }
 
-/// The origin that sent the request, from `Origin` or else from `Referer`.
+/// Returns the origin that sent the request, from `Origin` or else from `Referer`.
 fn request_origin(request: &Request) -> Option<String> {
     let headers = request.headers();
     if let Some(origin) = headers.get(header::ORIGIN) {

@@ -66,14 +66,14 @@ pub async fn add_security_headers(
         );
     }
 
-    // Pages and server-function answers may contain patient data: no cache may keep them.
+    // Pages and server-function responses may contain patient data, so no cache may keep them.
     if !headers.contains_key(header::CACHE_CONTROL) && is_dynamic(headers) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
 }
 
-/// True for HTML and JSON answers, which are generated per request.
+/// Returns true for HTML and JSON responses, which are generated per request.
 fn is_dynamic(headers: &axum::http::HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)

@@ -6,7 +6,7 @@ use crate::error::AppError;
 use crate::identity::{IssuedLink, Role, UserSummary};
 use crate::ids::UserId;
 
-/// Every user of the admin's clinic, oldest first.
+/// Lists every user of the admin's clinic, oldest first.
 #[server(prefix = "/api", endpoint = "admin/users")]
 pub async fn list_users() -> Result<Vec<UserSummary>, AppError> {
     use crate::identity::server::{accounts, auth};

@@ -28,7 +28,7 @@ pub(crate) mod support {
         })
     }
 
-    /// Parses an id sent by the browser; a malformed one is answered like a missing record.
+    /// Parses an id sent by the browser. A malformed id gets the same error as a missing record.
     pub fn parse_id(text: &str) -> Result<Uuid, AppError> {
         Uuid::parse_str(text.trim()).map_err(|_| AppError::not_found())
     }

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use crate::error::AppError;
 use crate::identity::{CeremonyOptions, PasskeySummary, SessionSummary};
 
-/// The signed-in user's passkeys, oldest first.
+/// Lists the signed-in user's passkeys, oldest first.
 #[server(prefix = "/api", endpoint = "identity/passkeys")]
 pub async fn list_passkeys() -> Result<Vec<PasskeySummary>, AppError> {
     use crate::identity::api::support::timestamp;
@@ -105,7 +105,7 @@ pub async fn remove_passkey(passkey_id: String) -> Result<(), AppError> {
         .await
 }
 
-/// The signed-in user's live sessions, most recently used first.
+/// Lists the signed-in user's live sessions, most recently used first.
 #[server(prefix = "/api", endpoint = "identity/sessions")]
 pub async fn list_sessions() -> Result<Vec<SessionSummary>, AppError> {
     use crate::identity::server::{auth, sessions};

@@ -140,7 +140,7 @@ fn UserAdministration(users: Resource<Result<Vec<UserSummary>, AppError>>) -> im
     }
 }
 
-/// The enrollment link just created, shown once so the admin can pass it on.
+/// Shows the enrollment link just created, once, so the admin can pass it on.
 #[component]
 fn IssuedLinkBox(link: RwSignal<Option<IssuedLink>>) -> impl IntoView {
     view! {

@@ -52,7 +52,7 @@ where
     Action::new(move |input: &I| send_wrapper::SendWrapper::new(action_fn(input)))
 }
 
-/// Where a user lands after signing in, by her roles.
+/// Returns the page a user lands on after signing in, by her roles.
 pub fn home_path(account: &Account) -> &'static str {
     let has = |role| account.roles.contains(&role);
     if has(Role::Patient) {
@@ -70,7 +70,7 @@ pub fn home_path(account: &Account) -> &'static str {
     }
 }
 
-/// Shown in place of a page's content when nobody is signed in.
+/// Notice shown in place of a page's content when no user is signed in.
 #[component]
 pub fn SignInRequired() -> impl IntoView {
     view! {
@@ -81,7 +81,7 @@ pub fn SignInRequired() -> impl IntoView {
     }
 }
 
-/// A message area announced to screen readers when it changes.
+/// Message area that screen readers announce when it changes.
 #[component]
 pub fn StatusMessage(
     #[prop(into)] error: Signal<Option<String>>,

@@ -82,7 +82,7 @@ pub struct NewAccount<'a> {
     pub granted_by: Option<UserId>,
 }
 
-/// The AAD context of a user's encrypted field. A user's data key has a single version.
+/// Builds the AAD context of a user's encrypted field. A user's data key has a single version.
 fn field_context(user_id: UserId, column: &'static str) -> FieldContext {
     FieldContext {
         table: "users",

@@ -38,7 +38,7 @@ impl SignedInUser {
     }
 }
 
-/// The session of the current request.
+/// Returns the session of the current request.
 pub async fn session() -> Result<Session, AppError> {
     leptos_axum::extract::<Session>().await.map_err(|error| {
         tracing::error!(%error, "no session layer around server functions");
@@ -133,7 +133,7 @@ pub async fn require_user(services: &Services) -> Result<SignedInUser, AppError>
     })
 }
 
-/// Returns the signed-in user if she holds one of `roles`; otherwise the same answer as for a
+/// Returns the signed-in user if she has one of `roles`; otherwise the same answer as for a
 /// missing record, so that the existence of the resource is not revealed.
 pub async fn require_any_role(
     services: &Services,

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::ids::UserId;
 use crate::schema::webauthn_ceremonies;
 
-/// What a ceremony is for.
+/// Purpose of a ceremony.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CeremonyKind {
     /// Creating a passkey, from an invitation or from the security page.
@@ -83,8 +83,8 @@ pub async fn store(
 }
 
 /// Deletes and returns an unexpired ceremony of one of `kinds`; `None` if it was used, expired
-/// or never existed. Call it outside any transaction, so that the deletion stands even when the
-/// answer then fails verification.
+/// or never existed. Call it outside any transaction, so that the deletion is kept even when the
+/// response then fails verification.
 pub async fn take(
     connection: &mut AsyncPgConnection,
     id: Uuid,

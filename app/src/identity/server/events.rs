@@ -7,7 +7,8 @@ use crate::error::AppError;
 use crate::identity::server::request::RequestMeta;
 use crate::ids::{ClinicId, UserId};
 
-/// Who did what to whom; the request's address, user agent and id are added.
+/// An identity event: actor, subject, kind and detail. `record` adds the request's address,
+/// user agent and id.
 pub struct Event {
     pub kind: SecurityEventKind,
     pub clinic_id: ClinicId,

@@ -14,7 +14,7 @@ use crate::identity::Role;
 use crate::ids::{ClinicId, UserId};
 use crate::schema::invitations;
 
-/// Why an invitation was issued.
+/// Purpose of an invitation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InvitationPurpose {
     /// First passkey of a new account.

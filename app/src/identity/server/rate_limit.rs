@@ -9,7 +9,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::error::{AppError, ErrorCode};
 
-/// Counts one attempt in `bucket` and rejects it when the window already holds `limit`.
+/// Counts one attempt in `bucket` and rejects it when the window already contains `limit` attempts.
 ///
 /// Returns the seconds until the window ends when the attempt is rejected.
 pub async fn hit(
@@ -50,7 +50,7 @@ pub async fn hit(
     Ok(Err(retry_after))
 }
 
-/// The error for a rejected attempt; also sets the `Retry-After` header of the response.
+/// Returns the error for a rejected attempt and sets the `Retry-After` header of the response.
 pub fn too_many_attempts(retry_after_seconds: u64) -> AppError {
     use axum::http::{HeaderValue, header::RETRY_AFTER};
 

@@ -16,7 +16,7 @@ use crate::identity::server::events::{self, Event};
 use crate::ids::UserId;
 use crate::schema::sessions;
 
-/// A name for a session that does not reveal its id, which is the cookie value.
+/// Returns a name for a session that does not reveal its id, which is the cookie value.
 pub fn handle_of(session_id: &str) -> String {
     Sha256::digest(session_id.as_bytes())
         .iter()
@@ -25,7 +25,7 @@ pub fn handle_of(session_id: &str) -> String {
         .collect()
 }
 
-/// A short description of the browser and system from a user agent, such as "Chrome on Linux".
+/// Describes the browser and system of a user agent briefly, such as "Chrome on Linux".
 pub fn describe_device(user_agent: Option<&str>) -> String {
     let Some(agent) = user_agent else {
         return "Unknown device".to_owned();

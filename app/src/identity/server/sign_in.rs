@@ -2,7 +2,7 @@
 //! adding a passkey, and step-up before a sensitive action.
 //!
 //! Every ceremony stores its state server side and hands the browser only its id; finishing
-//! takes the state out of the database before verifying, so each challenge can be answered once.
+//! takes the state out of the database before verifying, so each challenge accepts one response.
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 use webauthn_rs::prelude::{
@@ -32,8 +32,8 @@ pub struct CeremonyStart {
     pub options: serde_json::Value,
 }
 
-/// The one message for every failed sign-in, so that an unknown account, a wrong passkey and a
-/// replayed challenge cannot be told apart.
+/// Returns the one error for every failed sign-in, so that an unknown account, a wrong passkey
+/// and a replayed challenge look the same.
 pub fn sign_in_failed() -> AppError {
     AppError::new(
         ErrorCode::Unauthenticated,
@@ -68,7 +68,7 @@ async fn check_rate(
     }
 }
 
-/// The message for an invitation that can no longer be used.
+/// Returns the error for an invitation that can no longer be used.
 pub fn invitation_error(state: Option<InvitationState>) -> AppError {
     let message = match state {
         Some(InvitationState::Expired) => {
@@ -368,7 +368,7 @@ pub async fn begin_sign_in(
                 .webauthn
                 .start_discoverable_authentication()
                 .map_err(internal)?;
-            // The sign-in button asks for a passkey at once instead of waiting for autofill.
+            // The sign-in button requests a passkey at once instead of waiting for autofill.
             challenge.mediation = None;
             let state =
                 serde_json::to_value::<DiscoverableAuthentication>(state).map_err(internal)?;
