@@ -6,7 +6,10 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 TOOLCHAIN=$(sed -n 's/^channel *= *"\(.*\)"/\1/p' "$ROOT/rust-toolchain.toml")
 E2E="$ROOT/end2end"
-SITE_ROOT="$ROOT/target/site"
+# Cargo writes build output here; CARGO_TARGET_DIR moves it, for example to share one folder.
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+SITE_ROOT="$TARGET_DIR/site"
+NURTURE_BIN="$TARGET_DIR/debug/nurture"
 WASM_PROFILE=wasm-release
 DEFAULT_DATABASE_URL="postgres://nurture:nurture@localhost:5432/nurture"
 
@@ -132,7 +135,7 @@ build_site() {
     log "building the browser bundle (profile $WASM_PROFILE)"
     cargo build --locked -p frontend --lib --target wasm32-unknown-unknown --profile "$WASM_PROFILE"
     mkdir -p "$SITE_ROOT/pkg"
-    wasm-bindgen "$ROOT/target/wasm32-unknown-unknown/$WASM_PROFILE/frontend.wasm" \
+    wasm-bindgen "$TARGET_DIR/wasm32-unknown-unknown/$WASM_PROFILE/frontend.wasm" \
         --target web --no-typescript --out-dir "$SITE_ROOT/pkg" --out-name nurture
     "$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
         --enable-mutable-globals --enable-reference-types --enable-multivalue \

@@ -10,7 +10,7 @@ start_server() {
         NURTURE_SITE_ROOT="$SITE_ROOT" \
         NURTURE_SECRETS_FILE="$4" \
         DATABASE_URL="$database_url" \
-        "$ROOT/target/debug/nurture" serve >"$log_file" 2>&1 &
+        "$NURTURE_BIN" serve >"$log_file" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 1 60); do
         if curl -fs "http://localhost:$port/readyz" >/dev/null 2>&1; then
@@ -40,6 +40,6 @@ create_admin() {
         NURTURE_SECRETS_FILE="$secrets" \
         DATABASE_URL="$database_url" \
         RUST_LOG=warn \
-        "$ROOT/target/debug/nurture" create-admin --clinic "$slug" --clinic-name "$clinic" \
+        "$NURTURE_BIN" create-admin --clinic "$slug" --clinic-name "$clinic" \
         --name "$name" --email "$email" | grep -o 'http[^ ]*/enroll#[A-Za-z0-9_-]*'
 }
