@@ -5,6 +5,7 @@
 //! it takes over the server-rendered page. Modules that touch the database or secrets are gated
 //! by `ssr` so that the browser build never contains them.
 
+pub mod access;
 pub mod error;
 pub mod identity;
 pub mod ids;
