@@ -1033,3 +1033,43 @@ async fn email_stored_encrypted() {
             .any(|window| window == needle)
     );
 }
+
+#[tokio::test]
+async fn backup_eligibility_change_accepted() {
+    let app = TestApp::new().await;
+    let token = bootstrap_admin(&app, "ada@example.org").await;
+    enroll(&mut Browser::new(&app), &token, &mut SoftPasskey::new(true)).await;
+    let mut connection = app.pool.get().await.unwrap();
+    let ada = app::identity::server::accounts::find_by_email(
+        &mut connection,
+        &app.state.services.blind_index,
+        "ada@example.org",
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let mut stored = app::identity::server::passkeys::for_user(&mut connection, ada.id)
+        .await
+        .unwrap()
+        .remove(0);
+    let eligible = |passkey: &webauthn_rs::prelude::Passkey| {
+        serde_json::to_value(passkey).unwrap()["cred"]["backup_eligible"].as_bool()
+    };
+    assert_eq!(eligible(&stored.passkey), Some(false));
+
+    // Authenticator data: a 32-byte RP id hash, then flags UP, UV and BE.
+    let mut authenticator_data = vec![0u8; 32];
+    authenticator_data.push(0b0000_1101);
+    let changed = app::identity::server::passkeys::align_backup_eligibility(
+        &mut stored.passkey,
+        &authenticator_data,
+    );
+    let unchanged = app::identity::server::passkeys::align_backup_eligibility(
+        &mut stored.passkey,
+        &authenticator_data,
+    );
+
+    assert!(changed);
+    assert!(!unchanged);
+    assert_eq!(eligible(&stored.passkey), Some(true));
+}
