@@ -66,6 +66,28 @@ impl CreateAdmin {
     }
 }
 
+pub const ISSUE_LINK_USAGE: &str = "\
+Usage: nurture issue-link --email EMAIL
+
+Prints a new enrollment link for the account with this email: a recovery link if she already
+enrolled (using it ends all her sessions), otherwise a fresh enrollment link. Earlier open links
+of the account stop working.";
+
+/// Runs `issue-link`: parses `--email EMAIL` and returns the text to print.
+pub async fn issue_link(arguments: &[String], state: &AppState) -> Result<String, String> {
+    let email = match arguments {
+        [flag, email] if flag == "--email" => email,
+        _ => return Err(format!("expected --email EMAIL\n\n{ISSUE_LINK_USAGE}")),
+    };
+    let issued = app::identity::server::admin::reissue_by_operator(&state.services, email)
+        .await
+        .map_err(|error| error.message)?;
+    Ok(format!(
+        "Enrollment link for {email} (valid until {}):\n{}",
+        issued.expires_at, issued.link
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,26 +117,4 @@ mod tests {
         let error = CreateAdmin::parse(&arguments("--role admin")).unwrap_err();
         assert!(error.starts_with("unknown option \"--role\""), "{error}");
     }
-}
-
-pub const ISSUE_LINK_USAGE: &str = "\
-Usage: nurture issue-link --email EMAIL
-
-Prints a new enrollment link for the account with this email: a recovery link if she already
-enrolled (using it ends all her sessions), otherwise a fresh enrollment link. Earlier open links
-of the account stop working.";
-
-/// Runs `issue-link`: parses `--email EMAIL` and returns the text to print.
-pub async fn issue_link(arguments: &[String], state: &AppState) -> Result<String, String> {
-    let email = match arguments {
-        [flag, email] if flag == "--email" => email,
-        _ => return Err(format!("expected --email EMAIL\n\n{ISSUE_LINK_USAGE}")),
-    };
-    let issued = app::identity::server::admin::reissue_by_operator(&state.services, email)
-        .await
-        .map_err(|error| error.message)?;
-    Ok(format!(
-        "Enrollment link for {email} (valid until {}):\n{}",
-        issued.expires_at, issued.link
-    ))
 }

@@ -9,6 +9,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::middleware;
+use axum::response::Response;
 use axum::routing::get;
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -57,6 +58,7 @@ pub fn build(state: AppState) -> Router {
         hsts: http.is_https(),
     };
     let middleware = ServiceBuilder::new()
+        .layer(middleware::from_fn(drop_unusable_request_id))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(
             TraceLayer::new_for_http()
@@ -97,6 +99,24 @@ fn session_layer(state: &AppState) -> SessionManagerLayer<PgSessionStore> {
         .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
             i64::try_from(idle.as_secs()).unwrap_or(i64::MAX),
         )))
+}
+
+/// Removes an incoming `x-request-id` that is not a short token of letters, digits and hyphens,
+/// so that the id set next is always safe to log and to store in the audit trail. A proxy's id
+/// of that form is kept, which lets one request be followed across both logs.
+async fn drop_unusable_request_id(mut request: Request<Body>, next: middleware::Next) -> Response {
+    let usable = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|id| {
+            (1..=64).contains(&id.len())
+                && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if !usable {
+        request.headers_mut().remove("x-request-id");
+    }
+    next.run(request).await
 }
 
 /// Span of one request. It records the path but not the query string, which may carry tokens.

@@ -166,6 +166,24 @@ async fn request_id_is_echoed() {
 }
 
 #[tokio::test]
+async fn unusable_request_id_replaced() {
+    let app = TestApp::new().await;
+    let request = Request::get("/healthz")
+        .header("x-request-id", "abc\" user=ada@example.org")
+        .body(Body::empty())
+        .unwrap();
+
+    let response = app.send(request).await;
+
+    let id = response.headers()["x-request-id"].to_str().unwrap();
+    assert_eq!(id.len(), 36, "{id}");
+    assert!(
+        id.chars().all(|c| c.is_ascii_hexdigit() || c == '-'),
+        "{id}"
+    );
+}
+
+#[tokio::test]
 async fn same_origin_post_sets_preference() {
     let app = TestApp::new().await;
     let request = form_post("/api/preferences/text-size", "size=large")

@@ -237,18 +237,48 @@ async fn email_sign_in_works() {
     assert_eq!(security_event_count(&app, "sign_in_succeeded").await, 1);
 }
 
+/// Replaces every string and number in `value` with a placeholder, keeping the structure.
+fn shape(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(key, value)| (key.clone(), shape(value)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(shape).collect()),
+        Value::String(_) => Value::from("s"),
+        Value::Number(_) => Value::from(0),
+        other => other.clone(),
+    }
+}
+
 #[tokio::test]
-async fn unknown_email_gets_discoverable_challenge() {
+async fn unknown_email_looks_like_known_email() {
     let app = TestApp::new().await;
     let token = bootstrap_admin(&app, "ada@example.org").await;
     enroll(&mut Browser::new(&app), &token, &mut SoftPasskey::new(true)).await;
     let mut browser = Browser::new(&app);
 
-    let (_, known) = begin_sign_in(&mut browser, Some("ada@example.org")).await;
-    let (_, unknown) = begin_sign_in(&mut browser, Some("nobody@example.org")).await;
+    let (_, known) = browser
+        .call("identity/sign-in/begin", &[("email", "ada@example.org")])
+        .await;
+    let (_, unknown) = browser
+        .call("identity/sign-in/begin", &[("email", "nobody@example.org")])
+        .await;
+    let (_, again) = browser
+        .call("identity/sign-in/begin", &[("email", "nobody@example.org")])
+        .await;
+    let options =
+        |body: &Value| serde_json::from_str::<Value>(body["options"].as_str().unwrap()).unwrap();
+    let decoy = |body: &Value| options(body)["publicKey"]["allowCredentials"][0]["id"].clone();
 
-    assert_eq!(known.public_key.allow_credentials.len(), 1);
-    assert!(unknown.public_key.allow_credentials.is_empty());
+    assert_eq!(shape(&options(&known)), shape(&options(&unknown)));
+    assert_eq!(decoy(&unknown), decoy(&again));
+    assert_ne!(decoy(&known), decoy(&unknown));
+    assert_eq!(
+        decoy(&known).as_str().unwrap().len(),
+        decoy(&unknown).as_str().unwrap().len()
+    );
 }
 
 #[tokio::test]
@@ -1072,4 +1102,177 @@ async fn backup_eligibility_change_accepted() {
     assert!(changed);
     assert!(!unchanged);
     assert_eq!(eligible(&stored.passkey), Some(true));
+}
+
+#[tokio::test]
+async fn patient_role_not_mixed_with_staff_roles() {
+    let app = TestApp::new().await;
+    let token = bootstrap_admin(&app, "ada@example.org").await;
+    let mut admin = Browser::new(&app);
+    let account = enroll(&mut admin, &token, &mut SoftPasskey::new(true)).await;
+    let admin_id = account["id"].as_str().unwrap();
+
+    let (status, body) = admin
+        .call(
+            "admin/users/roles",
+            &[
+                ("user_id", admin_id),
+                ("roles[0]", "admin"),
+                ("roles[1]", "patient"),
+            ],
+        )
+        .await;
+
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(security_event_count(&app, "roles_changed").await, 0);
+}
+
+#[tokio::test]
+async fn clinician_cannot_recover_staff_account() {
+    let app = TestApp::new().await;
+    let token = bootstrap_admin(&app, "ada@example.org").await;
+    let mut admin = Browser::new(&app);
+    let account = enroll(&mut admin, &token, &mut SoftPasskey::new(true)).await;
+    let (_, invited) = admin
+        .call(
+            "admin/users/invite",
+            &[
+                ("display_name", "Mia Midwife"),
+                ("email", "mia@example.org"),
+                ("roles[0]", "midwife"),
+            ],
+        )
+        .await;
+    let midwife_token = invited["link"]
+        .as_str()
+        .unwrap()
+        .split_once('#')
+        .unwrap()
+        .1
+        .to_owned();
+    let mut midwife = Browser::new(&app);
+    enroll(&mut midwife, &midwife_token, &mut SoftPasskey::new(true)).await;
+
+    let (status, _) = midwife
+        .call(
+            "users/recovery-link",
+            &[("user_id", account["id"].as_str().unwrap())],
+        )
+        .await;
+
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn sensitive_actions_require_step_up() {
+    let app = TestApp::new().await;
+    let token = bootstrap_admin(&app, "ada@example.org").await;
+    let mut admin = Browser::new(&app);
+    enroll(&mut admin, &token, &mut SoftPasskey::new(true)).await;
+    let (_, invited) = admin
+        .call(
+            "admin/users/invite",
+            &[
+                ("display_name", "Mia Midwife"),
+                ("email", "mia@example.org"),
+                ("roles[0]", "midwife"),
+            ],
+        )
+        .await;
+    let user_id = invited["user_id"].as_str().unwrap().to_owned();
+    let (_, passkeys) = admin.call("identity/passkeys", &[]).await;
+    let passkey_id = passkeys[0]["id"].as_str().unwrap().to_owned();
+    let cookie = admin.cookie.clone().unwrap();
+    let stale = chrono::Utc::now().timestamp() - 10 * 60;
+    execute(
+        &app,
+        &format!("UPDATE sessions SET data = jsonb_set(data, '{{step_up_at}}', '{stale}') WHERE id = '{cookie}'"),
+    )
+    .await;
+
+    let calls: [(&str, Vec<(&str, &str)>); 5] = [
+        (
+            "admin/users/invite",
+            vec![
+                ("display_name", "Eve"),
+                ("email", "eve@example.org"),
+                ("roles[0]", "admin"),
+            ],
+        ),
+        ("admin/users/deactivate", vec![("user_id", &user_id)]),
+        ("users/recovery-link", vec![("user_id", &user_id)]),
+        ("identity/passkeys/begin", vec![]),
+        (
+            "identity/passkeys/remove",
+            vec![("passkey_id", &passkey_id)],
+        ),
+    ];
+    for (endpoint, arguments) in calls {
+        let (status, body) = admin.call(endpoint, &arguments).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{endpoint}: {body}");
+        assert_eq!(body["code"], "step_up_required", "{endpoint}");
+    }
+}
+
+#[tokio::test]
+async fn ended_session_not_written_back() {
+    use tower_sessions::SessionStore;
+
+    let app = TestApp::new().await;
+    let token = bootstrap_admin(&app, "ada@example.org").await;
+    let mut browser = Browser::new(&app);
+    enroll(&mut browser, &token, &mut SoftPasskey::new(true)).await;
+    let cookie = browser.cookie.clone().unwrap();
+    let store = app::identity::server::session_store::PgSessionStore::new(app.pool.clone());
+    let id: tower_sessions::session::Id = cookie.parse().unwrap();
+    // A request loaded the session before it was ended, and saves it after.
+    let loaded = store.load(&id).await.unwrap().unwrap();
+    execute(&app, &format!("DELETE FROM sessions WHERE id = '{cookie}'")).await;
+
+    store.save(&loaded).await.unwrap();
+
+    assert!(store.load(&id).await.unwrap().is_none());
+    assert_eq!(browser.account().await, Value::Null);
+}
+
+#[tokio::test]
+async fn control_characters_and_duplicate_roles() {
+    let app = TestApp::new().await;
+    let token = bootstrap_admin(&app, "ada@example.org").await;
+    let mut admin = Browser::new(&app);
+    enroll(&mut admin, &token, &mut SoftPasskey::new(true)).await;
+    let (_, passkeys) = admin.call("identity/passkeys", &[]).await;
+    let passkey_id = passkeys[0]["id"].as_str().unwrap().to_owned();
+
+    let (rename, _) = admin
+        .call(
+            "identity/passkeys/rename",
+            &[("passkey_id", &passkey_id), ("name", "bad\u{0}name")],
+        )
+        .await;
+    let (name, _) = admin
+        .call(
+            "admin/users/invite",
+            &[
+                ("display_name", "Mia\u{7}"),
+                ("email", "mia@example.org"),
+                ("roles[0]", "midwife"),
+            ],
+        )
+        .await;
+    let (duplicates, body) = admin
+        .call(
+            "admin/users/invite",
+            &[
+                ("display_name", "Mia Midwife"),
+                ("email", "mia@example.org"),
+                ("roles[0]", "midwife"),
+                ("roles[1]", "midwife"),
+            ],
+        )
+        .await;
+
+    assert_eq!(rename, StatusCode::BAD_REQUEST);
+    assert_eq!(name, StatusCode::BAD_REQUEST);
+    assert_eq!(duplicates, StatusCode::OK, "{body}");
 }

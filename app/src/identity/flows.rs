@@ -48,9 +48,10 @@ pub async fn enroll(token: String, passkey_name: String) -> Result<Account, Stri
         .map_err(message)
 }
 
-/// Adds another passkey to the signed-in account.
+/// Adds another passkey to the signed-in account, confirming with an existing one first when the
+/// last confirmation is not recent.
 pub async fn add_passkey(passkey_name: String) -> Result<(), String> {
-    let start = begin_add_passkey().await.map_err(message)?;
+    let start = with_step_up(begin_add_passkey).await?;
     let credential = create(&start.options).await?;
     finish_add_passkey(start.ceremony_id, credential, passkey_name)
         .await

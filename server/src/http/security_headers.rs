@@ -73,13 +73,16 @@ pub async fn add_security_headers(
     response
 }
 
-/// Returns true for HTML and JSON responses, which are generated per request.
+/// Returns true for HTML, JSON and plain-text responses, which are generated per request;
+/// static files (scripts, styles, wasm, images) may be cached.
 fn is_dynamic(headers: &axum::http::HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .is_none_or(|content_type| {
-            content_type.starts_with("text/html") || content_type.starts_with("application/json")
+            ["text/html", "application/json", "text/plain"]
+                .iter()
+                .any(|dynamic| content_type.starts_with(dynamic))
         })
 }
 

@@ -35,7 +35,8 @@ pub async fn list_users() -> Result<Vec<UserSummary>, AppError> {
     Ok(users)
 }
 
-/// Creates a staff account with `roles` and returns its enrollment link. Admins only.
+/// Creates a staff account with `roles` and returns its enrollment link. Admins only, after a
+/// recent passkey step-up.
 #[server(prefix = "/api", endpoint = "admin/users/invite")]
 pub async fn invite_staff(
     display_name: String,
@@ -46,6 +47,7 @@ pub async fn invite_staff(
 
     let services = crate::services::services()?;
     let inviter = auth::require_any_role(&services, &[Role::Admin]).await?;
+    auth::require_recent_step_up(&services).await?;
     if roles.is_empty() || roles.contains(&Role::Patient) {
         return Err(AppError::invalid_input(
             "Choose at least one staff role. Patients are invited from the clinician area.",
@@ -78,13 +80,14 @@ pub async fn change_roles(user_id: UserId, roles: Vec<Role>) -> Result<(), AppEr
     admin::change_roles(&services, &actor, user_id, &roles).await
 }
 
-/// Deactivates a user and ends all her sessions at once. Admins only.
+/// Deactivates a user and ends all her sessions at once. Admins only, after a recent step-up.
 #[server(prefix = "/api", endpoint = "admin/users/deactivate")]
 pub async fn deactivate_user(user_id: UserId) -> Result<(), AppError> {
     use crate::identity::server::{admin, auth};
 
     let services = crate::services::services()?;
     let actor = auth::require_any_role(&services, &[Role::Admin]).await?;
+    auth::require_recent_step_up(&services).await?;
     admin::deactivate(&services, &actor, user_id).await
 }
 
@@ -99,13 +102,15 @@ pub async fn end_user_sessions(user_id: UserId) -> Result<usize, AppError> {
 }
 
 /// Issues a new enrollment link for a user who lost her passkeys; using it ends her sessions.
-/// Admins issue links for staff; clinicians and care coordinators for patients.
+/// Admins issue links for staff; clinicians and care coordinators for patients. Requires a
+/// recent step-up, because the link lets its holder into the account.
 #[server(prefix = "/api", endpoint = "users/recovery-link")]
 pub async fn reissue_enrollment(user_id: UserId) -> Result<IssuedLink, AppError> {
     use crate::identity::server::{admin, auth};
 
     let services = crate::services::services()?;
     let actor = auth::require_user(&services).await?;
+    auth::require_recent_step_up(&services).await?;
     admin::reissue(&services, &actor, user_id).await
 }
 

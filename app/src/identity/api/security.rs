@@ -27,13 +27,15 @@ pub async fn list_passkeys() -> Result<Vec<PasskeySummary>, AppError> {
         .collect())
 }
 
-/// Starts registering another passkey for the signed-in user.
+/// Starts registering another passkey for the signed-in user, after a recent step-up, so that a
+/// stolen session cannot plant a passkey of its own.
 #[server(prefix = "/api", endpoint = "identity/passkeys/begin")]
 pub async fn begin_add_passkey() -> Result<CeremonyOptions, AppError> {
     use crate::identity::server::{auth, sign_in};
 
     let services = crate::services::services()?;
     let user = auth::require_user(&services).await?;
+    auth::require_recent_step_up(&services).await?;
     let start = sign_in::begin_add_passkey(&services, user.id).await?;
     crate::identity::api::support::ceremony_options(start)
 }
@@ -77,7 +79,7 @@ pub async fn rename_passkey(passkey_id: String, name: String) -> Result<(), AppE
     passkeys::rename(&mut connection, user.id, passkey_id, &name).await
 }
 
-/// Removes one of the signed-in user's passkeys, unless it is her last.
+/// Removes one of the signed-in user's passkeys, unless it is her last, after a recent step-up.
 #[server(prefix = "/api", endpoint = "identity/passkeys/remove")]
 pub async fn remove_passkey(passkey_id: String) -> Result<(), AppError> {
     use crate::audit::SecurityEventKind;
@@ -88,6 +90,7 @@ pub async fn remove_passkey(passkey_id: String) -> Result<(), AppError> {
 
     let services = crate::services::services()?;
     let user = auth::require_user(&services).await?;
+    auth::require_recent_step_up(&services).await?;
     let passkey_id = support::parse_id(&passkey_id)?;
     let mut connection = crate::db::connection(&services.pool).await?;
     connection

@@ -168,9 +168,7 @@ fn InviteStaffForm(
     let invite = browser_action(|(name, email, roles): &(String, String, Vec<Role>)| {
         let (name, email, roles) = (name.clone(), email.clone(), roles.clone());
         async move {
-            invite_staff(name, email, roles)
-                .await
-                .map_err(|error| error.message)
+            flows::with_step_up(|| invite_staff(name.clone(), email.clone(), roles.clone())).await
         }
     });
     Effect::new(move |_| {
@@ -258,9 +256,7 @@ fn UserItem(
         async move { flows::with_step_up(|| change_roles(user_id, roles.clone())).await }
     });
     let deactivate = browser_action(move |_: &()| async move {
-        deactivate_user(user_id)
-            .await
-            .map_err(|error| error.message)
+        flows::with_step_up(|| deactivate_user(user_id)).await
     });
     let end_sessions = browser_action(move |_: &()| async move {
         end_user_sessions(user_id)
@@ -268,9 +264,7 @@ fn UserItem(
             .map_err(|error| error.message)
     });
     let reissue = browser_action(move |_: &()| async move {
-        reissue_enrollment(user_id)
-            .await
-            .map_err(|error| error.message)
+        flows::with_step_up(|| reissue_enrollment(user_id)).await
     });
     Effect::new(move |_| {
         if let Some(result) = save_roles.value().get() {

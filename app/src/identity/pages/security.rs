@@ -143,7 +143,7 @@ fn PasskeyItem(
     let id = passkey.id.clone();
     let remove = browser_action(move |_: &()| {
         let id = id.clone();
-        async move { remove_passkey(id).await.map_err(|error| error.message) }
+        async move { flows::with_step_up(|| remove_passkey(id.clone())).await }
     });
     Effect::new(move |_| {
         if let Some(result) = rename.value().get() {

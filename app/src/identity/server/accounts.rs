@@ -169,7 +169,10 @@ pub async fn set_roles(
     )
     .execute(connection)
     .await?;
-    let rows: Vec<_> = roles
+    let mut unique = roles.to_vec();
+    unique.sort();
+    unique.dedup();
+    let rows: Vec<_> = unique
         .iter()
         .map(|role| {
             (

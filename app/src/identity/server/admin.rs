@@ -15,7 +15,7 @@ use crate::services::Services;
 
 fn validate_display_name(name: &str) -> Result<String, AppError> {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
         return Err(AppError::invalid_input(
             "Enter a name of 1 to 200 characters.",
         ));
@@ -113,6 +113,11 @@ pub async fn change_roles(
     if roles.is_empty() {
         return Err(AppError::invalid_input(
             "A user needs at least one role. Deactivate the account instead.",
+        ));
+    }
+    if roles.contains(&Role::Patient) {
+        return Err(AppError::invalid_input(
+            "The patient role cannot be combined with staff roles. Invite the person as a patient separately.",
         ));
     }
     if user_id == actor.id && !roles.contains(&Role::Admin) {
@@ -226,10 +231,12 @@ pub async fn reissue(
     let roles = accounts::roles_of(&mut connection, target.id, target.clinic_id)
         .await
         .map_err(internal)?;
-    let is_patient = roles.contains(&Role::Patient);
+    // Only an account that is a patient and nothing else may be recovered by her clinicians;
+    // any staff role makes it an admin's decision.
+    let is_patient_only = !roles.is_empty() && roles.iter().all(|role| *role == Role::Patient);
     // NOTE: patients' recovery links may come from any clinician of her clinic until care-team
     // membership exists to narrow it to her own care team.
-    let allowed = if is_patient {
+    let allowed = if is_patient_only {
         actor.roles.iter().any(|role| role.may_invite_patients())
     } else {
         actor.has_role(Role::Admin)

@@ -92,9 +92,9 @@ pub fn align_backup_eligibility(passkey: &mut Passkey, authenticator_data: &[u8]
 /// Checks a passkey name: 1 to 80 characters after trimming.
 pub fn validate_name(name: &str) -> Result<String, AppError> {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > 80 {
+    if name.is_empty() || name.chars().count() > 80 || name.chars().any(char::is_control) {
         return Err(AppError::invalid_input(
-            "A passkey name must be 1 to 80 characters long.",
+            "A passkey name must be 1 to 80 characters long, without control characters.",
         ));
     }
     Ok(name.to_owned())

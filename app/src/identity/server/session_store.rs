@@ -6,7 +6,6 @@ use std::fmt;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::upsert::excluded;
 use diesel_async::RunQueryDsl;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
@@ -109,23 +108,26 @@ impl SessionStore for PgSessionStore {
         }
     }
 
+    /// Updates an existing session. A session whose row was deleted (signed out, ended by its
+    /// owner or an admin, deactivated, rotated) stays deleted: a request that loaded it before
+    /// the deletion must not write it back when it finishes. New sessions go through `create`.
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let mut connection = self.pool.get().await.map_err(backend)?;
         let row = SessionRow::from_record(record)?;
-        diesel::insert_into(sessions::table)
-            .values(&row)
-            .on_conflict(sessions::id)
-            .do_update()
+        let updated = diesel::update(sessions::table.filter(sessions::id.eq(&row.id)))
             .set((
-                sessions::data.eq(excluded(sessions::data)),
-                sessions::expires_at.eq(excluded(sessions::expires_at)),
-                sessions::user_id.eq(excluded(sessions::user_id)),
-                sessions::user_agent.eq(excluded(sessions::user_agent)),
-                sessions::last_seen_at.eq(excluded(sessions::last_seen_at)),
+                sessions::data.eq(&row.data),
+                sessions::expires_at.eq(row.expires_at),
+                sessions::user_id.eq(row.user_id),
+                sessions::user_agent.eq(&row.user_agent),
+                sessions::last_seen_at.eq(row.last_seen_at),
             ))
             .execute(&mut connection)
             .await
             .map_err(backend)?;
+        if updated == 0 {
+            tracing::info!("a deleted session was not written back");
+        }
         Ok(())
     }
 

@@ -14,7 +14,7 @@ use crate::audit::SecurityEventKind;
 use crate::error::{AppError, ErrorCode};
 use crate::identity::server::accounts::{self, UserStatus, internal};
 use crate::identity::server::ceremonies::{self, CeremonyKind};
-use crate::identity::server::email::{email_index, normalize_email};
+use crate::identity::server::email::{BlindIndexKey, email_index, normalize_email};
 use crate::identity::server::events::{self, Event};
 use crate::identity::server::invitations::{
     self, FoundInvitation, InvitationPurpose, InvitationState,
@@ -326,8 +326,10 @@ pub async fn begin_sign_in(
 
     let mut account_passkeys = Vec::new();
     let mut account = None;
+    let mut typed_email = None;
     if let Some(email) = email.map(str::trim).filter(|email| !email.is_empty()) {
         let email = normalize_email(email).map_err(AppError::invalid_input)?;
+        typed_email = Some(email.clone());
         let index = hex(&email_index(&services.blind_index, &email));
         check_rate(
             &mut connection,
@@ -359,7 +361,7 @@ pub async fn begin_sign_in(
             (
                 CeremonyKind::Authentication,
                 Some(account.id),
-                serde_json::to_value(challenge),
+                serde_json::to_value(challenge).map_err(internal),
                 state,
             )
         }
@@ -372,15 +374,14 @@ pub async fn begin_sign_in(
             challenge.mediation = None;
             let state =
                 serde_json::to_value::<DiscoverableAuthentication>(state).map_err(internal)?;
-            (
-                CeremonyKind::Discoverable,
-                None,
-                serde_json::to_value(challenge),
-                state,
-            )
+            let mut options = serde_json::to_value(challenge).map_err(internal);
+            if let (Some(email), Ok(options)) = (&typed_email, &mut options) {
+                disguise_as_account_challenge(options, &services.blind_index, email);
+            }
+            (CeremonyKind::Discoverable, None, options, state)
         }
     };
-    let options = options.map_err(internal)?;
+    let options = options?;
     let ceremony_id = ceremonies::store(
         &mut connection,
         kind,
@@ -397,8 +398,38 @@ pub async fn begin_sign_in(
     })
 }
 
+/// Makes a discoverable challenge for an email without a usable account look like the
+/// challenge of an account with one passkey: no extensions, and one credential id derived from
+/// the email with the blind-index key, stable across attempts. Without this, the response
+/// would reveal which emails have accounts. No authenticator holds the decoy id, so the
+/// browser finds no passkey to offer.
+fn disguise_as_account_challenge(
+    options: &mut serde_json::Value,
+    key: &BlindIndexKey,
+    email: &str,
+) {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    let decoy = URL_SAFE_NO_PAD.encode(key.index("decoy-credential", email));
+    let public_key = &mut options["publicKey"];
+    if let Some(fields) = public_key.as_object_mut() {
+        fields.remove("extensions");
+    }
+    public_key["allowCredentials"] = serde_json::json!([{ "type": "public-key", "id": decoy }]);
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Reads the signature counter from authenticator data: four big-endian bytes after the 32-byte
+/// RP id hash and the flags byte (WebAuthn Level 3, section 6.1). Returns 0 for short data.
+fn signature_counter(authenticator_data: &[u8]) -> u32 {
+    authenticator_data
+        .get(33..37)
+        .and_then(|bytes| bytes.try_into().ok())
+        .map_or(0, u32::from_be_bytes)
 }
 
 fn parse_assertion(credential: &str) -> Result<PublicKeyCredential, AppError> {
@@ -479,8 +510,9 @@ async fn verify_assertion(
             return Err(regression(result.counter()));
         }
         Err(WebauthnError::CredentialPossibleCompromise) => {
-            record_counter_regression(connection, &account, &stored, 0).await?;
-            return Err(regression(0));
+            let received = signature_counter(&credential.response.authenticator_data);
+            record_counter_regression(connection, &account, &stored, received).await?;
+            return Err(regression(received));
         }
         Err(error) => {
             tracing::info!(%error, user_id = %stored.user_id, "passkey assertion was not verified");
