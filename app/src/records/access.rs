@@ -126,7 +126,11 @@ impl PatientKey {
         }
     }
 
-    pub fn encrypt(&self, context: &FieldContext, plaintext: &[u8]) -> Result<Vec<u8>, RecordsError> {
+    pub fn encrypt(
+        &self,
+        context: &FieldContext,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, RecordsError> {
         Ok(self.key.encrypt(context, plaintext)?)
     }
 

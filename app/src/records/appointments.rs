@@ -6,9 +6,9 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 
+use super::RecordsError;
 use super::access::{self, AccessContext, ensure_active_patient};
 use super::schema::{appointments, care_team_members};
-use super::RecordsError;
 use crate::audit::AccessAction;
 use crate::identity::Role;
 use crate::ids::{ClinicId, PatientId, UserId};
@@ -246,7 +246,14 @@ pub async fn list_appointments(
 
     conn.transaction::<_, RecordsError, _>(async move |conn| {
         ensure_active_patient(conn, access.clinic_id, patient_id).await?;
-        type Row = (uuid::Uuid, uuid::Uuid, DateTime<Utc>, DateTime<Utc>, String, String);
+        type Row = (
+            uuid::Uuid,
+            uuid::Uuid,
+            DateTime<Utc>,
+            DateTime<Utc>,
+            String,
+            String,
+        );
         let rows: Vec<Row> = appointments::table
             .filter(appointments::clinic_id.eq(access.clinic_id.0))
             .filter(appointments::patient_id.eq(patient_id.0))
@@ -318,7 +325,13 @@ pub async fn list_care_team(
 
     conn.transaction::<_, RecordsError, _>(async move |conn| {
         ensure_active_patient(conn, access.clinic_id, patient_id).await?;
-        type Row = (uuid::Uuid, uuid::Uuid, String, DateTime<Utc>, Option<DateTime<Utc>>);
+        type Row = (
+            uuid::Uuid,
+            uuid::Uuid,
+            String,
+            DateTime<Utc>,
+            Option<DateTime<Utc>>,
+        );
         let rows: Vec<Row> = care_team_members::table
             .filter(care_team_members::clinic_id.eq(access.clinic_id.0))
             .filter(care_team_members::patient_id.eq(patient_id.0))

@@ -6,10 +6,10 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 
+use super::RecordsError;
 use super::access::{self, AccessContext, PatientKey, RecordKeys, version_from_db, version_to_db};
 use super::infants::ensure_infant_of;
 use super::schema::{clinical_entries, clinical_notes};
-use super::RecordsError;
 use crate::audit::AccessAction;
 use crate::crypto::DataClass;
 use crate::ids::{ClinicId, InfantId, PatientId, UserId};
@@ -207,7 +207,15 @@ pub async fn list_clinical_entries(
 
     conn.transaction::<_, RecordsError, _>(async move |conn| {
         let key = access::patient_key(conn, keys.provider, access.clinic_id, patient_id).await?;
-        type Row = (uuid::Uuid, Option<uuid::Uuid>, String, DateTime<Utc>, uuid::Uuid, i32, Vec<u8>);
+        type Row = (
+            uuid::Uuid,
+            Option<uuid::Uuid>,
+            String,
+            DateTime<Utc>,
+            uuid::Uuid,
+            i32,
+            Vec<u8>,
+        );
         let rows: Vec<Row> = clinical_entries::table
             .filter(clinical_entries::clinic_id.eq(access.clinic_id.0))
             .filter(clinical_entries::patient_id.eq(patient_id.0))
@@ -227,8 +235,12 @@ pub async fn list_clinical_entries(
 
         let mut found = Vec::with_capacity(rows.len());
         for (id, infant_id, entry_type, recorded_at, author, version, ciphertext) in rows {
-            let mut context =
-                key.context(ENTRIES, "payload_ciphertext", id, classification.data_class());
+            let mut context = key.context(
+                ENTRIES,
+                "payload_ciphertext",
+                id,
+                classification.data_class(),
+            );
             context.data_key_version = version_from_db(version);
             found.push(ClinicalEntry {
                 id,
@@ -268,7 +280,12 @@ pub async fn add_note(
     conn.transaction::<_, RecordsError, _>(async move |conn| {
         let key = access::patient_key(conn, keys.provider, access.clinic_id, patient_id).await?;
         let id = uuid::Uuid::new_v4();
-        let context = key.context(NOTES, "body_ciphertext", id, new.classification.data_class());
+        let context = key.context(
+            NOTES,
+            "body_ciphertext",
+            id,
+            new.classification.data_class(),
+        );
         diesel::insert_into(clinical_notes::table)
             .values((
                 clinical_notes::id.eq(id),

@@ -5,9 +5,9 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 
+use super::RecordsError;
 use super::access::{self, AccessContext, PatientKey, RecordKeys, version_to_db};
 use super::schema::infants;
-use super::RecordsError;
 use crate::audit::AccessAction;
 use crate::clinical::growth::Sex;
 use crate::clinical::units::{Entered, MassUnit};

@@ -48,4 +48,3 @@ pub use patients::{
     NewPatient, PatientField, PatientIdentity, PatientQuery, create_patient, erase_patient,
     read_patient_identity, search_patients,
 };
-

@@ -7,10 +7,10 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 
+use super::RecordsError;
 use super::access::{self, AccessContext, PatientKey, RecordKeys, version_from_db, version_to_db};
 use super::infants::ensure_infant_of;
 use super::schema::observations;
-use super::RecordsError;
 use crate::audit::AccessAction;
 use crate::clinical::growth::{HEAD_CIRCUMFERENCE_RANGE_CM, LENGTH_RANGE_CM};
 use crate::clinical::screening::{EpdsThresholds, score_epds, score_gad7, score_phq9};
@@ -289,7 +289,12 @@ impl ObservationValue {
     }
 }
 
-fn within(value: f64, (low, high): (f64, f64), name: &str, unit: &str) -> Result<f64, RecordsError> {
+fn within(
+    value: f64,
+    (low, high): (f64, f64),
+    name: &str,
+    unit: &str,
+) -> Result<f64, RecordsError> {
     if (low..=high).contains(&value) {
         Ok(value)
     } else {
@@ -448,7 +453,15 @@ pub async fn list_observations(
 
     conn.transaction::<_, RecordsError, _>(async move |conn| {
         let key = access::patient_key(conn, keys.provider, access.clinic_id, patient_id).await?;
-        type Row = (uuid::Uuid, Option<uuid::Uuid>, String, DateTime<Utc>, uuid::Uuid, i32, Vec<u8>);
+        type Row = (
+            uuid::Uuid,
+            Option<uuid::Uuid>,
+            String,
+            DateTime<Utc>,
+            uuid::Uuid,
+            i32,
+            Vec<u8>,
+        );
         let rows: Vec<Row> = observations::table
             .filter(observations::clinic_id.eq(access.clinic_id.0))
             .filter(observations::patient_id.eq(patient_id.0))

@@ -4,10 +4,10 @@ use chrono::{NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
+use super::RecordsError;
 use super::access::{self, AccessContext, PatientKey, RecordKeys, version_to_db};
 use super::names::{date_of_birth_index, name_token_index, name_tokens};
 use super::schema::{patient_name_tokens, patients};
-use super::RecordsError;
 use crate::audit::AccessAction;
 use crate::crypto::DataClass;
 use crate::ids::{ClinicId, PatientId, UserId};
@@ -136,10 +136,7 @@ pub(super) async fn encrypt_patient(
         data_key_kek_version: Some(version_to_db(wrapped.kek_version)?),
         data_key_version: version_to_db(key.version)?,
         full_name_ciphertext: seal(PatientField::FullName, new.full_name.trim())?,
-        date_of_birth_ciphertext: seal(
-            PatientField::DateOfBirth,
-            &new.date_of_birth.to_string(),
-        )?,
+        date_of_birth_ciphertext: seal(PatientField::DateOfBirth, &new.date_of_birth.to_string())?,
         address_ciphertext: seal(PatientField::Address, new.address.trim())?,
         phone_ciphertext: seal(PatientField::Phone, new.phone.trim())?,
         date_of_birth_index: Some(date_of_birth_index(
@@ -220,7 +217,14 @@ pub async fn create_patient(
     conn.transaction::<_, RecordsError, _>(async move |conn| {
         insert_patients(conn, &[encrypted.row], &encrypted.tokens).await?;
         let elements = PatientField::ALL.map(|field| field.element().to_owned());
-        access::record(conn, access, patient_id, AccessAction::Write, elements.to_vec()).await
+        access::record(
+            conn,
+            access,
+            patient_id,
+            AccessAction::Write,
+            elements.to_vec(),
+        )
+        .await
     })
     .await?;
     Ok(patient_id)
@@ -276,7 +280,10 @@ pub async fn read_patient_identity(
             }
         }
 
-        let elements = fields.iter().map(|field| field.element().to_owned()).collect();
+        let elements = fields
+            .iter()
+            .map(|field| field.element().to_owned())
+            .collect();
         access::record(conn, access, patient_id, AccessAction::Read, elements).await?;
         Ok(identity)
     })
@@ -302,7 +309,10 @@ pub async fn search_patients(
                     .iter()
                     .map(|token| name_token_index(keys.blind_index, clinic_id, token))
                     .collect();
-                (find_by_tokens(conn, clinic_id, indexes).await?, "patient.search_by_name")
+                (
+                    find_by_tokens(conn, clinic_id, indexes).await?,
+                    "patient.search_by_name",
+                )
             }
             PatientQuery::DateOfBirth(date) => {
                 let index = date_of_birth_index(keys.blind_index, clinic_id, *date);

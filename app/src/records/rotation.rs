@@ -10,9 +10,9 @@
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
+use super::RecordsError;
 use super::access::{version_from_db, version_to_db};
 use super::schema::patients;
-use super::RecordsError;
 use crate::crypto::{KeyProvider, WrappedDataKey};
 use crate::ids::PatientId;
 use crate::schema::users;
