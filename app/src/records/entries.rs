@@ -319,21 +319,21 @@ pub async fn list_notes(
 
     conn.transaction::<_, RecordsError, _>(async move |conn| {
         let key = access::patient_key(conn, keys.provider, access.clinic_id, patient_id).await?;
-        let rows: Vec<(uuid::Uuid, DateTime<Utc>, uuid::Uuid, i32, Vec<u8>)> =
-            clinical_notes::table
-                .filter(clinical_notes::clinic_id.eq(access.clinic_id.0))
-                .filter(clinical_notes::patient_id.eq(patient_id.0))
-                .filter(clinical_notes::classification.eq(classification.as_str()))
-                .order((clinical_notes::written_at, clinical_notes::id))
-                .select((
-                    clinical_notes::id,
-                    clinical_notes::written_at,
-                    clinical_notes::author_user_id,
-                    clinical_notes::data_key_version,
-                    clinical_notes::body_ciphertext,
-                ))
-                .load(conn)
-                .await?;
+        type Row = (uuid::Uuid, DateTime<Utc>, uuid::Uuid, i32, Vec<u8>);
+        let rows: Vec<Row> = clinical_notes::table
+            .filter(clinical_notes::clinic_id.eq(access.clinic_id.0))
+            .filter(clinical_notes::patient_id.eq(patient_id.0))
+            .filter(clinical_notes::classification.eq(classification.as_str()))
+            .order((clinical_notes::written_at, clinical_notes::id))
+            .select((
+                clinical_notes::id,
+                clinical_notes::written_at,
+                clinical_notes::author_user_id,
+                clinical_notes::data_key_version,
+                clinical_notes::body_ciphertext,
+            ))
+            .load(conn)
+            .await?;
 
         let mut found = Vec::with_capacity(rows.len());
         for (id, written_at, author, version, ciphertext) in rows {

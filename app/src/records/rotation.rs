@@ -55,7 +55,8 @@ pub async fn rotate_patient_keys(
     let current = version_to_db(provider.current_kek_version())?;
 
     conn.transaction::<_, RecordsError, _>(async move |conn| {
-        let rows: Vec<(uuid::Uuid, uuid::Uuid, Option<Vec<u8>>, Option<i32>)> = patients::table
+        type Row = (uuid::Uuid, uuid::Uuid, Option<Vec<u8>>, Option<i32>);
+        let rows: Vec<Row> = patients::table
             .filter(patients::data_key_wrapped.is_not_null())
             .filter(patients::data_key_kek_version.ne(current))
             .order((patients::clinic_id, patients::id))

@@ -217,3 +217,82 @@ async fn ensure_staff_member(
     .await
     .map_err(|error| format!("creating synthetic staff failed: {}", error.message))
 }
+
+#[cfg(test)]
+mod tests {
+    use app::clinical::screening::{EpdsThresholds, ScreeningFlag, score_epds};
+    use app::records::ObservationValue;
+
+    use super::*;
+
+    fn staff() -> Staff {
+        let ids = |n: u128| vec![UserId(uuid::Uuid::from_u128(n))];
+        Staff {
+            midwives: ids(1),
+            gps: ids(2),
+            lactation_consultants: ids(3),
+            mental_health_specialists: ids(4),
+            care_coordinators: ids(5),
+        }
+    }
+
+    fn plan(seed: u64, patients: usize) -> Vec<app::records::ImportedPatient> {
+        let mut rng = StdRng::seed_from_u64(seed);
+        (0..patients)
+            .map(|_| plan_patient(&mut rng, &staff()).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn plan_is_deterministic_for_seed() {
+        assert_eq!(plan(11, 50), plan(11, 50));
+        assert_ne!(plan(11, 50), plan(12, 50));
+    }
+
+    #[test]
+    fn epds_and_blood_pressure_shares_are_realistic() {
+        let records = plan(3, 2000);
+        let mut screens = 0;
+        let mut high = 0;
+        let mut self_harm = 0;
+        let mut severe = 0;
+        for record in &records {
+            for observation in &record.observations {
+                match &observation.value {
+                    ObservationValue::Epds { answers, total } => {
+                        screens += 1;
+                        high += usize::from(total.is_some_and(|total| total >= 13));
+                        let scored = score_epds(answers, EpdsThresholds::default()).unwrap();
+                        let flagged = scored.result.has_flag(ScreeningFlag::UrgentSelfHarm);
+                        self_harm += usize::from(flagged);
+                    }
+                    ObservationValue::BloodPressure {
+                        systolic_mmhg,
+                        diastolic_mmhg,
+                        ..
+                    } => {
+                        severe += usize::from(*systolic_mmhg >= 160.0 || *diastolic_mmhg >= 110.0);
+                    }
+                    _ => {}
+                }
+            }
+        }
+
+        let high_share = high as f64 / screens as f64;
+        assert_eq!(screens, 4000);
+        assert!((0.10..=0.15).contains(&high_share), "{high_share}");
+        assert!((20..=200).contains(&self_harm), "{self_harm}");
+        assert!((20..=120).contains(&severe), "{severe}");
+    }
+
+    #[test]
+    fn mothers_aged_16_to_45_with_synthetic_names() {
+        for record in plan(5, 500) {
+            let delivery = record.infants[0].infant.birth_date;
+            let age = delivery.years_since(record.patient.date_of_birth).unwrap();
+            assert!((16..=45).contains(&age), "{age}");
+            assert!(record.patient.full_name.ends_with("(synthetic)"));
+            assert!(record.patient.phone.starts_with("+44 7700 900"));
+        }
+    }
+}

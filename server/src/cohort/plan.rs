@@ -175,7 +175,7 @@ pub fn plan_patient(rng: &mut StdRng, staff: &Staff) -> Result<ImportedPatient, 
             born_at,
             gestation_weeks,
             family_name: family,
-            given_name: *pick(rng, &INFANT_NAMES),
+            given_name: INFANT_NAMES[rng.random_range(0..INFANT_NAMES.len())],
         };
         infants.push(plan_infant(rng, &birth, pattern)?);
     }

@@ -199,6 +199,10 @@ pub fn test_config(database: &DatabaseUrl, overrides: &[(&str, &str)]) -> Config
             "NURTURE_PSEUDONYM_KEY".to_owned(),
             SecretKey::generate().to_base64(),
         ),
+        (
+            "NURTURE_BLIND_INDEX_KEY".to_owned(),
+            SecretKey::generate().to_base64(),
+        ),
         ("NURTURE_DB_ACQUIRE_TIMEOUT_SECS".to_owned(), "2".to_owned()),
     ]);
     for (key, value) in overrides {
