@@ -55,7 +55,7 @@ impl AppState {
     }
 }
 
-/// The key provider holding the current KEK and the previous ones that still unwrap data keys
+/// Builds the key provider holding the current KEK and the previous ones that still unwrap data keys
 /// not yet rewrapped by `nurture rotate-keys`.
 pub fn key_provider(config: &Config) -> Result<LocalKeyProvider, String> {
     let secrets = &config.secrets;

@@ -130,7 +130,7 @@ fn observation(infant_id: Option<InfantId>, hour: u32, value: ObservationValue) 
     }
 }
 
-/// One observation of every kind, the infant's ones for `infant_id`.
+/// Builds one observation of every kind, the infant's ones for `infant_id`.
 fn every_observation(infant_id: InfantId) -> Vec<NewObservation> {
     let pressure = BloodPressureReading {
         systolic: 21.3,
@@ -793,6 +793,36 @@ async fn moved_ciphertext_fails_to_decrypt() {
 }
 
 #[tokio::test]
+async fn debug_output_hides_identity() {
+    let mut clinic = Clinic::new().await;
+    let services = clinic.app.state.services.clone();
+    let keys = RecordKeys::from_services(&services);
+    let patient_id = clinic.patient("Kaśka Nowak").await;
+
+    let identity = app::records::read_patient_identity(
+        &mut clinic.conn,
+        keys,
+        &clinic.access,
+        patient_id,
+        &PatientField::ALL,
+    )
+    .await
+    .unwrap();
+    let shown = format!(
+        "{identity:?} {:?} {:?}",
+        new_patient("Kaśka Nowak"),
+        new_infant()
+    );
+
+    assert!(!shown.contains("Kaśka"), "{shown}");
+    assert!(!shown.contains("1994"), "{shown}");
+    assert!(!shown.contains("Example Street"), "{shown}");
+    assert!(!shown.contains("7700"), "{shown}");
+    assert!(!shown.contains("Pip"), "{shown}");
+    assert!(shown.contains("redacted"), "{shown}");
+}
+
+#[tokio::test]
 async fn other_clinic_cannot_reach_patient() {
     let mut clinic = Clinic::new().await;
     let services = clinic.app.state.services.clone();
@@ -1220,7 +1250,10 @@ async fn cohort_content(
         )
         .await
         .unwrap();
-        content.push(format!("{identity:?}"));
+        content.push(format!(
+            "{:?} {:?} {:?} {:?}",
+            identity.full_name, identity.date_of_birth, identity.address, identity.phone
+        ));
         for infant in infants {
             content.push(format!(
                 "{} {} {:?} {:?}",

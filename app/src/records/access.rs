@@ -1,5 +1,5 @@
-//! What every record operation shares: the caller's context, the keys, the patient's data key
-//! and the audit event.
+//! Parts shared by every record operation: the caller's context, the keys, the patient's data
+//! key and the audit event.
 
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -15,10 +15,11 @@ use crate::identity::server::email::BlindIndexKey;
 use crate::ids::{ClinicId, PatientId, UserId};
 use crate::services::Services;
 
-/// Longest purpose text that the audit trail stores.
+/// Maximum length of a purpose, in characters, that the audit trail stores.
 const MAX_PURPOSE_CHARS: usize = 500;
 
-/// Who accesses patient data, in which clinic, for what purpose and from which client.
+/// Context of an access to patient data: the actor and her roles, the clinic, the purpose and
+/// the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessContext {
     pub actor: UserId,
@@ -51,14 +52,19 @@ impl<'a> RecordKeys<'a> {
 impl AccessContext {
     /// Rejects a purpose that the audit trail would not store, before any work is done.
     pub(super) fn validate(&self) -> Result<(), RecordsError> {
-        let length = self.purpose.trim().chars().count();
-        if length == 0 || length > MAX_PURPOSE_CHARS {
-            return Err(RecordsError::InvalidInput(format!(
-                "the purpose must be 1 to {MAX_PURPOSE_CHARS} characters"
-            )));
-        }
-        Ok(())
+        validate_purpose(&self.purpose)
     }
+}
+
+/// Rejects a purpose that is empty or longer than the audit trail stores.
+pub(super) fn validate_purpose(purpose: &str) -> Result<(), RecordsError> {
+    let length = purpose.trim().chars().count();
+    if length == 0 || length > MAX_PURPOSE_CHARS {
+        return Err(RecordsError::InvalidInput(format!(
+            "the purpose must be 1 to {MAX_PURPOSE_CHARS} characters"
+        )));
+    }
+    Ok(())
 }
 
 /// Records the access in the audit trail. Call it inside the operation's transaction, after the

@@ -1,4 +1,4 @@
-//! Appointments and care-team membership. Neither holds free text, so nothing here is
+//! Appointments and care-team membership. Neither contains free text, so nothing here is
 //! encrypted, but every access is still recorded, because both reveal who is in care.
 
 use chrono::{DateTime, Utc};
@@ -43,7 +43,7 @@ macro_rules! text_enum {
 }
 
 text_enum!(
-    /// What an appointment is for.
+    /// Purpose of an appointment.
     AppointmentKind {
         PostnatalVisit => "postnatal_visit",
         GpReview => "gp_review",
@@ -55,7 +55,7 @@ text_enum!(
 );
 
 text_enum!(
-    /// Where an appointment stands.
+    /// State of an appointment.
     AppointmentStatus {
         Scheduled => "scheduled",
         Completed => "completed",

@@ -17,7 +17,7 @@ use crate::ids::{ClinicId, InfantId, PatientId, UserId};
 const ENTRIES: &str = "clinical_entries";
 const NOTES: &str = "clinical_notes";
 const MAX_ENTRY_TYPE_CHARS: usize = 63;
-/// Longest note body, in characters.
+/// Maximum length of a note body, in characters.
 const MAX_NOTE_CHARS: usize = 20_000;
 
 /// Clinical data classification of an entry or a note. Contact data has its own columns.
@@ -77,16 +77,16 @@ pub struct ClinicalEntry {
     pub payload: serde_json::Value,
 }
 
-/// A new free-text note.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A new free-text note. Its `Debug` output hides the body.
+#[derive(Clone, PartialEq, Eq)]
 pub struct NewClinicalNote {
     pub classification: Classification,
     pub written_at: DateTime<Utc>,
     pub body: String,
 }
 
-/// A stored note with its decrypted body.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A stored note with its decrypted body. Its `Debug` output hides the body.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ClinicalNote {
     pub id: uuid::Uuid,
     pub patient_id: PatientId,
@@ -94,6 +94,27 @@ pub struct ClinicalNote {
     pub written_at: DateTime<Utc>,
     pub author: UserId,
     pub body: String,
+}
+
+impl std::fmt::Debug for NewClinicalNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewClinicalNote")
+            .field("classification", &self.classification)
+            .field("written_at", &self.written_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for ClinicalNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClinicalNote")
+            .field("id", &self.id)
+            .field("patient_id", &self.patient_id)
+            .field("classification", &self.classification)
+            .field("written_at", &self.written_at)
+            .field("author", &self.author)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Insertable)]

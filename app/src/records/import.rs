@@ -3,6 +3,7 @@
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
+use super::access::validate_purpose;
 use super::appointments::{
     NewAppointment, NewCareTeamMember, appointment_row, care_team_row, insert_appointments,
     insert_care_team,
@@ -11,7 +12,7 @@ use super::entries::{NewClinicalEntry, encrypt_entry, insert_entries};
 use super::infants::{NewInfant, encrypt_infant, insert_infants};
 use super::observations::{NewObservation, encrypt_observation, insert_observations};
 use super::patients::{NewPatient, encrypt_patient, insert_patients};
-use super::{AccessContext, RecordKeys, RecordsError};
+use super::{RecordKeys, RecordsError};
 use crate::audit::{AccessAction, AccessOutcome, ClientInfo, NewAccessEvent, record_access};
 use crate::ids::{ClinicId, PatientId, UserId};
 
@@ -61,15 +62,7 @@ pub async fn import_patients(
     purpose: &str,
     records: &[ImportedPatient],
 ) -> Result<Vec<PatientId>, RecordsError> {
-    let check = AccessContext {
-        actor: UserId(uuid::Uuid::nil()),
-        actor_roles: Vec::new(),
-        clinic_id,
-        purpose: purpose.to_owned(),
-        emergency: false,
-        client: ClientInfo::default(),
-    };
-    check.validate()?;
+    validate_purpose(purpose)?;
 
     let mut batch = Batch::default();
     let mut ids = Vec::with_capacity(records.len());

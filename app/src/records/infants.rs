@@ -25,8 +25,8 @@ const ELEMENTS: [&str; 4] = [
     "infant.sex",
 ];
 
-/// A newborn to add to the mother's record.
-#[derive(Debug, Clone, PartialEq)]
+/// A newborn to add to the mother's record. Its `Debug` output hides the name and birth date.
+#[derive(Clone, PartialEq)]
 pub struct NewInfant {
     pub name: String,
     pub birth_date: NaiveDate,
@@ -34,8 +34,8 @@ pub struct NewInfant {
     pub sex: Sex,
 }
 
-/// An infant with decrypted details.
-#[derive(Debug, Clone, PartialEq)]
+/// An infant with decrypted details. Its `Debug` output hides the name and birth date.
+#[derive(Clone, PartialEq)]
 pub struct Infant {
     pub id: InfantId,
     pub patient_id: PatientId,
@@ -45,6 +45,26 @@ pub struct Infant {
     pub birth_weight: Entered<MassUnit>,
     pub birth_weight_kg: f64,
     pub sex: Sex,
+}
+
+impl std::fmt::Debug for NewInfant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewInfant")
+            .field("birth_weight", &self.birth_weight)
+            .field("sex", &self.sex)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Infant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Infant")
+            .field("id", &self.id)
+            .field("patient_id", &self.patient_id)
+            .field("birth_weight_kg", &self.birth_weight_kg)
+            .field("sex", &self.sex)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Birth weight as stored: as entered and in kg.

@@ -73,7 +73,7 @@ observation_kinds! {
     Gad7 => "gad7",
 }
 
-/// How an infant was fed.
+/// Method of one infant feed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FeedingMethod {

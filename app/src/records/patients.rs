@@ -17,8 +17,8 @@ const MAX_NAME_CHARS: usize = 200;
 const MAX_ADDRESS_CHARS: usize = 500;
 const MAX_PHONE_CHARS: usize = 40;
 
-/// Identity fields of a new patient.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Identity fields of a new patient. Its `Debug` output hides them.
+#[derive(Clone, PartialEq, Eq)]
 pub struct NewPatient {
     /// The patient's own account, if she has one.
     pub user_id: Option<UserId>,
@@ -65,8 +65,9 @@ impl PatientField {
     }
 }
 
-/// Decrypted identity fields; a field that was not requested is `None`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Decrypted identity fields; a field that was not requested is `None`. Its `Debug` output
+/// shows only which fields are present.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct PatientIdentity {
     pub full_name: Option<String>,
     pub date_of_birth: Option<NaiveDate>,
@@ -74,7 +75,31 @@ pub struct PatientIdentity {
     pub phone: Option<String>,
 }
 
-/// What a clinician searches patients by.
+/// Returns what `Debug` shows in place of an optional identifying value.
+pub(super) fn redacted<T>(value: &Option<T>) -> Option<&'static str> {
+    value.as_ref().map(|_| "redacted")
+}
+
+impl std::fmt::Debug for PatientIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PatientIdentity")
+            .field("full_name", &redacted(&self.full_name))
+            .field("date_of_birth", &redacted(&self.date_of_birth))
+            .field("address", &redacted(&self.address))
+            .field("phone", &redacted(&self.phone))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for NewPatient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewPatient")
+            .field("user_id", &self.user_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Criterion of a patient search.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PatientQuery {
     /// Every token of the name must match a token of the patient's name, in any order.

@@ -33,7 +33,7 @@ pub enum FeedingPattern {
     Formula,
 }
 
-/// What the infant plan needs from the mother's plan.
+/// Facts of the birth that the infant plan takes from the mother's plan.
 pub struct Birth {
     pub date: NaiveDate,
     pub born_at: DateTime<Utc>,

@@ -36,7 +36,7 @@ const PATIENTS_PER_STAFF: u32 = 500;
 /// Purpose recorded in the audit trail for every generated record.
 const PURPOSE: &str = "synthetic cohort generation";
 
-/// What to generate.
+/// Options of one generator run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CohortOptions {
     pub clinic_slug: String,
@@ -52,7 +52,7 @@ pub struct Progress {
     pub patients_per_second: f64,
 }
 
-/// What a run created.
+/// Ids and counts of what one run created.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CohortSummary {
     pub clinic_id: ClinicId,
