@@ -22,10 +22,12 @@ mod error;
 mod import;
 mod infants;
 pub mod names;
+mod observation_values;
 mod observations;
 mod patients;
 pub mod rotation;
 mod schema;
+mod search;
 
 pub use access::{AccessContext, RecordKeys};
 pub use appointments::{
@@ -40,11 +42,10 @@ pub use entries::{
 pub use error::RecordsError;
 pub use import::{ImportedInfant, ImportedPatient, import_patients};
 pub use infants::{Infant, NewInfant, add_infant, list_infants};
-pub use observations::{
-    FeedingMethod, NewObservation, Observation, ObservationKind, ObservationValue, add_observation,
-    list_observations,
-};
+pub use observation_values::{FeedingMethod, ObservationKind, ObservationValue};
+pub use observations::{NewObservation, Observation, add_observation, list_observations};
 pub use patients::{
     NewPatient, PatientField, PatientIdentity, PatientQuery, create_patient, erase_patient,
-    read_patient_identity, search_patients,
+    read_patient_identity,
 };
+pub use search::search_patients;
