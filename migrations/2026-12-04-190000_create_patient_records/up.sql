@@ -6,7 +6,8 @@
 -- Each ciphertext's additional authenticated data names its table, column, row id, patient id,
 -- data class and data-key version, so a ciphertext copied to another row fails to decrypt.
 -- Erasing a patient sets her wrapped data key to NULL, which makes every ciphertext of hers
--- unreadable, including copies in backups (crypto-shredding).
+-- unreadable (crypto-shredding). A backup taken before the erasure still holds the wrapped key
+-- until the KEK that wrapped it is rotated out and destroyed.
 --
 -- The tables are hash-partitioned by clinic_id into 4 partitions. A partitioned table's primary
 -- key must include the partition column, so every key here is (clinic_id, id), and references

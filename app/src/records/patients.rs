@@ -316,8 +316,14 @@ pub async fn read_patient_identity(
 }
 
 /// Erases a patient by destroying her wrapped data key (crypto-shredding) and her blind
-/// indexes. Her ciphertexts stay in place and in backups, but no key can decrypt them again, so
-/// every later read fails with [`RecordsError::Erased`]. The erasure is recorded as a delete.
+/// indexes. Her ciphertexts stay in place, but the database no longer holds a key for them, so
+/// every later read fails with [`RecordsError::Erased`]. Her infants' records are encrypted under
+/// the same key and become unreadable too. The erasure is recorded as a delete.
+///
+/// A backup taken before the erasure still contains the wrapped key. It becomes unreadable once
+/// the KEK is rotated and the old KEK version is destroyed.
+// NOTE: the patient's own portal account in `users`, if she has one, keeps its separate data key
+// and is not erased or deactivated here.
 pub async fn erase_patient(
     conn: &mut AsyncPgConnection,
     access: &AccessContext,

@@ -5,7 +5,8 @@
 //! are in a range reserved for drama. The content is deterministic for a seed: the same seed and
 //! size give the same records in the same order, although ids, nonces and data keys are fresh
 //! random values on every run. The staff accounts the cohort needs are created in the clinic, or
-//! reused when a previous run created them.
+//! reused when a previous run created them. They get no invitation, so nobody can sign in as
+//! them.
 
 mod infant;
 mod plan;
