@@ -1216,6 +1216,58 @@ async fn rotation_resumes_after_interruption() {
     assert_eq!(new_only.current_kek_version(), 2);
 }
 
+#[tokio::test]
+async fn rotation_without_old_key_stops() {
+    let mut clinic = Clinic::new().await;
+    let old_kek = SecretKey::generate();
+    let blind_index_key = SecretKey::generate();
+    let blind_index = BlindIndexKey::new(*blind_index_key.expose());
+    let old = LocalKeyProvider::new(1, old_kek.expose());
+    let old_keys = RecordKeys {
+        provider: &old,
+        blind_index: &blind_index,
+    };
+    execute(&mut clinic.conn, "DELETE FROM role_assignments").await;
+    execute(&mut clinic.conn, "DELETE FROM users").await;
+    let account = NewAccount {
+        clinic_id: clinic.clinic_id,
+        display_name: "Synthetic GP",
+        email: "gp@harbour.example",
+        roles: &[Role::PrimaryCareProvider],
+        granted_by: None,
+    };
+    let gp = accounts::create_user(&mut clinic.conn, &old, &blind_index, account)
+        .await
+        .unwrap();
+    let access = access_for(clinic.clinic_id, gp);
+    app::records::create_patient(
+        &mut clinic.conn,
+        old_keys,
+        &access,
+        &new_patient("Ada Lark"),
+    )
+    .await
+    .unwrap();
+
+    let kek = [
+        ("NURTURE_KEK", SecretKey::generate().to_base64()),
+        ("NURTURE_KEK_VERSION", "2".to_owned()),
+    ];
+    let (status, output) = run_command(
+        &clinic.app.database.url,
+        &["rotate-keys"],
+        &kek,
+        &blind_index_key,
+    )
+    .await;
+
+    assert_eq!(status, Some(1), "{output}");
+    assert!(output.contains("key-encryption key version 1"), "{output}");
+    assert!(output.contains("NURTURE_KEK_PREVIOUS"), "{output}");
+    assert_eq!(pending_user_keys(&mut clinic.conn, 2).await.unwrap(), 1);
+    assert_eq!(pending_patient_keys(&mut clinic.conn, 2).await.unwrap(), 1);
+}
+
 /// Decrypted content of a generated clinic, without ids, in generation order.
 async fn cohort_content(
     conn: &mut AsyncPgConnection,

@@ -7,7 +7,8 @@
 //! resumes where it stopped. When it reports that no key is left on an old version, the old
 //! KEKs can be removed from `NURTURE_KEK_PREVIOUS`.
 
-use app::crypto::KeyProvider;
+use app::crypto::{CryptoError, KeyProvider};
+use app::records::RecordsError;
 use app::records::rotation::{
     pending_patient_keys, pending_user_keys, rotate_patient_keys, rotate_user_keys,
 };
@@ -90,8 +91,15 @@ async fn rotate(
             Kind::Users => rotate_user_keys(connection, provider, batch_size).await,
             Kind::Patients => rotate_patient_keys(connection, provider, batch_size).await,
         };
-        let rewrapped = batch.map_err(|error| {
-            format!("rewrapping {name}' keys failed after {done} keys; run the command again to resume: {error}")
+        let rewrapped = batch.map_err(|error| match error {
+            RecordsError::Crypto(CryptoError::UnknownKekVersion { version }) => format!(
+                "rewrapping {name}' keys stopped after {done} keys: a data key is wrapped under \
+                 key-encryption key version {version}, which is not configured; add it to \
+                 NURTURE_KEK_PREVIOUS and run the command again to resume"
+            ),
+            other => format!(
+                "rewrapping {name}' keys failed after {done} keys; run the command again to resume: {other}"
+            ),
         })?;
         if rewrapped == 0 {
             break;
