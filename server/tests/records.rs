@@ -534,6 +534,66 @@ async fn appointments_and_care_team_round_trip() {
 }
 
 #[tokio::test]
+async fn every_appointment_kind_and_role_stored() {
+    let mut clinic = Clinic::new().await;
+    let patient_id = clinic.patient("Kaśka Nowak").await;
+    let statuses = AppointmentStatus::ALL;
+    for (index, kind) in AppointmentKind::ALL.iter().enumerate() {
+        let appointment = NewAppointment {
+            clinician: clinic.midwife,
+            starts_at: at(1 + index as u32, 9),
+            ends_at: at(1 + index as u32, 10),
+            kind: *kind,
+            status: statuses[index % statuses.len()],
+        };
+        app::records::schedule_appointment(
+            &mut clinic.conn,
+            &clinic.access,
+            patient_id,
+            &appointment,
+        )
+        .await
+        .unwrap();
+    }
+    let roles = [
+        Role::PrimaryCareProvider,
+        Role::Midwife,
+        Role::LactationConsultant,
+        Role::MentalHealthSpecialist,
+        Role::CareCoordinator,
+    ];
+    for role in roles {
+        let member = NewCareTeamMember {
+            provider: clinic.midwife,
+            role,
+            starts_at: at(1, 8),
+            ends_at: Some(at(30, 8)),
+        };
+        app::records::add_care_team_member(&mut clinic.conn, &clinic.access, patient_id, &member)
+            .await
+            .unwrap();
+    }
+
+    let appointments =
+        app::records::list_appointments(&mut clinic.conn, &clinic.access, patient_id)
+            .await
+            .unwrap();
+    let team = app::records::list_care_team(&mut clinic.conn, &clinic.access, patient_id)
+        .await
+        .unwrap();
+
+    let kinds: Vec<AppointmentKind> = appointments
+        .iter()
+        .map(|appointment| appointment.kind)
+        .collect();
+    assert_eq!(kinds, AppointmentKind::ALL);
+    assert_eq!(appointments[1].status, statuses[1]);
+    let mut stored_roles: Vec<Role> = team.iter().map(|member| member.role).collect();
+    stored_roles.sort();
+    assert_eq!(stored_roles, roles);
+}
+
+#[tokio::test]
 async fn each_access_records_one_event() {
     let mut clinic = Clinic::new().await;
     let services = clinic.app.state.services.clone();
