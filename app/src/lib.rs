@@ -12,6 +12,8 @@ pub mod ids;
 pub mod layout;
 pub mod pages;
 pub mod preferences;
+#[cfg(feature = "ssr")]
+pub mod records;
 mod routes;
 
 #[cfg(feature = "ssr")]

@@ -90,6 +90,9 @@ pub struct Secrets {
     /// Key-encryption key that wraps every patient's data key.
     pub key_encryption_key: SecretKey,
     pub key_encryption_key_version: u32,
+    /// Older key-encryption keys with their versions, used only to unwrap data keys that are not
+    /// yet rewrapped under the current one (see `nurture rotate-keys`).
+    pub previous_key_encryption_keys: Vec<(u32, SecretKey)>,
     /// Key of the HMAC that turns patient ids into research pseudonyms.
     pub pseudonym_key: SecretKey,
     /// Key of the HMAC that turns emails and names into searchable blind indexes.
@@ -276,12 +279,64 @@ fn read_secrets(env: &Env<'_>, mode: Mode) -> Result<Secrets, ConfigError> {
         SecretKey::from_base64(&value).map_err(|reason| invalid(name, reason))
     };
 
+    let key_encryption_key_version = env.number("NURTURE_KEK_VERSION", 1, 1..=u32::MAX)?;
+    let previous = env.get("NURTURE_KEK_PREVIOUS").or_else(|| {
+        file_entries
+            .iter()
+            .find(|(key, _)| key == "NURTURE_KEK_PREVIOUS")
+            .map(|(_, value)| value.clone())
+    });
+    let previous_key_encryption_keys = match previous {
+        Some(text) => parse_previous_keys(&text, key_encryption_key_version)
+            .map_err(|reason| invalid("NURTURE_KEK_PREVIOUS", reason))?,
+        None => Vec::new(),
+    };
+
     Ok(Secrets {
         key_encryption_key: secret("NURTURE_KEK")?,
-        key_encryption_key_version: env.number("NURTURE_KEK_VERSION", 1, 1..=u32::MAX)?,
+        key_encryption_key_version,
+        previous_key_encryption_keys,
         pseudonym_key: secret("NURTURE_PSEUDONYM_KEY")?,
         blind_index_key: secret("NURTURE_BLIND_INDEX_KEY")?,
     })
+}
+
+/// Parses `VERSION:BASE64` entries separated by commas, such as `1:AAAA...,2:BBBB...`. A version
+/// may appear once and must differ from the current KEK version `current`.
+fn parse_previous_keys(text: &str, current: u32) -> Result<Vec<(u32, SecretKey)>, String> {
+    let mut keys: Vec<(u32, SecretKey)> = Vec::new();
+    for entry in text
+        .split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+    {
+        let Some((version, key)) = entry.split_once(':') else {
+            return Err("each entry must be VERSION:BASE64, such as 1:<32 bytes in base64>".into());
+        };
+        let version: u32 = version
+            .trim()
+            .parse()
+            .ok()
+            .filter(|version| *version >= 1)
+            .ok_or_else(|| {
+                format!(
+                    "version {:?} is not a whole number of 1 or more",
+                    version.trim()
+                )
+            })?;
+        if version == current {
+            return Err(format!(
+                "version {version} is the current NURTURE_KEK_VERSION; list only older versions"
+            ));
+        }
+        if keys.iter().any(|(existing, _)| *existing == version) {
+            return Err(format!("version {version} is listed twice"));
+        }
+        let key = SecretKey::from_base64(key.trim())
+            .map_err(|reason| format!("the key of version {version} {reason}"))?;
+        keys.push((version, key));
+    }
+    Ok(keys)
 }
 
 struct Env<'a> {
@@ -403,6 +458,45 @@ mod tests {
             error.to_string(),
             "NURTURE_BODY_LIMIT_BYTES is invalid: \"lots\" is not a whole number from 1024 to 67108864"
         );
+    }
+
+    #[test]
+    fn previous_keys_parsed() {
+        let first = SecretKey::generate();
+        let second = SecretKey::generate();
+        let text = format!("1:{}, 2:{}", first.to_base64(), second.to_base64());
+        let pairs = with_secrets(&[("NURTURE_KEK_VERSION", "3")]);
+        let mut pairs = pairs;
+        pairs.push(("NURTURE_KEK_PREVIOUS", text));
+
+        let config = config_from(&pairs).unwrap();
+
+        assert_eq!(
+            config.secrets.previous_key_encryption_keys,
+            vec![(1, first), (2, second)]
+        );
+    }
+
+    #[test]
+    fn previous_keys_rejected_when_invalid() {
+        let key = SecretKey::generate().to_base64();
+        let cases = [
+            (format!("2:{key}"), "is the current NURTURE_KEK_VERSION"),
+            (format!("1:{key},1:{key}"), "listed twice"),
+            (key.clone(), "VERSION:BASE64"),
+            (format!("0:{key}"), "1 or more"),
+            ("1:c2hvcnQ=".to_owned(), "decodes to 5 bytes"),
+        ];
+        for (text, expected) in cases {
+            let mut pairs = with_secrets(&[("NURTURE_KEK_VERSION", "2")]);
+            pairs.push(("NURTURE_KEK_PREVIOUS", text.clone()));
+            let error = config_from(&pairs).unwrap_err().to_string();
+            assert!(
+                error.starts_with("NURTURE_KEK_PREVIOUS is invalid"),
+                "{error}"
+            );
+            assert!(error.contains(expected), "{text}: {error}");
+        }
     }
 
     #[test]

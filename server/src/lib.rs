@@ -4,6 +4,7 @@
 //! can build the same router and call it in process.
 
 pub mod bootstrap;
+pub mod cohort;
 pub mod config;
 pub mod database;
 pub mod health;

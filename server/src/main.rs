@@ -19,6 +19,11 @@ Commands:
   issue-link     Print a new enrollment or recovery link for an account by email
                  (nurture issue-link --email EMAIL)
   verify-audit   Recompute the audit hash chains; exit 0 if intact, 1 if broken, 2 on error
+  rotate-keys    Rewrap every data key under the current key-encryption key
+                 (nurture rotate-keys --help for its options)
+  generate-cohort
+                 Load a deterministic synthetic cohort into a clinic
+                 (nurture generate-cohort --help for its options)
   help           Show this message
 
 Configuration comes from environment variables; see .env.example.";
@@ -32,6 +37,8 @@ async fn main() -> ExitCode {
         Some("create-admin") => create_admin().await,
         Some("issue-link") => issue_link().await,
         Some("verify-audit") => return commands::verify_audit::run().await,
+        Some("rotate-keys") => commands::rotate_keys::run(&arguments()).await,
+        Some("generate-cohort") => commands::generate_cohort::run(&arguments()).await,
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             Ok(())
@@ -47,6 +54,11 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Returns the arguments after the command name.
+fn arguments() -> Vec<String> {
+    std::env::args().skip(2).collect()
 }
 
 /// Reads the configuration and sets up logging, shared by every command.

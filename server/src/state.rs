@@ -34,10 +34,7 @@ impl AppState {
         let services = Services {
             pool: pool.clone(),
             webauthn: relying_party(http)?,
-            keys: Arc::new(LocalKeyProvider::new(
-                config.secrets.key_encryption_key_version,
-                config.secrets.key_encryption_key.expose(),
-            )),
+            keys: Arc::new(key_provider(config)?),
             blind_index: BlindIndexKey::new(*config.secrets.blind_index_key.expose()),
             settings: IdentitySettings {
                 public_url: http.public_origin(),
@@ -56,6 +53,22 @@ impl AppState {
             services: Arc::new(services),
         })
     }
+}
+
+/// Builds the key provider holding the current KEK and the previous ones that still unwrap data keys
+/// not yet rewrapped by `nurture rotate-keys`.
+pub fn key_provider(config: &Config) -> Result<LocalKeyProvider, String> {
+    let secrets = &config.secrets;
+    let mut provider = LocalKeyProvider::new(
+        secrets.key_encryption_key_version,
+        secrets.key_encryption_key.expose(),
+    );
+    for (version, key) in &secrets.previous_key_encryption_keys {
+        provider = provider
+            .with_previous(*version, key.expose())
+            .map_err(|error| format!("NURTURE_KEK_PREVIOUS is invalid: {error}"))?;
+    }
+    Ok(provider)
 }
 
 /// Builds the WebAuthn relying party. Its id is the public URL's host, and only responses from

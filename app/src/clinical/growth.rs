@@ -185,6 +185,22 @@ pub fn age_in_days(birth: NaiveDate, measured: NaiveDate) -> Result<u32, GrowthE
     Ok(days as u32)
 }
 
+/// Returns the LMS row of an age-based indicator for the sex and age in completed days, or
+/// `None` beyond the last row and for weight-for-length and weight-for-height, whose rows are
+/// keyed by length. With [`Lms::measurement_at`] it gives the value on a z-score track.
+pub fn lms_for_age(indicator: Indicator, sex: Sex, age_days: u32) -> Option<Lms> {
+    let by_age = matches!(
+        indicator,
+        Indicator::WeightForAge
+            | Indicator::LengthHeightForAge
+            | Indicator::HeadCircumferenceForAge
+    );
+    if !by_age || age_days > MAX_AGE_DAYS {
+        return None;
+    }
+    indicator.table().lookup(sex, f64::from(age_days))
+}
+
 /// Computes the weight-for-age z-score and percentile.
 pub fn weight_for_age(
     sex: Sex,

@@ -529,3 +529,23 @@ fn flag_thresholds_serde_round_trip_and_validation() {
     assert_eq!(parsed, thresholds);
     assert!(error.to_string().contains("Weight-loss threshold 50%"));
 }
+
+#[test]
+fn lms_for_age_matches_table_and_inverts() {
+    let reference = lms_for_age(Indicator::WeightForAge, Sex::Female, 42).unwrap();
+    let (l, m, s) = csv_row(WEIGHT_FOR_AGE_CSV, "female", "42");
+    assert_close(reference.l, l, 1e-12);
+    assert_close(reference.m, m, 1e-12);
+    assert_close(reference.s, s, 1e-12);
+
+    let weight = reference.measurement_at(1.5);
+    let assessed = weight_for_age(Sex::Female, 42, weight).unwrap();
+    assert_close(assessed.z_score, 1.5, 1e-9);
+}
+
+#[test]
+fn lms_for_age_rejects_length_tables_and_late_ages() {
+    assert!(lms_for_age(Indicator::WeightForLength, Sex::Male, 10).is_none());
+    assert!(lms_for_age(Indicator::LengthHeightForAge, Sex::Male, MAX_AGE_DAYS + 1).is_none());
+    assert!(lms_for_age(Indicator::HeadCircumferenceForAge, Sex::Male, MAX_AGE_DAYS).is_some());
+}

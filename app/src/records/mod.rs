@@ -1,0 +1,51 @@
+//! The encrypted clinical record store: patients, infants, care teams, clinical entries,
+//! observations, appointments and clinical notes.
+//!
+//! Every public function performs one meaningful operation for an [`AccessContext`], decrypts
+//! only the fields it returns, and records one event in the audit trail in the same database
+//! transaction. If the audit event cannot be written, the whole operation rolls back, so no
+//! access goes unrecorded.
+//!
+//! Values are encrypted under the patient's data key (see [`crate::crypto`]) with a
+//! [`FieldContext`] naming the table, column, row id, patient id, data class and data-key
+//! version. Names and dates of birth are also stored as keyed blind indexes (see [`names`]), so
+//! that [`search_patients`] needs no decryption. [`erase_patient`] destroys the wrapped data key,
+//! after which every read of the patient fails with [`RecordsError::Erased`].
+//!
+//! The table definitions are private to this module, so no other code can reach an encrypted
+//! column without going through these functions.
+
+mod access;
+mod appointments;
+mod entries;
+mod error;
+mod import;
+mod infants;
+pub mod names;
+mod observation_values;
+mod observations;
+mod patients;
+pub mod rotation;
+mod schema;
+mod search;
+
+pub use access::{AccessContext, RecordKeys};
+pub use appointments::{
+    Appointment, AppointmentKind, AppointmentStatus, CareTeamMember, NewAppointment,
+    NewCareTeamMember, add_care_team_member, list_appointments, list_care_team,
+    schedule_appointment,
+};
+pub use entries::{
+    Classification, ClinicalEntry, ClinicalNote, NewClinicalEntry, NewClinicalNote,
+    add_clinical_entry, add_note, list_clinical_entries, list_notes,
+};
+pub use error::RecordsError;
+pub use import::{ImportedInfant, ImportedPatient, import_patients};
+pub use infants::{Infant, NewInfant, add_infant, list_infants};
+pub use observation_values::{FeedingMethod, ObservationKind, ObservationValue};
+pub use observations::{NewObservation, Observation, add_observation, list_observations};
+pub use patients::{
+    NewPatient, PatientField, PatientIdentity, PatientQuery, create_patient, erase_patient,
+    read_patient_identity,
+};
+pub use search::search_patients;

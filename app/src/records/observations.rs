@@ -1,0 +1,207 @@
+//! Observations: maternal vital signs, infant growth, feeding and nappies, and screening
+//! questionnaires. Each value is stored encrypted as JSON with its units as entered and
+//! normalised (mmHg, °C, kg, cm).
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+
+use super::RecordsError;
+use super::access::{self, AccessContext, PatientKey, RecordKeys, version_from_db, version_to_db};
+use super::infants::ensure_infant_of;
+use super::observation_values::{ObservationKind, ObservationValue, data_class};
+use super::schema::observations;
+use crate::audit::AccessAction;
+use crate::ids::{ClinicId, InfantId, PatientId, UserId};
+
+const TABLE: &str = "observations";
+const COLUMN: &str = "value_ciphertext";
+
+/// A new observation of the patient or, with `infant_id`, of one of her infants.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewObservation {
+    pub infant_id: Option<InfantId>,
+    pub observed_at: DateTime<Utc>,
+    pub value: ObservationValue,
+}
+
+/// A stored observation with its decrypted value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    pub id: uuid::Uuid,
+    pub patient_id: PatientId,
+    pub infant_id: Option<InfantId>,
+    pub observed_at: DateTime<Utc>,
+    pub author: UserId,
+    pub value: ObservationValue,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = observations)]
+pub(super) struct ObservationRow {
+    id: uuid::Uuid,
+    clinic_id: uuid::Uuid,
+    patient_id: uuid::Uuid,
+    infant_id: Option<uuid::Uuid>,
+    kind: &'static str,
+    observed_at: DateTime<Utc>,
+    author_user_id: uuid::Uuid,
+    data_key_version: i32,
+    value_ciphertext: Vec<u8>,
+}
+
+/// Checks that the kind fits the subject: growth, feeding and nappies are about an infant, and
+/// blood pressure and screening questionnaires about the mother.
+fn check_subject(kind: ObservationKind, infant: bool) -> Result<(), RecordsError> {
+    use ObservationKind::*;
+    match kind {
+        Length | HeadCircumference | Feeding | Nappy if !infant => Err(RecordsError::InvalidInput(
+            format!("a {} observation needs an infant", kind.as_str()),
+        )),
+        BloodPressure | Epds | Phq9 | Gad7 if infant => Err(RecordsError::InvalidInput(format!(
+            "a {} observation is about the mother, not an infant",
+            kind.as_str()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Validates, normalises and encrypts an observation written by `author`.
+pub(super) fn encrypt_observation(
+    key: &PatientKey,
+    clinic_id: ClinicId,
+    author: UserId,
+    new: &NewObservation,
+) -> Result<ObservationRow, RecordsError> {
+    let value = new.value.clone().normalized()?;
+    let kind = value.kind();
+    check_subject(kind, new.infant_id.is_some())?;
+
+    let id = uuid::Uuid::new_v4();
+    let context = key.context(TABLE, COLUMN, id, data_class(kind, new.infant_id.is_some()));
+    Ok(ObservationRow {
+        id,
+        clinic_id: clinic_id.0,
+        patient_id: key.patient_id.0,
+        infant_id: new.infant_id.map(|infant| infant.0),
+        kind: kind.as_str(),
+        observed_at: new.observed_at,
+        author_user_id: author.0,
+        data_key_version: version_to_db(key.version)?,
+        value_ciphertext: key.encrypt_json(&context, &value)?,
+    })
+}
+
+pub(super) async fn insert_observations(
+    conn: &mut AsyncPgConnection,
+    rows: &[ObservationRow],
+) -> Result<(), RecordsError> {
+    // Nine parameters per row keep 5,000 rows below PostgreSQL's 65,535 parameter limit.
+    for chunk in rows.chunks(5_000) {
+        diesel::insert_into(observations::table)
+            .values(chunk)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+fn element(kind: ObservationKind) -> String {
+    format!("observation.{}", kind.as_str())
+}
+
+/// Records an observation of a patient, or of her infant, authored by the caller.
+pub async fn add_observation(
+    conn: &mut AsyncPgConnection,
+    keys: RecordKeys<'_>,
+    access: &AccessContext,
+    patient_id: PatientId,
+    new: &NewObservation,
+) -> Result<uuid::Uuid, RecordsError> {
+    access.validate()?;
+
+    conn.transaction::<_, RecordsError, _>(async move |conn| {
+        let key = access::patient_key(conn, keys.provider, access.clinic_id, patient_id).await?;
+        if let Some(infant_id) = new.infant_id {
+            ensure_infant_of(conn, access.clinic_id, patient_id, infant_id).await?;
+        }
+        let row = encrypt_observation(&key, access.clinic_id, access.actor, new)?;
+        let id = row.id;
+        let elements = vec![element(new.value.kind())];
+        insert_observations(conn, &[row]).await?;
+
+        access::record(conn, access, patient_id, AccessAction::Write, elements).await?;
+        Ok(id)
+    })
+    .await
+}
+
+/// Lists a patient's observations of the given kinds, including her infants', oldest first.
+pub async fn list_observations(
+    conn: &mut AsyncPgConnection,
+    keys: RecordKeys<'_>,
+    access: &AccessContext,
+    patient_id: PatientId,
+    kinds: &[ObservationKind],
+) -> Result<Vec<Observation>, RecordsError> {
+    access.validate()?;
+    if kinds.is_empty() {
+        return Err(RecordsError::InvalidInput(
+            "request at least one observation kind".to_owned(),
+        ));
+    }
+    let names: Vec<&str> = kinds.iter().map(|kind| kind.as_str()).collect();
+
+    conn.transaction::<_, RecordsError, _>(async move |conn| {
+        let key = access::patient_key(conn, keys.provider, access.clinic_id, patient_id).await?;
+        type Row = (
+            uuid::Uuid,
+            Option<uuid::Uuid>,
+            String,
+            DateTime<Utc>,
+            uuid::Uuid,
+            i32,
+            Vec<u8>,
+        );
+        let rows: Vec<Row> = observations::table
+            .filter(observations::clinic_id.eq(access.clinic_id.0))
+            .filter(observations::patient_id.eq(patient_id.0))
+            .filter(observations::kind.eq_any(&names))
+            .order((observations::observed_at, observations::id))
+            .select((
+                observations::id,
+                observations::infant_id,
+                observations::kind,
+                observations::observed_at,
+                observations::author_user_id,
+                observations::data_key_version,
+                observations::value_ciphertext,
+            ))
+            .load(conn)
+            .await?;
+
+        let mut found = Vec::with_capacity(rows.len());
+        for (id, infant_id, kind, observed_at, author, version, ciphertext) in rows {
+            let kind = ObservationKind::parse(&kind).ok_or(RecordsError::CorruptValue {
+                table: TABLE,
+                column: "kind",
+                row_id: id,
+            })?;
+            let mut context = key.context(TABLE, COLUMN, id, data_class(kind, infant_id.is_some()));
+            context.data_key_version = version_from_db(version);
+            found.push(Observation {
+                id,
+                patient_id,
+                infant_id: infant_id.map(InfantId),
+                observed_at,
+                author: UserId(author),
+                value: key.decrypt_json(&context, &ciphertext)?,
+            });
+        }
+
+        let elements = kinds.iter().map(|kind| element(*kind)).collect();
+        access::record(conn, access, patient_id, AccessAction::Read, elements).await?;
+        Ok(found)
+    })
+    .await
+}
