@@ -1276,3 +1276,99 @@ async fn control_characters_and_duplicate_roles() {
     assert_eq!(name, StatusCode::BAD_REQUEST);
     assert_eq!(duplicates, StatusCode::OK, "{body}");
 }
+
+#[tokio::test]
+async fn patient_recovery_only_by_her_care_team() {
+    use app::records::{AccessContext, NewCareTeamMember, NewPatient, RecordKeys};
+
+    let app = TestApp::new().await;
+    let token = bootstrap_admin(&app, "ada@example.org").await;
+    let mut admin = Browser::new(&app);
+    let admin_account = enroll(&mut admin, &token, &mut SoftPasskey::new(true)).await;
+    let mut midwives = Vec::new();
+    for (name, email) in [
+        ("Mia Midwife", "mia@example.org"),
+        ("Mo Midwife", "mo@example.org"),
+    ] {
+        let (_, invited) = admin
+            .call(
+                "admin/users/invite",
+                &[
+                    ("display_name", name),
+                    ("email", email),
+                    ("roles[0]", "midwife"),
+                ],
+            )
+            .await;
+        let link = invited["link"]
+            .as_str()
+            .unwrap()
+            .split_once('#')
+            .unwrap()
+            .1
+            .to_owned();
+        let mut browser = Browser::new(&app);
+        let account = enroll(&mut browser, &link, &mut SoftPasskey::new(true)).await;
+        midwives.push((browser, account["id"].as_str().unwrap().to_owned()));
+    }
+    let (_, patient) = midwives[0]
+        .0
+        .call(
+            "patients/invite",
+            &[
+                ("display_name", "Pat Patient"),
+                ("email", "pat@example.org"),
+            ],
+        )
+        .await;
+    let patient_user: app::ids::UserId = patient["user_id"].as_str().unwrap().parse().unwrap();
+
+    // Give Pat a record with only the first midwife on her care team.
+    assert!(admin_account["id"].is_string());
+    let mut connection = app.pool.get().await.unwrap();
+    let pat = app::identity::server::accounts::find_account(&mut connection, patient_user)
+        .await
+        .unwrap()
+        .unwrap();
+    let access = AccessContext {
+        actor: midwives[0].1.parse().unwrap(),
+        actor_roles: vec![app::identity::Role::Midwife],
+        clinic_id: pat.clinic_id,
+        purpose: "postnatal care".to_owned(),
+        emergency: false,
+        client: app::audit::ClientInfo::default(),
+    };
+    let keys = RecordKeys::from_services(&app.state.services);
+    let new_patient = NewPatient {
+        user_id: Some(patient_user),
+        full_name: "Pat Patient".to_owned(),
+        date_of_birth: chrono::NaiveDate::from_ymd_opt(1995, 3, 14).unwrap(),
+        address: "1 Synthetic Street".to_owned(),
+        phone: "000 0000".to_owned(),
+    };
+    let patient_id = app::records::create_patient(&mut connection, keys, &access, &new_patient)
+        .await
+        .unwrap();
+    let member = NewCareTeamMember {
+        provider: midwives[0].1.parse().unwrap(),
+        role: app::identity::Role::Midwife,
+        starts_at: chrono::Utc::now() - chrono::Duration::days(1),
+        ends_at: None,
+    };
+    app::records::add_care_team_member(&mut connection, &access, patient_id, &member)
+        .await
+        .unwrap();
+
+    let patient_id_text = patient_user.to_string();
+    let (outsider, _) = midwives[1]
+        .0
+        .call("users/recovery-link", &[("user_id", &patient_id_text)])
+        .await;
+    let (own_midwife, body) = midwives[0]
+        .0
+        .call("users/recovery-link", &[("user_id", &patient_id_text)])
+        .await;
+
+    assert_eq!(outsider, StatusCode::NOT_FOUND);
+    assert_eq!(own_midwife, StatusCode::OK, "{body}");
+}

@@ -368,3 +368,35 @@ pub async fn list_care_team(
     })
     .await
 }
+
+/// Whether `provider` is now on the care team of the patient whose portal account is
+/// `patient_user`. It reads only membership dates, no clinical content, so it writes no audit
+/// event; identity uses it to let a patient's own care team issue her a recovery link.
+pub async fn provider_cares_for_account(
+    conn: &mut AsyncPgConnection,
+    clinic_id: crate::ids::ClinicId,
+    patient_user: crate::ids::UserId,
+    provider: crate::ids::UserId,
+) -> Result<bool, RecordsError> {
+    #[derive(diesel::QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        found: bool,
+    }
+
+    let found: Found = diesel::sql_query(
+        "SELECT EXISTS ( \
+           SELECT 1 FROM care_team_members m \
+           JOIN patients p ON p.clinic_id = m.clinic_id AND p.id = m.patient_id \
+           WHERE m.clinic_id = $1 AND p.user_id = $2 AND m.provider_user_id = $3 \
+             AND p.erased_at IS NULL \
+             AND m.starts_at <= now() AND (m.ends_at IS NULL OR m.ends_at > now()) \
+         ) AS found",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(clinic_id.0)
+    .bind::<diesel::sql_types::Uuid, _>(patient_user.0)
+    .bind::<diesel::sql_types::Uuid, _>(provider.0)
+    .get_result(conn)
+    .await?;
+    Ok(found.found)
+}

@@ -33,7 +33,7 @@ pub use access::{AccessContext, RecordKeys};
 pub use appointments::{
     Appointment, AppointmentKind, AppointmentStatus, CareTeamMember, NewAppointment,
     NewCareTeamMember, add_care_team_member, list_appointments, list_care_team,
-    schedule_appointment,
+    provider_cares_for_account, schedule_appointment,
 };
 pub use entries::{
     Classification, ClinicalEntry, ClinicalNote, NewClinicalEntry, NewClinicalNote,

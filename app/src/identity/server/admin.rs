@@ -231,13 +231,19 @@ pub async fn reissue(
     let roles = accounts::roles_of(&mut connection, target.id, target.clinic_id)
         .await
         .map_err(internal)?;
-    // Only an account that is a patient and nothing else may be recovered by her clinicians;
+    // Only an account that is a patient and nothing else may be recovered by her own care team;
     // any staff role makes it an admin's decision.
     let is_patient_only = !roles.is_empty() && roles.iter().all(|role| *role == Role::Patient);
-    // NOTE: patients' recovery links may come from any clinician of her clinic until care-team
-    // membership exists to narrow it to her own care team.
     let allowed = if is_patient_only {
         actor.roles.iter().any(|role| role.may_invite_patients())
+            && crate::records::provider_cares_for_account(
+                &mut connection,
+                target.clinic_id,
+                target.id,
+                actor.id,
+            )
+            .await
+            .map_err(internal)?
     } else {
         actor.has_role(Role::Admin)
     };
