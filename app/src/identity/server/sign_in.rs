@@ -6,8 +6,8 @@
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 use webauthn_rs::prelude::{
-    DiscoverableAuthentication, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential,
-    RegisterPublicKeyCredential, WebauthnError,
+    DiscoverableAuthentication, Passkey, PasskeyAuthentication, PasskeyRegistration,
+    PublicKeyCredential, RegisterPublicKeyCredential, WebauthnError,
 };
 
 use crate::audit::SecurityEventKind;
@@ -186,6 +186,19 @@ fn registration_failed(error: WebauthnError) -> AppError {
     )
 }
 
+/// Verifies a registration response against the state its ceremony stored.
+fn verify_registration(
+    services: &Services,
+    state: serde_json::Value,
+    credential: &RegisterPublicKeyCredential,
+) -> Result<Passkey, AppError> {
+    let state: PasskeyRegistration = serde_json::from_value(state).map_err(internal)?;
+    services
+        .webauthn
+        .finish_passkey_registration(credential, &state)
+        .map_err(registration_failed)
+}
+
 /// Finishes enrollment: stores the passkey, uses up the invitation, activates the account and
 /// returns the user to sign in. A recovery invitation also ends every existing session.
 pub async fn finish_enrollment(
@@ -204,11 +217,7 @@ pub async fn finish_enrollment(
     let (Some(user_id), Some(invitation_id)) = (ceremony.user_id, ceremony.invitation_id) else {
         return Err(ceremony_expired());
     };
-    let state: PasskeyRegistration = serde_json::from_value(ceremony.state).map_err(internal)?;
-    let passkey = services
-        .webauthn
-        .finish_passkey_registration(&credential, &state)
-        .map_err(registration_failed)?;
+    let passkey = verify_registration(services, ceremony.state, &credential)?;
 
     connection
         .transaction::<_, AppError, _>(async move |connection| {
@@ -284,11 +293,7 @@ pub async fn finish_add_passkey(
         .map_err(internal)?
         .filter(|ceremony| ceremony.user_id == Some(user_id) && ceremony.invitation_id.is_none())
         .ok_or_else(ceremony_expired)?;
-    let state: PasskeyRegistration = serde_json::from_value(ceremony.state).map_err(internal)?;
-    let passkey = services
-        .webauthn
-        .finish_passkey_registration(&credential, &state)
-        .map_err(registration_failed)?;
+    let passkey = verify_registration(services, ceremony.state, &credential)?;
 
     connection
         .transaction::<_, AppError, _>(async move |connection| {
