@@ -7,7 +7,7 @@
 //! spread over 32 clinics, and how fast `verify_chains` walks the events written.
 //!
 //! With `NURTURE_BENCH_VERIFY_EVENTS=N` it then fills a second database with N events on one
-//! clinic, 1,000 per transaction so that filling is quick, and times `verify_chains` over them.
+//! clinic, 50 per transaction so that filling is quick, and times `verify_chains` over them.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -47,7 +47,7 @@ async fn main() {
     bench_verify(&database).await;
 
     if let Some(events) = verify_events_requested() {
-        const PER_TRANSACTION: usize = 1000;
+        const PER_TRANSACTION: usize = 50;
         let per_writer = events.div_ceil(WRITERS).div_ceil(PER_TRANSACTION) * PER_TRANSACTION;
         let database = TestDatabase::migrated().await;
         let filled = bench_appends(&database, 1, per_writer, PER_TRANSACTION).await;

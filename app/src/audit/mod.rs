@@ -23,6 +23,12 @@
 //! verifier reads. Tamper evidence is unchanged: every event is in exactly one chain, every
 //! chain has a head, and an event moved to another shard breaks both chains.
 //!
+//! NOTE: appends slow down when one transaction records many events. With 32 writers on a
+//! 2-vCPU machine, 1,000 events per transaction appended at about 700 events/s and 50 per
+//! transaction at about 1,500 (`server/examples/bench_crypto.rs` with
+//! `NURTURE_BENCH_VERIFY_EVENTS`). The likely cause, not confirmed, is that each append updates
+//! the same head row again and PostgreSQL keeps every version until the transaction ends.
+//!
 //! A transaction that records events in both tables locks two chain heads. Record the access
 //! event first. When every shard is locked, a writer waits for shard 0 of that table, so two
 //! transactions that follow this order cannot deadlock on one clinic's heads.
