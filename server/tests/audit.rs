@@ -11,7 +11,9 @@ use app::audit::{
     record_security_event, user_security_events, verify_chains,
 };
 use app::ids::{ClinicId, PatientId, UserId};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{
+    AnsiTransactionManager, AsyncConnection, AsyncPgConnection, RunQueryDsl, TransactionManager,
+};
 use support::TestDatabase;
 
 fn access(clinic_id: ClinicId, patient_id: PatientId, purpose: &str) -> NewAccessEvent {
@@ -431,6 +433,163 @@ async fn concurrent_appends_form_one_chain() {
     );
 }
 
+/// Records one access, then one in `holder`'s open transaction and one in a transaction of
+/// `other` while the first is still open, then commits the first. Returns the clinic.
+async fn record_while_shard_zero_held(
+    holder: &mut AsyncPgConnection,
+    other: &mut AsyncPgConnection,
+) -> ClinicId {
+    let clinic_id = support::create_clinic(holder, "busy-clinic").await;
+    // Committed first, so that the head of shard 0 exists before the writers overlap. A head
+    // created by an open transaction makes the other writer wait for it to commit.
+    record(holder, access(clinic_id, PatientId::new_random(), "zero")).await;
+    AnsiTransactionManager::begin_transaction(holder)
+        .await
+        .unwrap();
+    record_access(holder, access(clinic_id, PatientId::new_random(), "first"))
+        .await
+        .unwrap();
+
+    record(other, access(clinic_id, PatientId::new_random(), "second")).await;
+    AnsiTransactionManager::commit_transaction(holder)
+        .await
+        .unwrap();
+    clinic_id
+}
+
+#[derive(diesel::QueryableByName)]
+struct ShardRow {
+    #[diesel(sql_type = diesel::sql_types::Int2)]
+    shard: i16,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    purpose: String,
+}
+
+async fn shards_by_purpose(conn: &mut AsyncPgConnection) -> Vec<(i16, String)> {
+    let rows: Vec<ShardRow> =
+        diesel::sql_query("SELECT shard, purpose FROM data_access_audit ORDER BY shard, purpose")
+            .load(conn)
+            .await
+            .unwrap();
+    rows.into_iter()
+        .map(|row| (row.shard, row.purpose))
+        .collect()
+}
+
+#[tokio::test]
+async fn concurrent_writer_takes_next_shard() {
+    let database = TestDatabase::migrated().await;
+    let mut holder = support::connect(&database.url).await;
+    let mut other = support::connect(&database.url).await;
+
+    let clinic_id = record_while_shard_zero_held(&mut holder, &mut other).await;
+    record(
+        &mut other,
+        access(clinic_id, PatientId::new_random(), "third"),
+    )
+    .await;
+    let shards = shards_by_purpose(&mut other).await;
+    let report = verify_chains(&mut other).await.unwrap();
+
+    assert_eq!(
+        shards,
+        [
+            (0, "first".to_owned()),
+            (0, "third".to_owned()),
+            (0, "zero".to_owned()),
+            (1, "second".to_owned())
+        ]
+    );
+    assert!(report.is_intact(), "{:?}", report.first_break());
+    assert_eq!(report.chains.len(), 1);
+    assert_eq!(report.chains[0].events, 4);
+    assert_eq!(report.chains[0].shards, 32);
+}
+
+#[tokio::test]
+async fn tampering_in_other_shard_found() {
+    let database = TestDatabase::migrated().await;
+    let mut holder = support::connect(&database.url).await;
+    let mut other = support::connect(&database.url).await;
+    let Some(mut superuser) = support::superuser_connect(&database.url).await else {
+        return;
+    };
+    let clinic_id = record_while_shard_zero_held(&mut holder, &mut other).await;
+
+    tamper(
+        &mut superuser,
+        "UPDATE data_access_audit SET purpose = 'hidden' WHERE shard = 1",
+    )
+    .await;
+    support::close_superuser(superuser, &mut other).await;
+    let report = verify_chains(&mut other).await.unwrap();
+
+    let link = report.first_break().expect("the chain should be broken");
+    assert_eq!(link.clinic_id, clinic_id);
+    assert_eq!(link.shard, 1);
+    assert_eq!(link.sequence, 1);
+    assert_eq!(link.reason, BreakReason::HashMismatch);
+}
+
+#[tokio::test]
+async fn event_moved_between_shards_found() {
+    let database = TestDatabase::migrated().await;
+    let mut holder = support::connect(&database.url).await;
+    let mut other = support::connect(&database.url).await;
+    let Some(mut superuser) = support::superuser_connect(&database.url).await else {
+        return;
+    };
+    record_while_shard_zero_held(&mut holder, &mut other).await;
+
+    tamper(
+        &mut superuser,
+        "UPDATE data_access_audit SET shard = 2 WHERE shard = 1",
+    )
+    .await;
+    support::close_superuser(superuser, &mut other).await;
+    let report = verify_chains(&mut other).await.unwrap();
+
+    let link = report.first_break().expect("the chain should be broken");
+    assert_eq!(link.shard, 1);
+    assert_eq!(
+        link.reason,
+        BreakReason::HeadMismatch {
+            last_event_sequence: 0
+        }
+    );
+}
+
+#[tokio::test]
+async fn shard_head_ahead_of_events_found() {
+    let database = TestDatabase::migrated().await;
+    let mut holder = support::connect(&database.url).await;
+    let mut other = support::connect(&database.url).await;
+    let Some(mut superuser) = support::superuser_connect(&database.url).await else {
+        return;
+    };
+    record_while_shard_zero_held(&mut holder, &mut other).await;
+
+    // An empty shard whose head claims events: they were all removed.
+    tamper(
+        &mut superuser,
+        "UPDATE audit_chain_heads SET last_sequence = 4 WHERE shard = 5 \
+         AND chain = 'data_access_audit'",
+    )
+    .await;
+    support::close_superuser(superuser, &mut other).await;
+    let report = verify_chains(&mut other).await.unwrap();
+
+    let link = report.first_break().expect("the chain should be broken");
+    assert_eq!(link.shard, 5);
+    assert_eq!(link.sequence, 4);
+    assert_eq!(
+        link.reason,
+        BreakReason::HeadMismatch {
+            last_event_sequence: 0
+        }
+    );
+}
+
 #[tokio::test]
 async fn clinic_chains_are_independent() {
     let database = TestDatabase::migrated().await;
@@ -554,7 +713,7 @@ async fn verify_command_reports_chains() {
     assert_eq!(status, Some(1), "{output}");
     assert!(
         output.contains(&format!(
-            "first broken link: data_access_audit chain of clinic {clinic_id} is broken at sequence 1"
+            "first broken link: data_access_audit chain of clinic {clinic_id} shard 0 is broken at sequence 1"
         )),
         "{output}"
     );

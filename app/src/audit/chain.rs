@@ -1,21 +1,31 @@
-//! Chain heads: the last sequence number and hash of each (table, clinic) chain.
+//! Chain heads: the last sequence number and hash of each (table, clinic, shard) chain.
 
 use diesel::QueryableByName;
-use diesel::sql_types::{Bytea, Int8, Text, Uuid};
+use diesel::sql_types::{Bytea, Int2, Int8, Text, Uuid};
 use diesel_async::{AnsiTransactionManager, AsyncPgConnection, RunQueryDsl, TransactionManager};
 
 use super::hash::GENESIS_HASH;
+use super::statements::LockFreeShard;
 use super::{AuditError, AuditTable};
 use crate::ids::ClinicId;
 
+/// Number of chains per clinic and table. Up to this many transactions can append to one
+/// clinic's chains at the same time without waiting for each other. Raising it later is safe,
+/// because the heads of missing shards are created on demand and the verifier walks every shard
+/// it finds. Lowering it leaves the higher shards unused but still verified.
+pub(super) const SHARDS: i16 = 32;
+
 /// The head of a chain as locked for an append.
 pub(super) struct ChainHead {
+    pub shard: i16,
     pub last_sequence: i64,
     pub last_hash: Vec<u8>,
 }
 
 #[derive(QueryableByName)]
 struct HeadRow {
+    #[diesel(sql_type = Int2)]
+    shard: i16,
     #[diesel(sql_type = Int8)]
     last_sequence: i64,
     #[diesel(sql_type = Bytea)]
@@ -33,69 +43,95 @@ pub(super) fn ensure_in_transaction(conn: &mut AsyncPgConnection) -> Result<(), 
     }
 }
 
-/// Locks the head of the clinic's chain until the caller's transaction ends, creating it at
-/// sequence 0 with the genesis hash if the clinic has no event yet.
+/// Locks the head of one of the clinic's shards until the caller's transaction ends.
+///
+/// Takes the lowest-numbered shard that no other transaction has locked, so a clinic without
+/// concurrent writers keeps appending to shard 0, and a transaction that appends twice reuses
+/// the shard it already holds. A clinic's first append creates the head of shard 0, and the
+/// first append that finds every head locked creates the heads of all [`SHARDS`] shards, each
+/// at sequence 0 with the genesis hash. If all of them are locked too, the transaction waits
+/// for shard 0. Waiting only ever on shard 0 means no two appenders to one table and clinic can
+/// wait for each other in a cycle.
 pub(super) async fn lock_head(
     conn: &mut AsyncPgConnection,
     table: AuditTable,
     clinic_id: ClinicId,
 ) -> Result<ChainHead, AuditError> {
     ensure_in_transaction(conn)?;
-    if let Some(head) = select_for_update(conn, table, clinic_id).await? {
+    for shard_count in [1, SHARDS] {
+        if let Some(head) = lock_free_shard(conn, table, clinic_id).await? {
+            return Ok(head);
+        }
+        create_heads(conn, table, clinic_id, shard_count).await?;
+    }
+    if let Some(head) = lock_free_shard(conn, table, clinic_id).await? {
         return Ok(head);
     }
 
-    // Two first writers may both get here. The second one's insert waits for the first to
-    // commit and then does nothing, and its SELECT FOR UPDATE then waits for the first's lock.
-    diesel::sql_query(
-        "INSERT INTO audit_chain_heads (chain, clinic_id, last_sequence, last_hash) \
-         VALUES ($1, $2, 0, $3) ON CONFLICT (chain, clinic_id) DO NOTHING",
-    )
-    .bind::<Text, _>(table.name())
-    .bind::<Uuid, _>(clinic_id)
-    .bind::<Bytea, _>(GENESIS_HASH.as_slice())
-    .execute(conn)
-    .await?;
-    select_for_update(conn, table, clinic_id)
-        .await?
-        .ok_or(AuditError::Database(diesel::result::Error::NotFound))
-}
-
-async fn select_for_update(
-    conn: &mut AsyncPgConnection,
-    table: AuditTable,
-    clinic_id: ClinicId,
-) -> Result<Option<ChainHead>, AuditError> {
+    // NOTE: no test locks all 32 shards of a clinic at once, so this wait runs only under load.
     let rows: Vec<HeadRow> = diesel::sql_query(
-        "SELECT last_sequence, last_hash FROM audit_chain_heads \
-         WHERE chain = $1 AND clinic_id = $2 FOR UPDATE",
+        "SELECT shard, last_sequence, last_hash FROM audit_chain_heads \
+         WHERE chain = $1 AND clinic_id = $2 AND shard = 0 FOR UPDATE",
     )
     .bind::<Text, _>(table.name())
     .bind::<Uuid, _>(clinic_id)
     .load(conn)
     .await?;
-    Ok(rows.into_iter().next().map(|row| ChainHead {
+    let row = rows
+        .into_iter()
+        .next()
+        .ok_or(AuditError::Database(diesel::result::Error::NotFound))?;
+    Ok(ChainHead {
+        shard: row.shard,
         last_sequence: row.last_sequence,
         last_hash: row.last_hash,
-    }))
+    })
 }
 
-/// Moves the locked head to the event just appended.
-pub(super) async fn advance_head(
+async fn lock_free_shard(
     conn: &mut AsyncPgConnection,
     table: AuditTable,
     clinic_id: ClinicId,
-    sequence: i64,
-    hash: &[u8; 32],
+) -> Result<Option<ChainHead>, AuditError> {
+    let rows: Vec<(i16, i64, Vec<u8>)> = LockFreeShard {
+        table,
+        clinic_id: clinic_id.0,
+    }
+    .load(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .next()
+        .map(|(shard, last_sequence, last_hash)| ChainHead {
+            shard,
+            last_sequence,
+            last_hash,
+        }))
+}
+
+/// Creates the heads of shards 0 to `shard_count - 1` that do not exist yet.
+///
+/// The `NOT EXISTS` test skips heads that exist in the statement's snapshot. Without it, `ON
+/// CONFLICT` would also check them and wait for any open transaction that has advanced one of
+/// them. Two writers may still create the same missing head: the second one's insert waits for
+/// the first to commit and then does nothing.
+async fn create_heads(
+    conn: &mut AsyncPgConnection,
+    table: AuditTable,
+    clinic_id: ClinicId,
+    shard_count: i16,
 ) -> Result<(), AuditError> {
     diesel::sql_query(
-        "UPDATE audit_chain_heads SET last_sequence = $3, last_hash = $4 \
-         WHERE chain = $1 AND clinic_id = $2",
+        "INSERT INTO audit_chain_heads (chain, clinic_id, shard, last_sequence, last_hash) \
+         SELECT $1, $2, missing.shard, 0, $3 FROM generate_series(0, $4 - 1) AS missing (shard) \
+         WHERE NOT EXISTS (SELECT 1 FROM audit_chain_heads AS head \
+             WHERE head.chain = $1 AND head.clinic_id = $2 AND head.shard = missing.shard) \
+         ON CONFLICT (chain, clinic_id, shard) DO NOTHING",
     )
     .bind::<Text, _>(table.name())
     .bind::<Uuid, _>(clinic_id)
-    .bind::<Int8, _>(sequence)
-    .bind::<Bytea, _>(hash.as_slice())
+    .bind::<Bytea, _>(GENESIS_HASH.as_slice())
+    .bind::<Int2, _>(shard_count)
     .execute(conn)
     .await?;
     Ok(())

@@ -34,6 +34,7 @@ pub struct HistoryPage {
 pub struct AccessEvent {
     pub id: AuditEventId,
     pub clinic_id: ClinicId,
+    /// Position in one shard of the clinic's chain, so two events of a clinic can share it.
     pub sequence: i64,
     pub occurred_at: DateTime<Utc>,
     pub actor_user_id: Option<UserId>,
@@ -62,6 +63,7 @@ impl AccessEvent {
 pub struct SecurityEvent {
     pub id: AuditEventId,
     pub clinic_id: ClinicId,
+    /// Position in one shard of the clinic's chain, so two events of a clinic can share it.
     pub sequence: i64,
     pub occurred_at: DateTime<Utc>,
     pub actor_user_id: Option<UserId>,

@@ -5,15 +5,33 @@
 //! the caller's connection and must run inside the caller's transaction, so an event commits or
 //! rolls back with the access it records.
 //!
-//! Each clinic has one chain per table. Appending locks the chain's row in `audit_chain_heads`
-//! (`SELECT ... FOR UPDATE`), so concurrent writers for one clinic wait for each other and the
-//! chain never forks. An event's hash is SHA-256 over its canonical encoding, which ends with
-//! the previous event's hash, and the first event's previous hash is 32 zero bytes. See
-//! [`hash`] for the encoding and [`verify_chains`] for the check.
+//! Each clinic's events in each table form up to 32 independent hash chains, called shards and
+//! numbered from 0. An append locks the head of one shard in `audit_chain_heads`
+//! (`SELECT ... FOR UPDATE SKIP LOCKED`) until the caller's transaction ends: the
+//! lowest-numbered shard that no other transaction holds. Concurrent writers for one
+//! clinic therefore take different shards and commit in parallel, while a clinic without
+//! concurrent writers keeps using shard 0 only. Sequence numbers start at 1 in each shard. An
+//! event's hash is SHA-256 over its canonical encoding, which ends with the previous event's
+//! hash in the same shard, and the first event's previous hash is 32 zero bytes. See [`hash`]
+//! for the encoding and [`verify_chains`] for the check, which walks every shard.
+//!
+//! With one chain per clinic, each append to a clinic waited until the previous appender's
+//! transaction committed, so one clinic's appends paid one WAL flush after another. The price
+//! of shards: events of one clinic no longer have a single total order, because each shard
+//! orders only its own events and `occurred_at` orders events across shards only as far as the
+//! application servers' clocks agree. A clinic also has up to 32 heads per table, which the
+//! verifier reads. Tamper evidence is unchanged: every event is in exactly one chain, every
+//! chain has a head, and an event moved to another shard breaks both chains.
+//!
+//! NOTE: appends slow down when one transaction records many events. With 32 writers on a
+//! 2-vCPU machine, 1,000 events per transaction appended at about 700 events/s and 50 per
+//! transaction at about 1,500 (`server/examples/bench_crypto.rs` with
+//! `NURTURE_BENCH_VERIFY_EVENTS`). The likely cause, not confirmed, is that each append updates
+//! the same head row again and PostgreSQL keeps every version until the transaction ends.
 //!
 //! A transaction that records events in both tables locks two chain heads. Record the access
-//! event first, so that two such transactions take the locks in the same order and cannot
-//! deadlock.
+//! event first. When every shard is locked, a writer waits for shard 0 of that table, so two
+//! transactions that follow this order cannot deadlock on one clinic's heads.
 
 mod chain;
 pub mod hash;
@@ -21,6 +39,7 @@ mod history;
 mod kind;
 mod record;
 mod rows;
+mod statements;
 mod types;
 mod verify;
 

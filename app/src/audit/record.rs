@@ -1,19 +1,20 @@
 //! Appending events to the audit tables.
 
 use chrono::{DateTime, Utc};
-use diesel::sql_types::{Array, Bool, Bytea, Int8, Jsonb, Nullable, Text, Timestamptz, Uuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use super::chain::{advance_head, lock_head};
+use super::chain::lock_head;
 use super::hash::{access_hash, security_hash};
 use super::rows::{AccessRow, SecurityRow};
+use super::statements::{AppendAccess, AppendSecurity};
 use super::{AuditError, AuditEventId, AuditTable, NewAccessEvent, NewSecurityEvent};
 
 /// Records an access to a patient's data in `data_access_audit`.
 ///
-/// Must run inside the caller's transaction, which also holds the lock on the clinic's chain
-/// head until it ends. If the database rejects the event, for example because the purpose is
-/// empty, the transaction is aborted and the access it records cannot commit either.
+/// Must run inside the caller's transaction, which also holds the lock on the head of one of
+/// the clinic's chain shards until it ends. If the database rejects the event, for example
+/// because the purpose is empty, the transaction is aborted and the access it records cannot
+/// commit either.
 pub async fn record_access(
     conn: &mut AsyncPgConnection,
     event: NewAccessEvent,
@@ -45,17 +46,13 @@ pub async fn record_access(
         prev_hash: head.last_hash,
         hash: Vec::new(),
     };
-    let hash = access_hash(&row);
-    row.hash = hash.to_vec();
+    row.hash = access_hash(&row).to_vec();
 
-    insert_access(conn, &row).await?;
-    advance_head(
-        conn,
-        AuditTable::DataAccess,
-        event.clinic_id,
-        row.sequence,
-        &hash,
-    )
+    AppendAccess {
+        row: &row,
+        shard: head.shard,
+    }
+    .execute(conn)
     .await?;
     Ok(AuditEventId(row.id))
 }
@@ -92,17 +89,13 @@ pub async fn record_security_event(
         prev_hash: head.last_hash,
         hash: Vec::new(),
     };
-    let hash = security_hash(&row);
-    row.hash = hash.to_vec();
+    row.hash = security_hash(&row).to_vec();
 
-    insert_security(conn, &row).await?;
-    advance_head(
-        conn,
-        AuditTable::SecurityEvents,
-        event.clinic_id,
-        row.sequence,
-        &hash,
-    )
+    AppendSecurity {
+        row: &row,
+        shard: head.shard,
+    }
+    .execute(conn)
     .await?;
     Ok(AuditEventId(row.id))
 }
@@ -125,60 +118,4 @@ fn truncate(mut text: String, max_chars: usize) -> String {
 fn now_in_micros() -> DateTime<Utc> {
     let now = Utc::now();
     DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
-}
-
-async fn insert_access(conn: &mut AsyncPgConnection, row: &AccessRow) -> Result<(), AuditError> {
-    diesel::sql_query(
-        "INSERT INTO data_access_audit (id, clinic_id, sequence, occurred_at, actor_user_id, \
-         actor_roles, patient_id, action, purpose, data_elements, client_address, user_agent, \
-         request_id, outcome, emergency, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::inet, $12, $13, $14, $15, $16, $17)",
-    )
-    .bind::<Uuid, _>(row.id)
-    .bind::<Uuid, _>(row.clinic_id)
-    .bind::<Int8, _>(row.sequence)
-    .bind::<Timestamptz, _>(row.occurred_at)
-    .bind::<Nullable<Uuid>, _>(row.actor_user_id)
-    .bind::<Array<Text>, _>(&row.actor_roles)
-    .bind::<Uuid, _>(row.patient_id)
-    .bind::<Text, _>(&row.action)
-    .bind::<Text, _>(&row.purpose)
-    .bind::<Array<Text>, _>(&row.data_elements)
-    .bind::<Nullable<Text>, _>(row.client_address.as_deref())
-    .bind::<Nullable<Text>, _>(row.user_agent.as_deref())
-    .bind::<Nullable<Text>, _>(row.request_id.as_deref())
-    .bind::<Text, _>(&row.outcome)
-    .bind::<Bool, _>(row.emergency)
-    .bind::<Bytea, _>(&row.prev_hash)
-    .bind::<Bytea, _>(&row.hash)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-async fn insert_security(
-    conn: &mut AsyncPgConnection,
-    row: &SecurityRow,
-) -> Result<(), AuditError> {
-    diesel::sql_query(
-        "INSERT INTO security_events (id, clinic_id, sequence, occurred_at, actor_user_id, \
-         subject_user_id, kind, detail, client_address, user_agent, request_id, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::inet, $10, $11, $12, $13)",
-    )
-    .bind::<Uuid, _>(row.id)
-    .bind::<Uuid, _>(row.clinic_id)
-    .bind::<Int8, _>(row.sequence)
-    .bind::<Timestamptz, _>(row.occurred_at)
-    .bind::<Nullable<Uuid>, _>(row.actor_user_id)
-    .bind::<Nullable<Uuid>, _>(row.subject_user_id)
-    .bind::<Text, _>(&row.kind)
-    .bind::<Jsonb, _>(&row.detail)
-    .bind::<Nullable<Text>, _>(row.client_address.as_deref())
-    .bind::<Nullable<Text>, _>(row.user_agent.as_deref())
-    .bind::<Nullable<Text>, _>(row.request_id.as_deref())
-    .bind::<Bytea, _>(&row.prev_hash)
-    .bind::<Bytea, _>(&row.hash)
-    .execute(conn)
-    .await?;
-    Ok(())
 }

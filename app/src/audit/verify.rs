@@ -4,11 +4,12 @@
 //! and the chain head. A database owner who rewrites a whole chain consistently is not detected.
 //! Detecting that needs the chain heads copied to a store the database owner cannot write.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use diesel::QueryableByName;
 use diesel::query_builder::AsQuery;
-use diesel::sql_types::{Bytea, Int8, Text, Uuid};
+use diesel::sql_types::{Bytea, Int2, Int8, Text, Uuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::hash::GENESIS_HASH;
@@ -38,13 +39,16 @@ impl VerifyReport {
     }
 }
 
-/// Result of checking one clinic's chain in one table.
+/// Result of checking every shard of one clinic's chain in one table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainReport {
     pub table: AuditTable,
     pub clinic_id: ClinicId,
-    /// Number of events in the chain, including any after the first break.
+    /// Number of shards that have a head or events.
+    pub shards: u32,
+    /// Number of events in all shards, including any after a break.
     pub events: u64,
+    /// The break in the lowest-numbered broken shard.
     pub first_break: Option<BrokenLink>,
 }
 
@@ -53,6 +57,8 @@ pub struct ChainReport {
 pub struct BrokenLink {
     pub table: AuditTable,
     pub clinic_id: ClinicId,
+    pub shard: i16,
+    /// Sequence number within the shard.
     pub sequence: i64,
     pub reason: BreakReason,
 }
@@ -76,8 +82,8 @@ impl fmt::Display for BrokenLink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} chain of clinic {} is broken at sequence {}: ",
-            self.table, self.clinic_id, self.sequence
+            "{} chain of clinic {} shard {} is broken at sequence {}: ",
+            self.table, self.clinic_id, self.shard, self.sequence
         )?;
         match self.reason {
             BreakReason::HashMismatch => f.write_str("the stored hash does not match the event"),
@@ -97,21 +103,34 @@ impl fmt::Display for BrokenLink {
 }
 
 #[derive(QueryableByName)]
-struct ClinicRow {
+struct ChainKeyRow {
     #[diesel(sql_type = Uuid)]
     clinic_id: uuid::Uuid,
+    #[diesel(sql_type = Int2)]
+    shard: i16,
 }
 
 #[derive(QueryableByName)]
 struct HeadRow {
+    #[diesel(sql_type = Uuid)]
+    clinic_id: uuid::Uuid,
+    #[diesel(sql_type = Int2)]
+    shard: i16,
     #[diesel(sql_type = Int8)]
     last_sequence: i64,
     #[diesel(sql_type = Bytea)]
     last_hash: Vec<u8>,
 }
 
-/// Walks every clinic's chain in both tables in sequence order, [`VERIFY_BATCH_SIZE`] events
-/// at a time, and reports the first broken link of each.
+/// One shard's chain: its clinic and shard number.
+type ChainKey = (uuid::Uuid, i16);
+
+/// Last sequence number and hash of a chain, from its head or from its last event.
+type ChainEnd = (i64, Vec<u8>);
+
+/// Walks every shard of every clinic's chain in both tables in sequence order,
+/// [`VERIFY_BATCH_SIZE`] events at a time, and reports the first broken link of each clinic and
+/// table.
 ///
 /// Runs in its own read-only REPEATABLE READ transaction, so events appended meanwhile cannot
 /// make the heads disagree with the events read. `conn` must not be inside a transaction.
@@ -122,16 +141,13 @@ pub async fn verify_chains(conn: &mut AsyncPgConnection) -> Result<VerifyReport,
         .run(async |conn| {
             let mut chains = Vec::new();
             for table in AuditTable::ALL {
-                for clinic_id in chain_clinics(conn, table).await? {
-                    let report = match table {
-                        AuditTable::DataAccess => {
-                            verify_chain::<AccessRow>(conn, table, clinic_id).await?
-                        }
-                        AuditTable::SecurityEvents => {
-                            verify_chain::<SecurityRow>(conn, table, clinic_id).await?
-                        }
-                    };
-                    chains.push(report);
+                match table {
+                    AuditTable::DataAccess => {
+                        verify_table::<AccessRow>(conn, table, &mut chains).await?
+                    }
+                    AuditTable::SecurityEvents => {
+                        verify_table::<SecurityRow>(conn, table, &mut chains).await?
+                    }
                 }
             }
             Ok(VerifyReport { chains })
@@ -139,47 +155,130 @@ pub async fn verify_chains(conn: &mut AsyncPgConnection) -> Result<VerifyReport,
         .await
 }
 
-/// Clinics that have a chain head or an event in `table`.
-async fn chain_clinics(
+/// Verifies every shard of `table` and appends one report per clinic, in clinic id order.
+async fn verify_table<Row: ChainRow>(
     conn: &mut AsyncPgConnection,
     table: AuditTable,
-) -> Result<Vec<ClinicId>, AuditError> {
-    let rows: Vec<ClinicRow> = diesel::sql_query(format!(
-        "SELECT clinic_id FROM audit_chain_heads WHERE chain = $1 \
-         UNION SELECT DISTINCT clinic_id FROM {table} ORDER BY clinic_id"
-    ))
+    chains: &mut Vec<ChainReport>,
+) -> Result<(), AuditError> {
+    // Heads are read in one query, and shards without events are not walked: most shards of a
+    // clinic may be empty, and two queries each would cost more than walking the events.
+    let heads = chain_heads(conn, table).await?;
+    let with_events = shards_with_events(conn, table).await?;
+    let keys: BTreeSet<ChainKey> = heads.keys().chain(&with_events).copied().collect();
+
+    for key in keys {
+        let head = heads.get(&key);
+        let report = if with_events.contains(&key) {
+            verify_shard::<Row>(conn, table, key, head).await?
+        } else {
+            ShardReport {
+                events: 0,
+                first_break: check_head(head, 0, &GENESIS_HASH),
+            }
+        };
+        add_shard(chains, table, key, report);
+    }
+    Ok(())
+}
+
+/// Heads of every chain of `table`.
+async fn chain_heads(
+    conn: &mut AsyncPgConnection,
+    table: AuditTable,
+) -> Result<BTreeMap<ChainKey, ChainEnd>, AuditError> {
+    let rows: Vec<HeadRow> = diesel::sql_query(
+        "SELECT clinic_id, shard, last_sequence, last_hash FROM audit_chain_heads \
+         WHERE chain = $1",
+    )
     .bind::<Text, _>(table.name())
     .load(conn)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|row| ClinicId(row.clinic_id))
+        .map(|row| {
+            (
+                (row.clinic_id, row.shard),
+                (row.last_sequence, row.last_hash),
+            )
+        })
         .collect())
 }
 
-async fn verify_chain<Row: ChainRow>(
+/// Chains of `table` that have at least one event, whether or not they have a head.
+async fn shards_with_events(
     conn: &mut AsyncPgConnection,
     table: AuditTable,
-    clinic_id: ClinicId,
-) -> Result<ChainReport, AuditError> {
-    let mut report = ChainReport {
-        table,
-        clinic_id,
+) -> Result<BTreeSet<ChainKey>, AuditError> {
+    let rows: Vec<ChainKeyRow> =
+        diesel::sql_query(format!("SELECT DISTINCT clinic_id, shard FROM {table}"))
+            .load(conn)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.clinic_id, row.shard))
+        .collect())
+}
+
+/// Adds one shard's result to its clinic's report, which is the last one when it exists.
+fn add_shard(
+    chains: &mut Vec<ChainReport>,
+    table: AuditTable,
+    (clinic_id, shard): ChainKey,
+    report: ShardReport,
+) {
+    let clinic_id = ClinicId(clinic_id);
+    let same_clinic = chains
+        .last()
+        .is_some_and(|chain| chain.table == table && chain.clinic_id == clinic_id);
+    if !same_clinic {
+        chains.push(ChainReport {
+            table,
+            clinic_id,
+            shards: 0,
+            events: 0,
+            first_break: None,
+        });
+    }
+    let Some(chain) = chains.last_mut() else {
+        return;
+    };
+    chain.shards += 1;
+    chain.events += report.events;
+    if chain.first_break.is_none() {
+        chain.first_break = report.first_break.map(|(sequence, reason)| BrokenLink {
+            table,
+            clinic_id,
+            shard,
+            sequence,
+            reason,
+        });
+    }
+}
+
+/// Result of walking one shard: its event count and its first break, as a sequence number and
+/// a reason.
+struct ShardReport {
+    events: u64,
+    first_break: Option<(i64, BreakReason)>,
+}
+
+async fn verify_shard<Row: ChainRow>(
+    conn: &mut AsyncPgConnection,
+    table: AuditTable,
+    key: ChainKey,
+    head: Option<&ChainEnd>,
+) -> Result<ShardReport, AuditError> {
+    let mut report = ShardReport {
         events: 0,
         first_break: None,
-    };
-    let broken = |sequence, reason| BrokenLink {
-        table,
-        clinic_id,
-        sequence,
-        reason,
     };
     let mut last_sequence = 0_i64;
     let mut last_hash = GENESIS_HASH.to_vec();
     let mut cursor = (0_i64, uuid::Uuid::nil());
 
     loop {
-        let batch: Vec<Row> = next_batch(conn, table, clinic_id, cursor).await?;
+        let batch: Vec<Row> = next_batch(conn, table, key, cursor).await?;
         let Some(last) = batch.last() else { break };
         cursor = (last.sequence(), last.id());
 
@@ -199,16 +298,14 @@ async fn verify_chain<Row: ChainRow>(
             } else {
                 None
             };
-            report.first_break = reason.map(|reason| broken(row.sequence(), reason));
+            report.first_break = reason.map(|reason| (row.sequence(), reason));
             last_sequence = row.sequence();
             last_hash = row.hash().to_vec();
         }
     }
 
     if report.first_break.is_none() {
-        report.first_break = check_head(conn, table, clinic_id, last_sequence, &last_hash)
-            .await?
-            .map(|(sequence, reason)| broken(sequence, reason));
+        report.first_break = check_head(head, last_sequence, &last_hash);
     }
     Ok(report)
 }
@@ -216,46 +313,41 @@ async fn verify_chain<Row: ChainRow>(
 async fn next_batch<Row: ChainRow>(
     conn: &mut AsyncPgConnection,
     table: AuditTable,
-    clinic_id: ClinicId,
+    (clinic_id, shard): ChainKey,
     after: (i64, uuid::Uuid),
 ) -> Result<Vec<Row>, AuditError> {
     let query = diesel::sql_query(format!(
-        "SELECT {} FROM {table} WHERE clinic_id = $1 AND (sequence, id) > ($2, $3) \
-         ORDER BY sequence, id LIMIT $4",
+        "SELECT {} FROM {table} WHERE clinic_id = $1 AND shard = $2 \
+         AND (sequence, id) > ($3, $4) ORDER BY sequence, id LIMIT $5",
         Row::COLUMNS
     ))
     .bind::<Uuid, _>(clinic_id)
+    .bind::<Int2, _>(shard)
     .bind::<Int8, _>(after.0)
     .bind::<Uuid, _>(after.1)
     .bind::<Int8, _>(VERIFY_BATCH_SIZE);
     Ok(query.as_query().load(conn).await?)
 }
 
-/// Compares the chain head with the last event walked; returns the break, if any.
-async fn check_head(
-    conn: &mut AsyncPgConnection,
-    table: AuditTable,
-    clinic_id: ClinicId,
+/// Compares a shard's head with the last event walked; returns the break, if any.
+fn check_head(
+    head: Option<&ChainEnd>,
     last_sequence: i64,
     last_hash: &[u8],
-) -> Result<Option<(i64, BreakReason)>, AuditError> {
-    let heads: Vec<HeadRow> = diesel::sql_query(
-        "SELECT last_sequence, last_hash FROM audit_chain_heads WHERE chain = $1 AND clinic_id = $2",
-    )
-    .bind::<Text, _>(table.name())
-    .bind::<Uuid, _>(clinic_id)
-    .load(conn)
-    .await?;
-
-    Ok(match heads.first() {
+) -> Option<(i64, BreakReason)> {
+    match head {
         None if last_sequence > 0 => Some((last_sequence, BreakReason::MissingHead)),
         None => None,
-        Some(head) if head.last_sequence != last_sequence || head.last_hash != last_hash => Some((
-            head.last_sequence,
-            BreakReason::HeadMismatch {
-                last_event_sequence: last_sequence,
-            },
-        )),
+        Some((head_sequence, head_hash))
+            if *head_sequence != last_sequence || head_hash.as_slice() != last_hash =>
+        {
+            Some((
+                *head_sequence,
+                BreakReason::HeadMismatch {
+                    last_event_sequence: last_sequence,
+                },
+            ))
+        }
         Some(_) => None,
-    })
+    }
 }

@@ -3,9 +3,8 @@
 use aes_gcm::aead::inout::InOutBuf;
 use aes_gcm::aead::{AeadInOut, KeyInit};
 use aes_gcm::{Aes256Gcm, Key, Nonce, Tag};
-use zeroize::Zeroizing;
 
-use super::CryptoError;
+use super::{CryptoError, Plaintext};
 
 /// Format version written as the first byte of every ciphertext.
 pub const FORMAT_VERSION: u8 = 1;
@@ -17,15 +16,18 @@ const HEADER_LEN: usize = 1 + NONCE_LEN;
 /// Length of the encryption of an empty plaintext, the shortest valid ciphertext.
 pub const MIN_CIPHERTEXT_LEN: usize = HEADER_LEN + TAG_LEN;
 
-// NOTE: the `zeroize` feature of aes-gcm is not enabled in the workspace, so the expanded AES
-// key schedule built for each call is dropped without being cleared. The raw key bytes are
-// cleared by their owners.
-fn cipher(key: &[u8; 32]) -> Aes256Gcm {
+/// Expands `key` into an AES-256-GCM cipher: the AES key schedule and the GHASH key. The
+/// workspace enables aes-gcm's `zeroize` feature, so both are cleared when the cipher is dropped.
+pub(super) fn cipher(key: &[u8; 32]) -> Aes256Gcm {
     Aes256Gcm::new(&Key::<Aes256Gcm>::from(*key))
 }
 
-/// Encrypts `plaintext` under `key` with a fresh random nonce, returning the versioned format.
-pub(super) fn seal(key: &[u8; 32], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+/// Encrypts `plaintext` with `cipher` and a fresh random nonce, returning the versioned format.
+pub(super) fn seal(
+    cipher: &Aes256Gcm,
+    aad: &[u8],
+    plaintext: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
     let mut nonce = [0u8; NONCE_LEN];
     rand::fill(&mut nonce);
 
@@ -35,7 +37,7 @@ pub(super) fn seal(key: &[u8; 32], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u
     sealed.extend_from_slice(&nonce);
     sealed.extend_from_slice(plaintext);
 
-    let tag = cipher(key)
+    let tag = cipher
         .encrypt_inout_detached(
             &Nonce::from(nonce),
             aad,
@@ -48,12 +50,13 @@ pub(super) fn seal(key: &[u8; 32], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u
     Ok(sealed)
 }
 
-/// Checks the format of `sealed` and decrypts it; the result is cleared when dropped.
+/// Checks the format of `sealed` and decrypts it with `cipher`. The body is copied once into
+/// the returned buffer and decrypted there, and the buffer is cleared when dropped.
 pub(super) fn open(
-    key: &[u8; 32],
+    cipher: &Aes256Gcm,
     aad: &[u8],
     sealed: &[u8],
-) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+) -> Result<Plaintext, CryptoError> {
     let Some(&version) = sealed.first() else {
         return Err(CryptoError::Malformed {
             reason: "the input is empty",
@@ -77,12 +80,13 @@ pub(super) fn open(
         reason: "the tag has the wrong length",
     })?;
 
-    let mut buffer = Zeroizing::new(body.to_vec());
-    cipher(key)
+    // aes-gcm checks the tag before it decrypts, so on failure the buffer still contains ciphertext.
+    let mut buffer = Plaintext::from(body.to_vec());
+    cipher
         .decrypt_inout_detached(
             &Nonce::from(nonce),
             aad,
-            InOutBuf::from(buffer.as_mut_slice()),
+            InOutBuf::from(buffer.expose_mut()),
             &Tag::from(tag),
         )
         .map_err(|_| CryptoError::Authentication)?;

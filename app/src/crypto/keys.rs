@@ -2,32 +2,52 @@
 
 use std::fmt;
 
+use aes_gcm::Aes256Gcm;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use super::format::{open, seal};
+use super::format::{cipher, open, seal};
 use super::{CryptoError, FieldContext};
 
-/// A patient's 256-bit data key. It is cleared from memory when dropped, its `Debug` output is
-/// redacted, and it is deliberately not serialisable: only its wrapped form is stored.
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
-pub struct DataKey([u8; 32]);
+/// A patient's 256-bit data key with its expanded AES-256-GCM cipher, built once so that each
+/// value does not pay for the key schedule. Both are cleared from memory when dropped, its
+/// `Debug` output is redacted, and it is deliberately not serialisable: only its wrapped form is
+/// stored.
+#[derive(Clone)]
+pub struct DataKey {
+    bytes: Zeroizing<[u8; 32]>,
+    cipher: Aes256Gcm,
+}
+
+// `Zeroizing` clears the key bytes, and aes-gcm's `zeroize` feature makes `Aes256Gcm` clear its
+// key schedule and GHASH key on drop. The bound below fails to compile without that feature.
+impl ZeroizeOnDrop for DataKey {}
+
+const _: fn() = || {
+    fn clears_on_drop<T: ZeroizeOnDrop>() {}
+    clears_on_drop::<Aes256Gcm>();
+};
 
 impl DataKey {
     /// Draws a new random data key.
     pub fn generate() -> Self {
-        let mut bytes = [0u8; 32];
-        rand::fill(&mut bytes);
-        Self(bytes)
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        rand::fill(&mut *bytes);
+        Self::from_zeroizing(bytes)
     }
 
     /// Builds a key from the bytes a key provider unwrapped.
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
-        Self(bytes)
+        Self::from_zeroizing(Zeroizing::new(bytes))
+    }
+
+    fn from_zeroizing(bytes: Zeroizing<[u8; 32]>) -> Self {
+        let cipher = cipher(&bytes);
+        Self { bytes, cipher }
     }
 
     /// Returns the raw key for a key provider to wrap. Never log or store it.
     pub fn expose(&self) -> &[u8; 32] {
-        &self.0
+        &self.bytes
     }
 
     /// Encrypts `plaintext` for `context` in the versioned ciphertext format.
@@ -36,7 +56,7 @@ impl DataKey {
         context: &FieldContext,
         plaintext: &[u8],
     ) -> Result<Vec<u8>, CryptoError> {
-        seal(&self.0, &context.to_aad(), plaintext)
+        seal(&self.cipher, &context.to_aad(), plaintext)
     }
 
     /// Decrypts a value encrypted for exactly `context` under this key.
@@ -45,7 +65,7 @@ impl DataKey {
         context: &FieldContext,
         ciphertext: &[u8],
     ) -> Result<Plaintext, CryptoError> {
-        open(&self.0, &context.to_aad(), ciphertext).map(Plaintext)
+        open(&self.cipher, &context.to_aad(), ciphertext)
     }
 }
 
@@ -66,12 +86,16 @@ pub struct WrappedDataKey {
 
 /// Decrypted data, cleared from memory when dropped. Its `Debug` output shows only the length.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Plaintext(Zeroizing<Vec<u8>>);
+pub struct Plaintext(Vec<u8>);
 
 impl Plaintext {
     /// Returns the decrypted bytes.
     pub fn expose(&self) -> &[u8] {
         &self.0
+    }
+
+    pub(super) fn expose_mut(&mut self) -> &mut [u8] {
+        &mut self.0
     }
 
     pub fn len(&self) -> usize {
@@ -85,9 +109,21 @@ impl Plaintext {
 
 impl From<Vec<u8>> for Plaintext {
     fn from(bytes: Vec<u8>) -> Self {
-        Self(Zeroizing::new(bytes))
+        Self(bytes)
     }
 }
+
+impl Drop for Plaintext {
+    // zeroize 1.9 clears a `Vec<u8>` one volatile byte write at a time, which costs about as much
+    // as decrypting the value. A byte slice and its spare capacity are cleared with one memset
+    // and an optimization barrier, which covers the same memory.
+    fn drop(&mut self) {
+        self.0.as_mut_slice().zeroize();
+        self.0.spare_capacity_mut().zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for Plaintext {}
 
 impl fmt::Debug for Plaintext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -7,10 +7,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use aes_gcm::Aes256Gcm;
 use async_trait::async_trait;
-use zeroize::Zeroizing;
 
-use super::format::{open, push_field, seal};
+use super::format::{cipher, open, push_field, seal};
 use super::{CryptoError, DataKey, WrappedDataKey};
 use crate::ids::PatientId;
 
@@ -69,10 +69,11 @@ pub fn wrap_aad(patient_id: PatientId, kek_version: u32) -> Vec<u8> {
 }
 
 /// A key provider holding the KEKs in process memory: the current one and, during rotation,
-/// older versions that still unwrap keys not yet rewrapped.
+/// older versions that still unwrap keys not yet rewrapped. Each KEK is kept only as its
+/// expanded AES-256-GCM cipher, which is cleared when dropped.
 pub struct LocalKeyProvider {
     current_version: u32,
-    keys: BTreeMap<u32, Zeroizing<[u8; 32]>>,
+    keys: BTreeMap<u32, Aes256Gcm>,
 }
 
 impl LocalKeyProvider {
@@ -80,7 +81,7 @@ impl LocalKeyProvider {
     pub fn new(version: u32, key: &[u8; 32]) -> Self {
         Self {
             current_version: version,
-            keys: BTreeMap::from([(version, Zeroizing::new(*key))]),
+            keys: BTreeMap::from([(version, cipher(key))]),
         }
     }
 
@@ -89,14 +90,13 @@ impl LocalKeyProvider {
         if self.keys.contains_key(&version) {
             return Err(CryptoError::DuplicateKekVersion { version });
         }
-        self.keys.insert(version, Zeroizing::new(*key));
+        self.keys.insert(version, cipher(key));
         Ok(self)
     }
 
-    fn key(&self, version: u32) -> Result<&[u8; 32], CryptoError> {
+    fn key(&self, version: u32) -> Result<&Aes256Gcm, CryptoError> {
         self.keys
             .get(&version)
-            .map(|key| &**key)
             .ok_or(CryptoError::UnknownKekVersion { version })
     }
 }
@@ -145,7 +145,7 @@ impl KeyProvider for LocalKeyProvider {
             &wrapped.bytes,
         )?;
         let bytes: [u8; 32] = key
-            .as_slice()
+            .expose()
             .try_into()
             .map_err(|_| CryptoError::Malformed {
                 reason: "the unwrapped data key is not 32 bytes",
