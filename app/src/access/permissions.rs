@@ -47,7 +47,7 @@ impl DataCategory {
     }
 }
 
-/// What is done to the data.
+/// Operation on patient data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
@@ -76,14 +76,15 @@ pub struct PermissionTable {
 }
 
 impl PermissionTable {
-    /// Whether `role` may perform `action` on `category`, given that the patient is in scope.
+    /// Returns whether `role` may perform `action` on `category`, given that the patient is in
+    /// scope.
     pub fn allows(&self, role: Role, category: DataCategory, action: Action) -> bool {
         self.rows.iter().any(|row| {
             row.role == role && row.category == category && row.actions.contains(&action)
         })
     }
 
-    /// The default table, following the clinic roles of a postnatal service:
+    /// Returns the default table, which follows the clinic roles of a postnatal service:
     ///
     /// - a patient reads and exports her whole record and writes her own contact details,
     ///   self-reported vitals, feeding and growth logs, and mood check-ins;

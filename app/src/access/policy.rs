@@ -54,7 +54,7 @@ pub struct CareConsent {
 }
 
 impl CareConsent {
-    /// Whether the consent covers `role` using `category` at `at`. Expiry and revocation take
+    /// Returns whether the consent covers `role` using `category` at `at`. Expiry and revocation take
     /// effect at their instant: from then on, nothing is covered.
     fn covers(&self, role: Role, category: DataCategory, at: DateTime<Utc>) -> bool {
         self.starts_at <= at
@@ -79,7 +79,7 @@ impl EmergencyGrant {
     }
 }
 
-/// What is known about the patient when the request is decided.
+/// Facts about the patient at the time of the request.
 #[derive(Debug, Clone, Default)]
 pub struct PatientFacts {
     pub memberships: Vec<Membership>,
@@ -95,7 +95,7 @@ pub const EMERGENCY_ROLES: [Role; 4] = [
     Role::MentalHealthSpecialist,
 ];
 
-/// Why access was allowed.
+/// Ground on which access was allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Basis {
     /// The patient using her own record.
@@ -106,7 +106,7 @@ pub enum Basis {
     Emergency,
 }
 
-/// Why access was denied; recorded in the audit trail, never shown to the caller.
+/// Reason access was denied, for the audit trail; never shown to the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DenyReason {
     /// The patient belongs to another clinic.
@@ -130,7 +130,7 @@ impl Decision {
         matches!(self, Decision::Allow(_))
     }
 
-    /// Whether the access is to be audited as emergency access.
+    /// Returns whether the access is to be audited as emergency access.
     pub fn is_emergency(self) -> bool {
         self == Decision::Allow(Basis::Emergency)
     }

@@ -311,9 +311,10 @@ pub async fn finish_add_passkey(
         .await
 }
 
-/// Starts sign-in. With an email of an active account, the challenge lists that account's
-/// passkeys; otherwise, and for an unknown email, it is a discoverable challenge, so the
-/// response does not reveal whether the account exists.
+/// Starts sign-in. With the email of an active account, the challenge lists that account's
+/// passkeys. Without an email it is a discoverable challenge. For an unknown email it is a
+/// discoverable challenge disguised as an account's, so the response does not reveal whether
+/// the account exists.
 pub async fn begin_sign_in(
     services: &Services,
     email: Option<&str>,
@@ -406,8 +407,8 @@ pub async fn begin_sign_in(
 /// Makes a discoverable challenge for an email without a usable account look like the
 /// challenge of an account with one passkey: no extensions, and one credential id derived from
 /// the email with the blind-index key, stable across attempts. Without this, the response
-/// would reveal which emails have accounts. No authenticator holds the decoy id, so the
-/// browser finds no passkey to offer.
+/// would reveal which emails have accounts. No authenticator has a credential with the decoy
+/// id, so the browser finds no passkey to offer.
 fn disguise_as_account_challenge(
     options: &mut serde_json::Value,
     key: &BlindIndexKey,
