@@ -15,7 +15,7 @@ pub enum ErrorCode {
     InvalidInput,
     /// No session, or the session has ended (401).
     Unauthenticated,
-    /// The record does not exist or the caller may not see it; the two are not told apart (404).
+    /// The record does not exist or the caller may not see it; the response is the same for both (404).
     NotFound,
     /// The request conflicts with the current state (409).
     Conflict,
@@ -65,7 +65,7 @@ impl AppError {
         Self::new(ErrorCode::InvalidInput, message)
     }
 
-    /// The one answer for a missing record and for a record the caller may not see.
+    /// Returns the one error for a missing record and for a record the caller may not see.
     pub fn not_found() -> Self {
         Self::new(
             ErrorCode::NotFound,

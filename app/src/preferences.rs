@@ -108,7 +108,7 @@ pub fn cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
 
 /// Stores the visitor's text size in a cookie for one year.
 ///
-/// `size` is taken as text and checked here, so that an unknown value is answered with a 400
+/// `size` is taken as text and checked here, so that an unknown value gets a 400
 /// and a message instead of a deserialization failure.
 #[server(prefix = "/api", endpoint = "preferences/text-size")]
 pub async fn set_text_size(size: String) -> Result<TextSize, AppError> {

@@ -30,9 +30,9 @@ pub struct IdentitySettings {
     pub session_idle_timeout: Duration,
     /// A session ends this long after sign-in, however active.
     pub session_max_lifetime: Duration,
-    /// How recent a user-verified passkey assertion must be for a sensitive action.
+    /// Maximum age of the user-verified passkey assertion that a sensitive action requires.
     pub step_up_window: Duration,
-    /// How long a WebAuthn challenge may be answered.
+    /// Lifetime of a WebAuthn challenge.
     pub ceremony_ttl: Duration,
     pub rate_limits: RateLimits,
 }

@@ -86,7 +86,7 @@ async fn bootstrap_admin(app: &TestApp, email: &str) -> String {
 }
 
 /// Registration options for the software authenticator, which cannot store discoverable
-/// credentials: the server asks for one, but cannot verify that it got one, so the test drops
+/// credentials: the server requests one, but cannot verify that it got one, so the test drops
 /// the request. Usernameless sign-in is covered by the browser tests.
 fn soft_registration_options(body: &Value) -> (String, CreationChallengeResponse) {
     let (ceremony_id, mut options): (String, Value) = parse_options(body);
@@ -119,7 +119,7 @@ async fn enroll_from(
     assert_eq!(status, StatusCode::OK, "{body}");
     let (ceremony_id, options) = soft_registration_options(&body);
     let Ok(credential) = authenticator.do_registration(origin_url, options) else {
-        // The authenticator, like a browser, refused to answer for this origin.
+        // The authenticator, like a browser, rejected the request for this origin.
         return (StatusCode::BAD_REQUEST, Value::Null);
     };
     let credential = serde_json::to_string(&credential).unwrap();
@@ -565,7 +565,7 @@ async fn user_verification_is_required() {
     for policy in ["required", "preferred", "discouraged"] {
         let mut browser = Browser::new(&app);
         let (ceremony_id, options) = begin_sign_in(&mut browser, Some("ada@example.org")).await;
-        // The browser may be told any policy; the server's stored state still requires UV.
+        // The browser may receive any policy; the server's stored state still requires UV.
         let mut options = serde_json::to_value(options).unwrap();
         options["publicKey"]["userVerification"] = Value::from(policy);
         let options: RequestChallengeResponse = serde_json::from_value(options).unwrap();
@@ -590,7 +590,7 @@ async fn user_verification_is_required() {
     }
 }
 
-/// Enrolls from each foreign origin and returns how many answers reached the server; every
+/// Enrolls from each foreign origin and returns how many responses reached the server; every
 /// one of them must have been rejected.
 async fn assert_origins_rejected(app: &TestApp, token: &str, foreign: &[&str]) -> usize {
     let mut reached_server = 0;

@@ -3,7 +3,7 @@
 //! It takes the facts about one request (who, which patient, which data category, which action,
 //! when) and the facts about the patient (care-team memberships, consents, emergency grants)
 //! and returns allow or deny. Any failed condition denies. The caller records the decision in
-//! the audit trail either way and answers a denial exactly like a missing record.
+//! the audit trail either way and returns the same error for a denial as for a missing record.
 
 use chrono::{DateTime, Utc};
 

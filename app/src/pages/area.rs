@@ -44,7 +44,7 @@ impl Area {
         }
     }
 
-    /// Who works in this area and what they do there.
+    /// Returns who works in this area and what they do there.
     pub fn summary(self) -> &'static str {
         match self {
             Area::Patient => {
@@ -92,7 +92,7 @@ pub fn AreaPage(area: Area) -> impl IntoView {
     }
 }
 
-/// What a signed-in user can open from an area's entry page.
+/// Links a signed-in user can open from an area's entry page.
 #[component]
 fn AreaLinks(area: Area) -> impl IntoView {
     view! {

@@ -54,7 +54,7 @@ impl TestDatabase {
         Self::create(None).await
     }
 
-    /// A name for a database that does not exist; nothing is created.
+    /// Returns the URL of a database that does not exist; nothing is created.
     pub fn unused_url() -> DatabaseUrl {
         server_url().with_database(&unique_name("nurture_absent"))
     }
@@ -211,7 +211,7 @@ pub fn test_config(database: &DatabaseUrl, overrides: &[(&str, &str)]) -> Config
     Config::from_lookup(|name| values.get(name).cloned()).expect("test configuration is invalid")
 }
 
-/// A folder with the static files the router serves; the wasm bundle is not needed in process.
+/// Returns the folder of static files the router serves; the wasm bundle is not needed in process.
 fn site_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../public")
 }
@@ -274,7 +274,7 @@ pub async fn send(router: &Router, request: Request<Body>) -> Response<Body> {
         .expect("the router is infallible")
 }
 
-/// A form POST from the site's own pages, as a browser with JavaScript sends it.
+/// Builds a form POST as a browser with JavaScript sends it from the site's own pages.
 pub fn form_post(path: &str, body: &str) -> axum::http::request::Builder {
     Request::post(path)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use crate::error::AppError;
 use crate::identity::{Account, CeremonyOptions};
 
-/// The signed-in user, or `None`.
+/// Returns the signed-in user, or `None`.
 #[server(prefix = "/api", endpoint = "identity/account")]
 pub async fn current_account() -> Result<Option<Account>, AppError> {
     use crate::identity::api::support;
@@ -19,7 +19,7 @@ pub async fn current_account() -> Result<Option<Account>, AppError> {
 }
 
 /// Starts a passkey sign-in. `email` is optional: without it, any passkey of any account may
-/// answer.
+/// respond.
 #[server(prefix = "/api", endpoint = "identity/sign-in/begin")]
 pub async fn begin_sign_in(email: Option<String>) -> Result<CeremonyOptions, AppError> {
     let services = crate::services::services()?;

@@ -133,7 +133,7 @@ pub async fn require_user(services: &Services) -> Result<SignedInUser, AppError>
     })
 }
 
-/// Returns the signed-in user if she has one of `roles`; otherwise the same answer as for a
+/// Returns the signed-in user if she has one of `roles`; otherwise the same error as for a
 /// missing record, so that the existence of the resource is not revealed.
 pub async fn require_any_role(
     services: &Services,
