@@ -11,7 +11,9 @@ TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 SITE_ROOT="$TARGET_DIR/site"
 NURTURE_BIN="$TARGET_DIR/debug/nurture"
 WASM_PROFILE=wasm-release
+# The owner role runs migrations; the server connects as the runtime role.
 DEFAULT_DATABASE_URL="postgres://nurture:nurture@localhost:5432/nurture"
+DEFAULT_RUNTIME_DATABASE_URL="postgres://nurture_app:nurture_app@localhost:5432/nurture"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -87,7 +89,8 @@ postgres_answers() {
 # Starts a local PostgreSQL when none responds on localhost:5432, installing Debian's package
 # if needed, then makes sure the role and password of the default DATABASE_URL exist.
 ensure_postgres() {
-    if [ -n "${DATABASE_URL:-}" ] && [ "$DATABASE_URL" != "$DEFAULT_DATABASE_URL" ]; then
+    if [ -n "${DATABASE_URL:-}" ] && [ "$DATABASE_URL" != "$DEFAULT_DATABASE_URL" ] \
+        && [ "$DATABASE_URL" != "$DEFAULT_RUNTIME_DATABASE_URL" ]; then
         return 0 # An explicitly configured database is the operator's to run.
     fi
     if ! postgres_answers; then
@@ -112,13 +115,25 @@ ensure_postgres() {
     ensure_postgres_role
 }
 
-# The role may create databases (the server creates its own, the tests one per test) but is no
-# superuser.
+# Two roles: 'nurture' runs migrations and owns the tables; it may create databases (the server
+# creates its own, the tests one per test) but is no superuser. The server runs as 'nurture_app',
+# a member of the group 'nurture_runtime' that the migrations grant only what the server needs
+# (no ownership, so it cannot disable the audit triggers). Safe to run again.
 ensure_postgres_role() {
-    local sql="DO \$\$ BEGIN
+    local sql="SET client_min_messages TO warning; DO \$\$ BEGIN
         IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'nurture') THEN
             CREATE ROLE nurture LOGIN CREATEDB PASSWORD 'nurture';
         END IF;
+        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'nurture_runtime') THEN
+            CREATE ROLE nurture_runtime NOLOGIN;
+        END IF;
+        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'nurture_app') THEN
+            CREATE ROLE nurture_app LOGIN NOCREATEDB PASSWORD 'nurture_app';
+        END IF;
+        GRANT nurture_runtime TO nurture_app;
+        -- Lets the owner end the runtime role's connections, which DROP DATABASE ... WITH
+        -- (FORCE) does when the tests drop their databases.
+        GRANT nurture_app TO nurture;
     END \$\$;"
     if psql -h localhost -U postgres -d postgres -w -qtAc 'SELECT 1' >/dev/null 2>&1; then
         psql -h localhost -U postgres -d postgres -w -q -v ON_ERROR_STOP=1 -c "$sql" >/dev/null

@@ -48,7 +48,11 @@ pub struct IdentityConfig {
 
 #[derive(Debug, Clone)]
 pub struct DatabaseConfig {
+    /// Connection of the running server, as a role that owns no table.
     pub url: DatabaseUrl,
+    /// Connection that creates the database and runs migrations, as the role that owns the
+    /// tables; `None` when `url` does both.
+    pub migration_url: Option<DatabaseUrl>,
     pub pool_size: u32,
     /// How long a request waits for a pooled connection before failing.
     pub acquire_timeout: Duration,
@@ -97,16 +101,24 @@ pub struct Secrets {
     pub pseudonym_key: SecretKey,
     /// Key of the HMAC that turns emails and names into searchable blind indexes.
     pub blind_index_key: SecretKey,
+    /// Key of the HMAC that chains audit events, and its version.
+    pub audit_key: SecretKey,
+    pub audit_key_version: u32,
+    /// Older audit keys with their versions, used only to verify events they signed.
+    pub previous_audit_keys: Vec<(u32, SecretKey)>,
 }
 
 /// Names of the secret variables, in the order they are written to a new secrets file.
-const SECRET_NAMES: [&str; 3] = [
+const SECRET_NAMES: [&str; 4] = [
     "NURTURE_KEK",
     "NURTURE_PSEUDONYM_KEY",
     "NURTURE_BLIND_INDEX_KEY",
+    "NURTURE_AUDIT_KEY",
 ];
 
-const DEFAULT_DATABASE_URL: &str = "postgres://nurture:nurture@localhost:5432/nurture";
+/// The runtime role's connection and the owner's, used when neither variable is set.
+const DEFAULT_DATABASE_URL: &str = "postgres://nurture_app:nurture_app@localhost:5432/nurture";
+const DEFAULT_MIGRATION_DATABASE_URL: &str = "postgres://nurture:nurture@localhost:5432/nurture";
 const DEFAULT_PUBLIC_URL: &str = "http://localhost:3000";
 const DEFAULT_SECRETS_FILE: &str = ".nurture/secrets.env";
 
@@ -155,12 +167,32 @@ impl Config {
     }
 }
 
+/// Reads both connections. Without `DATABASE_URL`, the defaults connect as the runtime role and
+/// migrate as the owner; with only `DATABASE_URL`, that one connection also migrates.
 fn read_database(env: &Env<'_>) -> Result<DatabaseConfig, ConfigError> {
-    let url = env
-        .get("DATABASE_URL")
-        .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+    let explicit_url = env.get("DATABASE_URL");
+    let migration_url = match (env.get("NURTURE_MIGRATION_DATABASE_URL"), &explicit_url) {
+        (Some(url), _) => Some(url),
+        (None, None) => Some(DEFAULT_MIGRATION_DATABASE_URL.to_owned()),
+        (None, Some(_)) => None,
+    };
+    let url = explicit_url.unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+    let migration_url = migration_url
+        .map(|url| DatabaseUrl::parse(&url))
+        .transpose()
+        .map_err(|reason| invalid("NURTURE_MIGRATION_DATABASE_URL", reason))?;
+    let url = DatabaseUrl::parse(&url).map_err(|reason| invalid("DATABASE_URL", reason))?;
+    if let Some(migration_url) = &migration_url
+        && migration_url.database_name() != url.database_name()
+    {
+        return Err(invalid(
+            "NURTURE_MIGRATION_DATABASE_URL",
+            "must name the same database as DATABASE_URL".to_owned(),
+        ));
+    }
     Ok(DatabaseConfig {
-        url: DatabaseUrl::parse(&url).map_err(|reason| invalid("DATABASE_URL", reason))?,
+        url,
+        migration_url,
         pool_size: env.number("NURTURE_DB_POOL_SIZE", 16, 1..=1000)?,
         acquire_timeout: Duration::from_secs(env.number(
             "NURTURE_DB_ACQUIRE_TIMEOUT_SECS",
@@ -279,31 +311,51 @@ fn read_secrets(env: &Env<'_>, mode: Mode) -> Result<Secrets, ConfigError> {
         SecretKey::from_base64(&value).map_err(|reason| invalid(name, reason))
     };
 
-    let key_encryption_key_version = env.number("NURTURE_KEK_VERSION", 1, 1..=u32::MAX)?;
-    let previous = env.get("NURTURE_KEK_PREVIOUS").or_else(|| {
-        file_entries
-            .iter()
-            .find(|(key, _)| key == "NURTURE_KEK_PREVIOUS")
-            .map(|(_, value)| value.clone())
-    });
-    let previous_key_encryption_keys = match previous {
-        Some(text) => parse_previous_keys(&text, key_encryption_key_version)
-            .map_err(|reason| invalid("NURTURE_KEK_PREVIOUS", reason))?,
-        None => Vec::new(),
+    let previous = |name: &'static str, current: u32, current_name: &str| {
+        let text = env.get(name).or_else(|| {
+            file_entries
+                .iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.clone())
+        });
+        match text {
+            Some(text) => parse_previous_keys(&text, current, current_name)
+                .map_err(|reason| invalid(name, reason)),
+            None => Ok(Vec::new()),
+        }
     };
 
+    let key_encryption_key_version = env.number("NURTURE_KEK_VERSION", 1, 1..=u32::MAX)?;
+    // The audit key version is stored in an `integer` column.
+    let audit_key_version =
+        env.number("NURTURE_AUDIT_KEY_VERSION", 1, 1..=i32::MAX.unsigned_abs())?;
     Ok(Secrets {
         key_encryption_key: secret("NURTURE_KEK")?,
         key_encryption_key_version,
-        previous_key_encryption_keys,
+        previous_key_encryption_keys: previous(
+            "NURTURE_KEK_PREVIOUS",
+            key_encryption_key_version,
+            "NURTURE_KEK_VERSION",
+        )?,
         pseudonym_key: secret("NURTURE_PSEUDONYM_KEY")?,
         blind_index_key: secret("NURTURE_BLIND_INDEX_KEY")?,
+        audit_key: secret("NURTURE_AUDIT_KEY")?,
+        audit_key_version,
+        previous_audit_keys: previous(
+            "NURTURE_AUDIT_KEY_PREVIOUS",
+            audit_key_version,
+            "NURTURE_AUDIT_KEY_VERSION",
+        )?,
     })
 }
 
 /// Parses `VERSION:BASE64` entries separated by commas, such as `1:AAAA...,2:BBBB...`. A version
-/// may appear once and must differ from the current KEK version `current`.
-fn parse_previous_keys(text: &str, current: u32) -> Result<Vec<(u32, SecretKey)>, String> {
+/// may appear once and must differ from the current version `current`, named `current_name`.
+fn parse_previous_keys(
+    text: &str,
+    current: u32,
+    current_name: &str,
+) -> Result<Vec<(u32, SecretKey)>, String> {
     let mut keys: Vec<(u32, SecretKey)> = Vec::new();
     for entry in text
         .split(',')
@@ -326,7 +378,7 @@ fn parse_previous_keys(text: &str, current: u32) -> Result<Vec<(u32, SecretKey)>
             })?;
         if version == current {
             return Err(format!(
-                "version {version} is the current NURTURE_KEK_VERSION; list only older versions"
+                "version {version} is the current {current_name}; list only older versions"
             ));
         }
         if keys.iter().any(|(existing, _)| *existing == version) {
@@ -399,6 +451,7 @@ mod tests {
             ("NURTURE_KEK", SecretKey::generate().to_base64()),
             ("NURTURE_PSEUDONYM_KEY", SecretKey::generate().to_base64()),
             ("NURTURE_BLIND_INDEX_KEY", SecretKey::generate().to_base64()),
+            ("NURTURE_AUDIT_KEY", SecretKey::generate().to_base64()),
         ];
         pairs.extend(extra.iter().map(|(key, value)| (*key, value.to_string())));
         pairs
@@ -500,6 +553,46 @@ mod tests {
     }
 
     #[test]
+    fn database_roles_default_to_runtime_and_owner() {
+        let config = config_from(&with_secrets(&[])).unwrap();
+        assert!(config.database.url.expose().starts_with("postgres://nurture_app:"));
+        let migration = config.database.migration_url.unwrap();
+        assert!(migration.expose().starts_with("postgres://nurture:"));
+
+        let single = "postgres://someone@db.internal/nurture";
+        let config = config_from(&with_secrets(&[("DATABASE_URL", single)])).unwrap();
+        assert_eq!(config.database.url.expose(), single);
+        assert!(config.database.migration_url.is_none());
+    }
+
+    #[test]
+    fn migration_url_must_name_same_database() {
+        let error = config_from(&with_secrets(&[
+            ("DATABASE_URL", "postgres://app@localhost/first"),
+            ("NURTURE_MIGRATION_DATABASE_URL", "postgres://owner@localhost/second"),
+        ]))
+        .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("NURTURE_MIGRATION_DATABASE_URL is invalid"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn previous_audit_keys_parsed() {
+        let old = SecretKey::generate();
+        let mut pairs = with_secrets(&[("NURTURE_AUDIT_KEY_VERSION", "2")]);
+        pairs.push(("NURTURE_AUDIT_KEY_PREVIOUS", format!("1:{}", old.to_base64())));
+
+        let config = config_from(&pairs).unwrap();
+
+        assert_eq!(config.secrets.audit_key_version, 2);
+        assert_eq!(config.secrets.previous_audit_keys, vec![(1, old)]);
+    }
+
+    #[test]
     fn invalid_mode_names_variable() {
         let error = config_from(&with_secrets(&[("NURTURE_MODE", "staging")])).unwrap_err();
         assert!(
@@ -514,6 +607,7 @@ mod tests {
             ("NURTURE_KEK", "c2hvcnQ=".to_owned()),
             ("NURTURE_PSEUDONYM_KEY", SecretKey::generate().to_base64()),
             ("NURTURE_BLIND_INDEX_KEY", SecretKey::generate().to_base64()),
+            ("NURTURE_AUDIT_KEY", SecretKey::generate().to_base64()),
         ];
         let error = config_from(&pairs).unwrap_err();
         assert_eq!(

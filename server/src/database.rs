@@ -97,11 +97,47 @@ pub enum DatabaseError {
     Migration(String),
 }
 
-/// Creates the database if missing, runs pending migrations and returns a connection pool.
+/// Creates the database if missing and runs pending migrations, both through the migration
+/// connection, and returns a pool of runtime connections.
+///
+/// Without a migration connection, `DATABASE_URL` migrates only when migrations are pending, so
+/// a runtime role on a database that the owner migrated separately starts without needing
+/// the right to create tables.
 pub async fn prepare(config: &DatabaseConfig) -> Result<DbPool, DatabaseError> {
+    let pool = build_pool(config);
+    if let Some(owner) = &config.migration_url {
+        ensure_database_exists(owner).await?;
+        run_migrations(owner).await?;
+        return Ok(pool);
+    }
     ensure_database_exists(&config.url).await?;
-    run_migrations(&config.url).await?;
-    Ok(build_pool(config))
+    let status = schema_status(&pool, config.acquire_timeout)
+        .await
+        .map_err(|error| DatabaseError::Migration(error.to_string()))?;
+    if status == SchemaStatus::Pending {
+        run_migrations(&config.url).await?;
+    }
+    Ok(pool)
+}
+
+/// Tells whether the pool's role owns the audit tables (or belongs to their owner), in which
+/// case it could disable their append-only triggers.
+pub async fn runtime_owns_audit_tables(pool: &DbPool) -> Result<bool, DatabaseError> {
+    #[derive(QueryableByName)]
+    struct Owns {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        owns: bool,
+    }
+    let failed = |error: &dyn fmt::Display| DatabaseError::Migration(error.to_string());
+    let mut connection = pool.get().await.map_err(|error| failed(&error))?;
+    let row: Owns = diesel::sql_query(
+        "SELECT bool_or(pg_has_role(current_user, relowner, 'USAGE')) AS owns FROM pg_class \
+         WHERE oid IN ('data_access_audit'::regclass, 'security_events'::regclass)",
+    )
+    .get_result(&mut connection)
+    .await
+    .map_err(|error| failed(&error))?;
+    Ok(row.owns)
 }
 
 /// Builds a pool without connecting; connections are opened on first use.

@@ -70,14 +70,42 @@ fn start() -> Result<Config, String> {
 
 async fn migrate() -> Result<(), String> {
     let config = start()?;
-    database::ensure_database_exists(&config.database.url)
+    let owner = config
+        .database
+        .migration_url
+        .as_ref()
+        .unwrap_or(&config.database.url);
+    database::ensure_database_exists(owner)
         .await
         .map_err(|error| error.to_string())?;
-    database::run_migrations(&config.database.url)
+    database::run_migrations(owner)
         .await
         .map_err(|error| error.to_string())?;
-    tracing::info!(database = %config.database.url, "database is migrated");
+    tracing::info!(database = %owner, "database is migrated");
     Ok(())
+}
+
+/// Refuses, in production, a runtime connection that owns the audit tables, because it could
+/// disable their triggers; in demo mode it only warns.
+async fn check_runtime_role(config: &Config, pool: &app::db::DbPool) -> Result<(), String> {
+    let owns = database::runtime_owns_audit_tables(pool)
+        .await
+        .map_err(|error| format!("cannot check the database role: {error}"))?;
+    match (owns, config.mode) {
+        (false, _) => Ok(()),
+        (true, server::config::Mode::Production) => Err(
+            "DATABASE_URL connects as the owner of the audit tables; connect as a member of \
+             nurture_runtime and set NURTURE_MIGRATION_DATABASE_URL to the owner"
+                .to_owned(),
+        ),
+        (true, server::config::Mode::Demo) => {
+            tracing::warn!(
+                "DATABASE_URL connects as the owner of the audit tables, which can disable \
+                 their append-only triggers; see NURTURE_MIGRATION_DATABASE_URL"
+            );
+            Ok(())
+        }
+    }
 }
 
 async fn create_admin() -> Result<(), String> {
@@ -118,6 +146,7 @@ async fn serve() -> Result<(), String> {
     let pool = database::prepare(&config.database)
         .await
         .map_err(|error| error.to_string())?;
+    check_runtime_role(&config, &pool).await?;
     let state = AppState::new(&config, pool.clone())?;
     tokio::spawn(maintenance::run(pool));
 

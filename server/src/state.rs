@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use app::audit::{AuditKey, AuditKeyring};
 use app::crypto::LocalKeyProvider;
 use app::db::DbPool;
 use app::identity::server::email::BlindIndexKey;
@@ -31,6 +32,8 @@ impl AppState {
             .site_pkg_dir("pkg")
             .site_addr(http.listen)
             .build();
+        app::audit::install_audit_keys(audit_keyring(config)?)
+            .map_err(|error| format!("NURTURE_AUDIT_KEY cannot be used: {error}"))?;
         let services = Services {
             pool: pool.clone(),
             webauthn: relying_party(http)?,
@@ -69,6 +72,26 @@ pub fn key_provider(config: &Config) -> Result<LocalKeyProvider, String> {
             .map_err(|error| format!("NURTURE_KEK_PREVIOUS is invalid: {error}"))?;
     }
     Ok(provider)
+}
+
+/// Builds the audit keyring: the current audit key, which signs new events, and the previous
+/// ones, which only verify.
+pub fn audit_keyring(config: &Config) -> Result<AuditKeyring, String> {
+    let secrets = &config.secrets;
+    let key = |version: u32, key: &crate::secrets::SecretKey, name: &str| {
+        AuditKey::new(version, *key.expose()).map_err(|error| format!("{name} is invalid: {error}"))
+    };
+    let mut keyring = AuditKeyring::new(key(
+        secrets.audit_key_version,
+        &secrets.audit_key,
+        "NURTURE_AUDIT_KEY_VERSION",
+    )?);
+    for (version, previous) in &secrets.previous_audit_keys {
+        keyring = keyring
+            .with_previous(key(*version, previous, "NURTURE_AUDIT_KEY_PREVIOUS")?)
+            .map_err(|error| format!("NURTURE_AUDIT_KEY_PREVIOUS is invalid: {error}"))?;
+    }
+    Ok(keyring)
 }
 
 /// Builds the WebAuthn relying party. Its id is the public URL's host, and only responses from

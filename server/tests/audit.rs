@@ -1,12 +1,14 @@
 //! The audit trail against real PostgreSQL: appending, reading, the append-only rules, tamper
-//! detection, transactional behaviour and concurrent writers.
+//! detection, transactional behaviour, concurrent writers, the audit key and the runtime role's
+//! privileges.
 
 mod support;
 
 use std::net::IpAddr;
 
 use app::audit::{
-    AccessAction, AccessOutcome, AuditError, AuditTable, BreakReason, ClientInfo, HistoryPage,
+    AccessAction, AccessOutcome, AuditError, AuditKey, AuditKeyring, AuditTable, BreakReason,
+    ClientInfo, HistoryPage,
     NewAccessEvent, NewSecurityEvent, SecurityEventKind, patient_access_history, record_access,
     record_security_event, user_security_events, verify_chains,
 };
@@ -21,7 +23,7 @@ fn access(clinic_id: ClinicId, patient_id: PatientId, purpose: &str) -> NewAcces
         clinic_id,
         actor_user_id: Some(UserId::new_random()),
         actor_roles: vec!["midwife".to_owned()],
-        patient_id,
+        patient_id: Some(patient_id),
         action: AccessAction::Read,
         purpose: purpose.to_owned(),
         data_elements: vec!["blood_pressure".to_owned(), "feeding".to_owned()],
@@ -89,7 +91,7 @@ async fn appended_events_verify() {
         security(clinic_id, user_id, SecurityEventKind::SignInSucceeded),
     )
     .await;
-    let report = verify_chains(&mut conn).await.unwrap();
+    let report = verify_chains(&mut conn, &support::audit_keyring()).await.unwrap();
 
     assert!(report.is_intact(), "{:?}", report.first_break());
     let counts: Vec<_> = report
@@ -197,7 +199,7 @@ async fn update_delete_and_truncate_rejected() {
             "{statement}: {error}"
         );
     }
-    let report = verify_chains(&mut conn).await.unwrap();
+    let report = verify_chains(&mut conn, &support::audit_keyring()).await.unwrap();
     assert!(report.is_intact());
     assert_eq!(report.chains[0].events, 1);
 }
@@ -270,7 +272,7 @@ async fn tampering_found_by_verify() {
     )
     .await;
     support::close_superuser(superuser, &mut conn).await;
-    let report = verify_chains(&mut conn).await.unwrap();
+    let report = verify_chains(&mut conn, &support::audit_keyring()).await.unwrap();
 
     let break_of = |clinic_id| {
         let chain = report
@@ -324,7 +326,7 @@ async fn rewritten_prev_hash_found_by_verify() {
     )
     .await;
     support::close_superuser(superuser, &mut conn).await;
-    let report = verify_chains(&mut conn).await.unwrap();
+    let report = verify_chains(&mut conn, &support::audit_keyring()).await.unwrap();
 
     let link = report.first_break().expect("the chain should be broken");
     assert_eq!(link.table, AuditTable::SecurityEvents);
@@ -352,7 +354,7 @@ async fn rejected_audit_event_rolls_back_access() {
             .execute(&mut conn)
             .await
             .unwrap();
-    let report = verify_chains(&mut conn).await.unwrap();
+    let report = verify_chains(&mut conn, &support::audit_keyring()).await.unwrap();
 
     assert!(matches!(result, Err(AuditError::Database(_))), "{result:?}");
     assert_eq!(remaining, 0);
@@ -423,7 +425,7 @@ async fn concurrent_appends_form_one_chain() {
     for writer in writers {
         writer.await.unwrap();
     }
-    let report = verify_chains(&mut conn).await.unwrap();
+    let report = verify_chains(&mut conn, &support::audit_keyring()).await.unwrap();
 
     assert!(report.is_intact(), "{:?}", report.first_break());
     assert_eq!(report.chains.len(), 1);
@@ -489,7 +491,7 @@ async fn concurrent_writer_takes_next_shard() {
     )
     .await;
     let shards = shards_by_purpose(&mut other).await;
-    let report = verify_chains(&mut other).await.unwrap();
+    let report = verify_chains(&mut other, &support::audit_keyring()).await.unwrap();
 
     assert_eq!(
         shards,
@@ -522,7 +524,7 @@ async fn tampering_in_other_shard_found() {
     )
     .await;
     support::close_superuser(superuser, &mut other).await;
-    let report = verify_chains(&mut other).await.unwrap();
+    let report = verify_chains(&mut other, &support::audit_keyring()).await.unwrap();
 
     let link = report.first_break().expect("the chain should be broken");
     assert_eq!(link.clinic_id, clinic_id);
@@ -547,7 +549,7 @@ async fn event_moved_between_shards_found() {
     )
     .await;
     support::close_superuser(superuser, &mut other).await;
-    let report = verify_chains(&mut other).await.unwrap();
+    let report = verify_chains(&mut other, &support::audit_keyring()).await.unwrap();
 
     let link = report.first_break().expect("the chain should be broken");
     assert_eq!(link.shard, 1);
@@ -577,7 +579,7 @@ async fn shard_head_ahead_of_events_found() {
     )
     .await;
     support::close_superuser(superuser, &mut other).await;
-    let report = verify_chains(&mut other).await.unwrap();
+    let report = verify_chains(&mut other, &support::audit_keyring()).await.unwrap();
 
     let link = report.first_break().expect("the chain should be broken");
     assert_eq!(link.shard, 5);
@@ -601,7 +603,7 @@ async fn clinic_chains_are_independent() {
     for clinic_id in [first, second, first, first, second] {
         record(&mut conn, access(clinic_id, patient_id, "visit")).await;
     }
-    let report = verify_chains(&mut conn).await.unwrap();
+    let report = verify_chains(&mut conn, &support::audit_keyring()).await.unwrap();
     let history = patient_access_history(&mut conn, patient_id, FIRST_PAGE)
         .await
         .unwrap();
@@ -639,7 +641,7 @@ async fn overlong_client_values_truncated() {
     let history = patient_access_history(&mut conn, patient_id, FIRST_PAGE)
         .await
         .unwrap();
-    let report = verify_chains(&mut conn).await.unwrap();
+    let report = verify_chains(&mut conn, &support::audit_keyring()).await.unwrap();
 
     let client = &history[0].client;
     assert_eq!(
@@ -658,15 +660,19 @@ fn security_event_kinds_round_trip() {
 }
 
 /// Runs `nurture verify-audit` against `database`, returning its exit code and standard output.
-async fn run_verify_command(database: &server::database::DatabaseUrl) -> (Option<i32>, String) {
+async fn run_verify_command(
+    database: &server::database::DatabaseUrl,
+    audit_key: &str,
+) -> (Option<i32>, String) {
     let secret = server::secrets::SecretKey::generate().to_base64();
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_nurture"))
         .arg("verify-audit")
         .env_clear()
-        .env("DATABASE_URL", database.expose())
+        .env("DATABASE_URL", support::runtime_url(database).expose())
         .env("NURTURE_KEK", &secret)
         .env("NURTURE_PSEUDONYM_KEY", &secret)
         .env("NURTURE_BLIND_INDEX_KEY", &secret)
+        .env("NURTURE_AUDIT_KEY", audit_key)
         .env("RUST_LOG", "warn")
         .output()
         .await
@@ -690,7 +696,7 @@ async fn verify_command_reports_chains() {
         .await;
     }
 
-    let (status, output) = run_verify_command(&database.url).await;
+    let (status, output) = run_verify_command(&database.url, &support::audit_key_base64()).await;
 
     assert_eq!(status, Some(0), "{output}");
     assert!(
@@ -708,7 +714,7 @@ async fn verify_command_reports_chains() {
     )
     .await;
     support::close_superuser(superuser, &mut conn).await;
-    let (status, output) = run_verify_command(&database.url).await;
+    let (status, output) = run_verify_command(&database.url, &support::audit_key_base64()).await;
 
     assert_eq!(status, Some(1), "{output}");
     assert!(
@@ -717,4 +723,162 @@ async fn verify_command_reports_chains() {
         )),
         "{output}"
     );
+}
+
+/// Runs `statement` and returns the database's error text; panics if it succeeds.
+async fn rejected(conn: &mut AsyncPgConnection, statement: &str) -> String {
+    match diesel::sql_query(statement).execute(conn).await {
+        Ok(rows) => panic!("{statement} succeeded and changed {rows} rows"),
+        Err(error) => error.to_string(),
+    }
+}
+
+#[tokio::test]
+async fn runtime_role_cannot_change_audit_tables() {
+    let database = TestDatabase::migrated().await;
+    let mut owner = support::connect(&database.url).await;
+    let clinic_id = support::create_clinic(&mut owner, "harbour-clinic").await;
+    let mut runtime = support::connect(&database.runtime_url).await;
+    // The runtime role appends and reads, as the server does.
+    record(
+        &mut runtime,
+        access(clinic_id, PatientId::new_random(), "visit"),
+    )
+    .await;
+    record_security(
+        &mut runtime,
+        security(clinic_id, UserId::new_random(), SecurityEventKind::StepUp),
+    )
+    .await;
+
+    for table in ["data_access_audit", "security_events", "data_access_audit_default"] {
+        let error = rejected(&mut runtime, &format!("ALTER TABLE {table} DISABLE TRIGGER ALL")).await;
+        assert!(error.contains("must be owner"), "{table}: {error}");
+    }
+    for statement in [
+        "UPDATE data_access_audit SET purpose = 'changed'",
+        "DELETE FROM data_access_audit",
+        "UPDATE security_events SET kind = 'step_up'",
+        "DELETE FROM security_events",
+        "UPDATE data_access_audit_default SET purpose = 'changed'",
+        "DELETE FROM security_events_default",
+        "TRUNCATE data_access_audit",
+        "DELETE FROM audit_chain_heads",
+        "UPDATE audit_unkeyed_prefixes SET last_sequence = 1",
+        "SET session_replication_role = replica",
+    ] {
+        let error = rejected(&mut runtime, statement).await;
+        assert!(error.contains("permission denied"), "{statement}: {error}");
+    }
+
+    let report = verify_chains(&mut runtime, &support::audit_keyring())
+        .await
+        .unwrap();
+    assert!(report.is_intact(), "{:?}", report.first_break());
+    assert_eq!(report.chains.len(), 2);
+}
+
+#[tokio::test]
+async fn chain_fails_verification_without_its_key() {
+    let database = TestDatabase::migrated().await;
+    let mut conn = support::connect(&database.url).await;
+    let clinic_id = support::create_clinic(&mut conn, "harbour-clinic").await;
+    record(
+        &mut conn,
+        access(clinic_id, PatientId::new_random(), "visit"),
+    )
+    .await;
+    let other_key = AuditKey::new(1, [0x5a; 32]).unwrap();
+
+    let report = verify_chains(&mut conn, &AuditKeyring::new(other_key))
+        .await
+        .unwrap();
+
+    let link = report.first_break().expect("a wrong key must break the chain");
+    assert_eq!((link.sequence, link.reason), (1, BreakReason::HashMismatch));
+}
+
+#[tokio::test]
+async fn previous_audit_key_still_verifies() {
+    let database = TestDatabase::migrated().await;
+    let mut conn = support::connect(&database.url).await;
+    let clinic_id = support::create_clinic(&mut conn, "harbour-clinic").await;
+    record(
+        &mut conn,
+        access(clinic_id, PatientId::new_random(), "visit"),
+    )
+    .await;
+    let test_key = support::audit_keyring().current().clone();
+    let replacement = AuditKey::new(2, [0x17; 32]).unwrap();
+
+    let without_old = AuditKeyring::new(replacement.clone());
+    let report = verify_chains(&mut conn, &without_old).await.unwrap();
+    let reason = report.first_break().map(|link| link.reason);
+    assert_eq!(reason, Some(BreakReason::UnknownKey { version: 1 }));
+
+    let with_old = AuditKeyring::new(replacement)
+        .with_previous(test_key)
+        .unwrap();
+    let report = verify_chains(&mut conn, &with_old).await.unwrap();
+    assert!(report.is_intact(), "{:?}", report.first_break());
+}
+
+#[tokio::test]
+async fn rewritten_event_without_key_found() {
+    let database = TestDatabase::migrated().await;
+    let mut conn = support::connect(&database.url).await;
+    let clinic_id = support::create_clinic(&mut conn, "harbour-clinic").await;
+    for purpose in ["one", "two"] {
+        record(
+            &mut conn,
+            access(clinic_id, PatientId::new_random(), purpose),
+        )
+        .await;
+    }
+    let Some(mut superuser) = support::superuser_connect(&database.url).await else {
+        return;
+    };
+
+    // Someone who owns the tables but lacks the key changes the first event, drops its key
+    // version to pass it off as an event from before keys, and repairs the link to the second.
+    tamper(
+        &mut superuser,
+        "UPDATE data_access_audit SET purpose = 'changed', key_version = 0, \
+         hash = sha256(convert_to('forged', 'UTF8')) WHERE sequence = 1",
+    )
+    .await;
+    tamper(
+        &mut superuser,
+        "UPDATE data_access_audit SET prev_hash = sha256(convert_to('forged', 'UTF8')) \
+         WHERE sequence = 2",
+    )
+    .await;
+    support::close_superuser(superuser, &mut conn).await;
+    let report = verify_chains(&mut conn, &support::audit_keyring())
+        .await
+        .unwrap();
+
+    let link = report.first_break().expect("the forged event must break the chain");
+    assert_eq!((link.sequence, link.reason), (1, BreakReason::Unkeyed));
+}
+
+#[tokio::test]
+async fn access_without_patient_rejected_unless_search() {
+    let database = TestDatabase::migrated().await;
+    let mut conn = support::connect(&database.url).await;
+    let clinic_id = support::create_clinic(&mut conn, "harbour-clinic").await;
+    let mut event = access(clinic_id, PatientId::new_random(), "visit");
+    event.patient_id = None;
+
+    let result = conn
+        .transaction(async |conn| record_access(conn, event.clone()).await)
+        .await;
+    assert!(matches!(result, Err(AuditError::PatientRequired)), "{result:?}");
+
+    event.action = AccessAction::Search;
+    record(&mut conn, event).await;
+    let report = verify_chains(&mut conn, &support::audit_keyring())
+        .await
+        .unwrap();
+    assert!(report.is_intact(), "{:?}", report.first_break());
 }

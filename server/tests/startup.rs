@@ -64,7 +64,8 @@ async fn start_binary(database: &DatabaseUrl) -> (tokio::process::Child, u16) {
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_nurture"))
         .arg("serve")
         .env_clear()
-        .env("DATABASE_URL", database.expose())
+        .env("DATABASE_URL", support::runtime_url(database).expose())
+        .env("NURTURE_MIGRATION_DATABASE_URL", database.expose())
         .env("NURTURE_LISTEN", format!("127.0.0.1:{port}"))
         .env("NURTURE_PUBLIC_URL", format!("http://localhost:{port}"))
         .env(
@@ -74,6 +75,7 @@ async fn start_binary(database: &DatabaseUrl) -> (tokio::process::Child, u16) {
         .env("NURTURE_KEK", &secrets)
         .env("NURTURE_PSEUDONYM_KEY", &secrets)
         .env("NURTURE_BLIND_INDEX_KEY", &secrets)
+        .env("NURTURE_AUDIT_KEY", &secrets)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .kill_on_drop(true)

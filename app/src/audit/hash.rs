@@ -1,4 +1,11 @@
-//! The canonical encoding of audit events and their SHA-256 hashes.
+//! The canonical encoding of audit events and their keyed hashes.
+//!
+//! An event signed with audit key version N (1 or more, stored in `key_version`) is hashed with
+//! HMAC-SHA-256 under that key, over the encoding below with the `.v2` labels. The `.v2`
+//! encoding adds the key version, as a 4-byte big-endian field, right after the label, and the patient id of a data
+//! access is optional, because a search that finds nobody names no patient. Events stored before
+//! chains were keyed have key version 0 and were hashed with plain SHA-256 over the `.v1`
+//! encoding; the verifier accepts them only where the migration that introduced keys found them.
 //!
 //! The encoding is a sequence of fields in a fixed order. Each field is its length as 4 bytes
 //! big-endian followed by its bytes. A missing optional value is the 4 bytes `FF FF FF FF` with
@@ -20,9 +27,11 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+use hmac::{Hmac, Mac};
 use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
+use super::keys::AuditKey;
 use super::rows::{AccessRow, SecurityRow};
 
 /// Hash that the first event of a chain names as its predecessor.
@@ -30,33 +39,54 @@ pub const GENESIS_HASH: [u8; 32] = [0; 32];
 
 const ABSENT: [u8; 4] = [0xFF; 4];
 
-struct Encoder(Sha256);
+/// The function an encoding is fed to: plain SHA-256 for events stored before chains were
+/// keyed, HMAC-SHA-256 for every later one.
+enum Hasher {
+    Plain(Sha256),
+    Keyed(Hmac<Sha256>),
+}
+
+struct Encoder(Hasher);
 
 impl Encoder {
-    fn new(label: &str) -> Self {
-        let mut encoder = Self(Sha256::new());
+    fn plain(label: &str) -> Self {
+        let mut encoder = Self(Hasher::Plain(Sha256::new()));
         encoder.bytes(label.as_bytes());
         encoder
+    }
+
+    fn keyed(label: &str, key: &AuditKey) -> Self {
+        let mut encoder = Self(Hasher::Keyed(key.mac()));
+        encoder.bytes(label.as_bytes());
+        encoder.bytes(&key.version().to_be_bytes());
+        encoder
+    }
+
+    fn raw(&mut self, data: &[u8]) {
+        match &mut self.0 {
+            Hasher::Plain(digest) => Digest::update(digest, data),
+            Hasher::Keyed(mac) => Mac::update(mac, data),
+        }
     }
 
     fn bytes(&mut self, value: &[u8]) {
         // Audit values are limited to far below 4 GiB by the tables' CHECK constraints and by
         // PostgreSQL's 1 GiB field limit.
         let len = u32::try_from(value.len()).unwrap_or(u32::MAX - 1);
-        self.0.update(len.to_be_bytes());
-        self.0.update(value);
+        self.raw(&len.to_be_bytes());
+        self.raw(value);
     }
 
     fn optional(&mut self, value: Option<&[u8]>) {
         match value {
             Some(value) => self.bytes(value),
-            None => self.0.update(ABSENT),
+            None => self.raw(&ABSENT),
         }
     }
 
     fn list(&mut self, values: &[String]) {
         let count = u32::try_from(values.len()).unwrap_or(u32::MAX);
-        self.0.update(count.to_be_bytes());
+        self.raw(&count.to_be_bytes());
         for value in values {
             self.bytes(value.as_bytes());
         }
@@ -75,13 +105,52 @@ impl Encoder {
     }
 
     fn finish(self) -> [u8; 32] {
-        self.0.finalize().into()
+        match self.0 {
+            Hasher::Plain(digest) => digest.finalize().into(),
+            Hasher::Keyed(mac) => mac.finalize().into_bytes().into(),
+        }
     }
 }
 
-/// Computes the hash of a `data_access_audit` row from every column except `hash`.
-pub(super) fn access_hash(row: &AccessRow) -> [u8; 32] {
-    let mut encoder = Encoder::new("nurture.audit.data_access.v1");
+/// Computes the keyed hash of a `data_access_audit` row from every column except `hash`. The
+/// row's `key_version` must be `key`'s version.
+pub(super) fn access_hash(row: &AccessRow, key: &AuditKey) -> [u8; 32] {
+    let mut encoder = Encoder::keyed("nurture.audit.data_access.v2", key);
+    encode_access(&mut encoder, row, |encoder, patient| encoder.optional(patient));
+    encoder.finish()
+}
+
+/// Computes the unkeyed hash of a `data_access_audit` row stored before chains were keyed.
+pub(super) fn legacy_access_hash(row: &AccessRow) -> [u8; 32] {
+    let mut encoder = Encoder::plain("nurture.audit.data_access.v1");
+    // Every event stored before keys has a patient id; a missing one is encoded as absent so
+    // that such a row fails verification instead of being read as another value.
+    encode_access(&mut encoder, row, |encoder, patient| match patient {
+        Some(patient) => encoder.bytes(patient),
+        None => encoder.optional(None),
+    });
+    encoder.finish()
+}
+
+/// Computes the keyed hash of a `security_events` row from every column except `hash`.
+pub(super) fn security_hash(row: &SecurityRow, key: &AuditKey) -> [u8; 32] {
+    let mut encoder = Encoder::keyed("nurture.audit.security_event.v2", key);
+    encode_security(&mut encoder, row);
+    encoder.finish()
+}
+
+/// Computes the unkeyed hash of a `security_events` row stored before chains were keyed.
+pub(super) fn legacy_security_hash(row: &SecurityRow) -> [u8; 32] {
+    let mut encoder = Encoder::plain("nurture.audit.security_event.v1");
+    encode_security(&mut encoder, row);
+    encoder.finish()
+}
+
+fn encode_access(
+    encoder: &mut Encoder,
+    row: &AccessRow,
+    patient: impl Fn(&mut Encoder, Option<&[u8]>),
+) {
     encoder.bytes(row.id.as_bytes());
     encoder.bytes(row.clinic_id.as_bytes());
     encoder.bytes(&row.sequence.to_be_bytes());
@@ -92,7 +161,10 @@ pub(super) fn access_hash(row: &AccessRow) -> [u8; 32] {
             .map(|id| id.as_bytes().as_slice()),
     );
     encoder.list(&row.actor_roles);
-    encoder.bytes(row.patient_id.as_bytes());
+    patient(
+        encoder,
+        row.patient_id.as_ref().map(|id| id.as_bytes().as_slice()),
+    );
     encoder.bytes(row.action.as_bytes());
     encoder.bytes(row.purpose.as_bytes());
     encoder.list(&row.data_elements);
@@ -102,12 +174,9 @@ pub(super) fn access_hash(row: &AccessRow) -> [u8; 32] {
     encoder.bytes(row.outcome.as_bytes());
     encoder.bytes(&[u8::from(row.emergency)]);
     encoder.bytes(&row.prev_hash);
-    encoder.finish()
 }
 
-/// Computes the hash of a `security_events` row from every column except `hash`.
-pub(super) fn security_hash(row: &SecurityRow) -> [u8; 32] {
-    let mut encoder = Encoder::new("nurture.audit.security_event.v1");
+fn encode_security(encoder: &mut Encoder, row: &SecurityRow) {
     encoder.bytes(row.id.as_bytes());
     encoder.bytes(row.clinic_id.as_bytes());
     encoder.bytes(&row.sequence.to_be_bytes());
@@ -128,7 +197,6 @@ pub(super) fn security_hash(row: &SecurityRow) -> [u8; 32] {
     encoder.optional(row.user_agent.as_deref().map(str::as_bytes));
     encoder.optional(row.request_id.as_deref().map(str::as_bytes));
     encoder.bytes(&row.prev_hash);
-    encoder.finish()
 }
 
 /// Serialises `value` as compact JSON with object keys sorted by their bytes.
@@ -177,7 +245,7 @@ mod tests {
             occurred_at: DateTime::from_timestamp_micros(1_796_400_000_123_456).unwrap(),
             actor_user_id: Some(Uuid::from_u128(3)),
             actor_roles: vec!["midwife".to_owned()],
-            patient_id: Uuid::from_u128(4),
+            patient_id: Some(Uuid::from_u128(4)),
             action: "read".to_owned(),
             purpose: "postnatal visit".to_owned(),
             data_elements: vec!["blood_pressure".to_owned()],
@@ -188,23 +256,12 @@ mod tests {
             emergency: false,
             prev_hash: GENESIS_HASH.to_vec(),
             hash: Vec::new(),
+            key_version: 0,
         }
     }
 
-    // Stored chains are verified with this encoding, so a change to it must be deliberate and
-    // come with a new label. The expected hashes were computed with Python's hashlib from the
-    // encoding documented above.
-    #[test]
-    fn access_hash_is_stable() {
-        assert_eq!(
-            hex(&access_hash(&access_row())),
-            "38dd4dd95f7e368b9abe33bb392dc30f6575cc5b83fe1a7970ff01a971403504"
-        );
-    }
-
-    #[test]
-    fn security_hash_is_stable() {
-        let row = SecurityRow {
+    fn security_row() -> SecurityRow {
+        SecurityRow {
             id: Uuid::from_u128(1),
             clinic_id: Uuid::from_u128(2),
             sequence: 7,
@@ -218,31 +275,82 @@ mod tests {
             request_id: None,
             prev_hash: vec![0xab; 32],
             hash: Vec::new(),
-        };
+            key_version: 0,
+        }
+    }
 
+    fn key() -> AuditKey {
+        AuditKey::new(1, [0x42; 32]).unwrap()
+    }
+
+    // Stored chains are verified with this encoding, so a change to it must be deliberate and
+    // come with a new label. The expected hashes were computed with Python's hashlib from the
+    // encoding documented above.
+    #[test]
+    fn legacy_access_hash_is_stable() {
         assert_eq!(
-            hex(&security_hash(&row)),
+            hex(&legacy_access_hash(&access_row())),
+            "38dd4dd95f7e368b9abe33bb392dc30f6575cc5b83fe1a7970ff01a971403504"
+        );
+    }
+
+    #[test]
+    fn legacy_security_hash_is_stable() {
+        assert_eq!(
+            hex(&legacy_security_hash(&security_row())),
             "cdaa98e4072f49d145d15b0c3827019653aad12e35ac4fc431e8d08779d26fe9"
         );
+    }
+
+    // Computed with Python's hmac module from the `.v2` encoding, key 32 bytes of 0x42.
+    #[test]
+    fn keyed_hashes_are_stable() {
+        let mut access = access_row();
+        access.key_version = 1;
+        let mut security = security_row();
+        security.key_version = 1;
+
+        assert_eq!(hex(&access_hash(&access, &key())), "aaef2625f8c656adebe7a4afcc51f3d0f15676810762a8504ac64571810a136e");
+        assert_eq!(hex(&security_hash(&security, &key())), "6671e98dc0d1d3af7acfb4f68a2249785a3c2b274e58702003c9227eb3281aae");
+    }
+
+    #[test]
+    fn keyed_hash_depends_on_key_and_version() {
+        let row = access_row();
+        let other_key = AuditKey::new(1, [0x43; 32]).unwrap();
+        let other_version = AuditKey::new(2, [0x42; 32]).unwrap();
+
+        assert_ne!(access_hash(&row, &key()), access_hash(&row, &other_key));
+        assert_ne!(access_hash(&row, &key()), access_hash(&row, &other_version));
+        assert_ne!(access_hash(&row, &key()).to_vec(), legacy_access_hash(&row).to_vec());
+    }
+
+    #[test]
+    fn missing_patient_differs_from_present() {
+        let mut row = access_row();
+        let with_patient = access_hash(&row, &key());
+        row.patient_id = None;
+
+        assert_ne!(access_hash(&row, &key()), with_patient);
     }
 
     #[test]
     fn missing_value_differs_from_empty() {
         let mut row = access_row();
-        let with_empty = access_hash(&row);
+        let with_empty = access_hash(&row, &key());
         row.request_id = None;
 
-        assert_ne!(access_hash(&row), with_empty);
+        assert_ne!(access_hash(&row, &key()), with_empty);
     }
 
     #[test]
     fn address_text_form_does_not_matter() {
         let mut row = access_row();
         row.client_address = Some("2001:db8::1".to_owned());
-        let short = access_hash(&row);
+        let short = access_hash(&row, &key());
         row.client_address = Some("2001:0db8:0000:0000:0000:0000:0000:0001".to_owned());
 
-        assert_eq!(access_hash(&row), short);
+        assert_eq!(access_hash(&row, &key()), short);
     }
 
     #[test]

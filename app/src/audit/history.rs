@@ -39,7 +39,8 @@ pub struct AccessEvent {
     pub occurred_at: DateTime<Utc>,
     pub actor_user_id: Option<UserId>,
     pub actor_roles: Vec<String>,
-    pub patient_id: PatientId,
+    /// `None` for a search that found nobody.
+    pub patient_id: Option<PatientId>,
     pub action: AccessAction,
     pub purpose: String,
     pub data_elements: Vec<String>,
@@ -160,7 +161,7 @@ impl TryFrom<AccessRow> for AccessEvent {
             occurred_at: row.occurred_at,
             actor_user_id: row.actor_user_id.map(UserId),
             actor_roles: row.actor_roles,
-            patient_id: PatientId(row.patient_id),
+            patient_id: row.patient_id.map(PatientId),
             action: row.action.parse()?,
             purpose: row.purpose,
             data_elements: row.data_elements,

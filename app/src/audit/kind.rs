@@ -57,4 +57,7 @@ kinds! {
     RolesChanged => "roles_changed",
     ConsentChanged => "consent_changed",
     EmergencyAccessStarted => "emergency_access_started",
+    KeyRotationStarted => "key_rotation_started",
+    DataKeysRewrapped => "data_keys_rewrapped",
+    KeyRotationFinished => "key_rotation_finished",
 }

@@ -11,9 +11,16 @@
 //! lowest-numbered shard that no other transaction holds. Concurrent writers for one
 //! clinic therefore take different shards and commit in parallel, while a clinic without
 //! concurrent writers keeps using shard 0 only. Sequence numbers start at 1 in each shard. An
-//! event's hash is SHA-256 over its canonical encoding, which ends with the previous event's
-//! hash in the same shard, and the first event's previous hash is 32 zero bytes. See [`hash`]
-//! for the encoding and [`verify_chains`] for the check, which walks every shard.
+//! event's hash is HMAC-SHA-256, under the audit key (see [`AuditKeyring`]), over its canonical
+//! encoding, which ends with the previous event's hash in the same shard; the first event's
+//! previous hash is 32 zero bytes. See [`hash`] for the encoding and [`verify_chains`] for the
+//! check, which walks every shard.
+//!
+//! The key makes a rewritten chain detectable even by someone who can change every row: without
+//! the key, no one can compute the hashes of altered events. The server also connects as a
+//! runtime role that may only read and insert events (see the migration
+//! `2026-12-05-100000_separate_audit_privileges`), so its own credentials cannot disable the
+//! append-only triggers either.
 //!
 //! With one chain per clinic, each append to a clinic waited until the previous appender's
 //! transaction committed, so one clinic's appends paid one WAL flush after another. The price
@@ -36,6 +43,7 @@
 mod chain;
 pub mod hash;
 mod history;
+mod keys;
 mod kind;
 mod record;
 mod rows;
@@ -45,8 +53,9 @@ mod verify;
 
 pub use history::{AccessEvent, HistoryCursor, HistoryPage, MAX_PAGE_SIZE, SecurityEvent};
 pub use history::{patient_access_history, user_security_events};
+pub use keys::{AuditKey, AuditKeyring, install as install_audit_keys};
 pub use kind::SecurityEventKind;
-pub use record::{record_access, record_security_event};
+pub use record::{APPEND_CHUNK, record_access, record_accesses, record_security_event};
 pub use types::{
     AccessAction, AccessOutcome, AuditError, AuditEventId, AuditTable, ClientInfo, NewAccessEvent,
     NewSecurityEvent,

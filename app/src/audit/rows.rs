@@ -4,20 +4,23 @@
 use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
 use diesel::pg::Pg;
-use diesel::sql_types::{Array, Bool, Bytea, Int8, Jsonb, Nullable, Text, Timestamptz, Uuid};
+use diesel::sql_types::{
+    Array, Bool, Bytea, Int4, Int8, Jsonb, Nullable, Text, Timestamptz, Uuid,
+};
 
-use super::hash::{access_hash, security_hash};
+use super::hash::{access_hash, legacy_access_hash, legacy_security_hash, security_hash};
+use super::keys::AuditKey;
 
 /// Columns of `data_access_audit` in [`AccessRow`] order. `host()` returns the address without
 /// a netmask.
 pub(super) const ACCESS_COLUMNS: &str = "id, clinic_id, sequence, occurred_at, actor_user_id, \
     actor_roles, patient_id, action, purpose, data_elements, host(client_address) AS \
-    client_address, user_agent, request_id, outcome, emergency, prev_hash, hash";
+    client_address, user_agent, request_id, outcome, emergency, prev_hash, hash, key_version";
 
 /// Columns of `security_events` in [`SecurityRow`] order.
 pub(super) const SECURITY_COLUMNS: &str = "id, clinic_id, sequence, occurred_at, actor_user_id, \
     subject_user_id, kind, detail, host(client_address) AS client_address, user_agent, \
-    request_id, prev_hash, hash";
+    request_id, prev_hash, hash, key_version";
 
 #[derive(Debug, Clone, QueryableByName)]
 pub(super) struct AccessRow {
@@ -33,8 +36,9 @@ pub(super) struct AccessRow {
     pub actor_user_id: Option<uuid::Uuid>,
     #[diesel(sql_type = Array<Text>)]
     pub actor_roles: Vec<String>,
-    #[diesel(sql_type = Uuid)]
-    pub patient_id: uuid::Uuid,
+    /// `None` for a search that found nobody.
+    #[diesel(sql_type = Nullable<Uuid>)]
+    pub patient_id: Option<uuid::Uuid>,
     #[diesel(sql_type = Text)]
     pub action: String,
     #[diesel(sql_type = Text)]
@@ -55,6 +59,9 @@ pub(super) struct AccessRow {
     pub prev_hash: Vec<u8>,
     #[diesel(sql_type = Bytea)]
     pub hash: Vec<u8>,
+    /// Version of the audit key that signed the event; 0 for events stored before keys.
+    #[diesel(sql_type = Int4)]
+    pub key_version: i32,
 }
 
 #[derive(Debug, Clone, QueryableByName)]
@@ -85,6 +92,9 @@ pub(super) struct SecurityRow {
     pub prev_hash: Vec<u8>,
     #[diesel(sql_type = Bytea)]
     pub hash: Vec<u8>,
+    /// Version of the audit key that signed the event; 0 for events stored before keys.
+    #[diesel(sql_type = Int4)]
+    pub key_version: i32,
 }
 
 /// A stored event as the chain verifier reads it.
@@ -94,7 +104,9 @@ pub(super) trait ChainRow: QueryableByName<Pg> + Send + 'static {
     fn id(&self) -> uuid::Uuid;
     fn prev_hash(&self) -> &[u8];
     fn hash(&self) -> &[u8];
-    fn recompute_hash(&self) -> [u8; 32];
+    fn key_version(&self) -> i32;
+    /// Recomputes the hash with `key`, or without a key for an event of key version 0.
+    fn recompute_hash(&self, key: Option<&AuditKey>) -> [u8; 32];
 }
 
 impl ChainRow for AccessRow {
@@ -111,8 +123,14 @@ impl ChainRow for AccessRow {
     fn hash(&self) -> &[u8] {
         &self.hash
     }
-    fn recompute_hash(&self) -> [u8; 32] {
-        access_hash(self)
+    fn key_version(&self) -> i32 {
+        self.key_version
+    }
+    fn recompute_hash(&self, key: Option<&AuditKey>) -> [u8; 32] {
+        match key {
+            Some(key) => access_hash(self, key),
+            None => legacy_access_hash(self),
+        }
     }
 }
 
@@ -130,7 +148,13 @@ impl ChainRow for SecurityRow {
     fn hash(&self) -> &[u8] {
         &self.hash
     }
-    fn recompute_hash(&self) -> [u8; 32] {
-        security_hash(self)
+    fn key_version(&self) -> i32 {
+        self.key_version
+    }
+    fn recompute_hash(&self, key: Option<&AuditKey>) -> [u8; 32] {
+        match key {
+            Some(key) => security_hash(self, key),
+            None => legacy_security_hash(self),
+        }
     }
 }

@@ -8,7 +8,9 @@
 use diesel::QueryResult;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{Array, Bool, Bytea, Int2, Int8, Jsonb, Nullable, Text, Timestamptz, Uuid};
+use diesel::sql_types::{
+    Array, Bool, Bytea, Int2, Int4, Int8, Jsonb, Nullable, Text, Timestamptz, Uuid,
+};
 use diesel_async::RunQueryDsl;
 
 use super::AuditTable;
@@ -49,48 +51,55 @@ impl Query for LockFreeShard {
     type SqlType = (Int2, Int8, Bytea);
 }
 
-/// Inserts an access event into shard `shard` and moves that shard's head to it, in one
-/// statement. The `INSERT` in the `WITH` clause returns the values the `UPDATE` needs, and its
-/// errors, such as a violated CHECK constraint, abort the whole statement.
+/// Inserts consecutive access events into shard `shard` and moves that shard's head to the
+/// last of them, in one statement. The `INSERT` in the `WITH` clause returns the values the
+/// `UPDATE` needs, and its errors, such as a violated CHECK constraint, abort the whole
+/// statement. `rows` must not be empty.
 pub(super) struct AppendAccess<'a> {
-    pub row: &'a AccessRow,
+    pub rows: &'a [AccessRow],
     pub shard: i16,
 }
 
 impl QueryFragment<Pg> for AppendAccess<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        let row = self.row;
         out.push_sql(
             "WITH event AS (INSERT INTO data_access_audit (id, clinic_id, sequence, \
              occurred_at, actor_user_id, actor_roles, patient_id, action, purpose, \
              data_elements, client_address, user_agent, request_id, outcome, emergency, \
-             prev_hash, hash, shard) VALUES (",
+             prev_hash, hash, key_version, shard) VALUES ",
         );
-        push_binds!(out;
-            Uuid => &row.id,
-            Uuid => &row.clinic_id,
-            Int8 => &row.sequence,
-            Timestamptz => &row.occurred_at,
-            Nullable<Uuid> => &row.actor_user_id,
-            Array<Text> => &row.actor_roles,
-            Uuid => &row.patient_id,
-            Text => &row.action,
-            Text => &row.purpose,
-            Array<Text> => &row.data_elements,
-        );
-        out.push_sql(", CAST(");
-        out.push_bind_param::<Nullable<Text>, _>(&row.client_address)?;
-        out.push_sql(" AS inet), ");
-        push_binds!(out;
-            Nullable<Text> => &row.user_agent,
-            Nullable<Text> => &row.request_id,
-            Text => &row.outcome,
-            Bool => &row.emergency,
-            Bytea => &row.prev_hash,
-            Bytea => &row.hash,
-            Int2 => &self.shard,
-        );
-        out.push_sql(")");
+        for (index, row) in self.rows.iter().enumerate() {
+            if index > 0 {
+                out.push_sql(", ");
+            }
+            out.push_sql("(");
+            push_binds!(out;
+                Uuid => &row.id,
+                Uuid => &row.clinic_id,
+                Int8 => &row.sequence,
+                Timestamptz => &row.occurred_at,
+                Nullable<Uuid> => &row.actor_user_id,
+                Array<Text> => &row.actor_roles,
+                Nullable<Uuid> => &row.patient_id,
+                Text => &row.action,
+                Text => &row.purpose,
+                Array<Text> => &row.data_elements,
+            );
+            out.push_sql(", CAST(");
+            out.push_bind_param::<Nullable<Text>, _>(&row.client_address)?;
+            out.push_sql(" AS inet), ");
+            push_binds!(out;
+                Nullable<Text> => &row.user_agent,
+                Nullable<Text> => &row.request_id,
+                Text => &row.outcome,
+                Bool => &row.emergency,
+                Bytea => &row.prev_hash,
+                Bytea => &row.hash,
+                Int4 => &row.key_version,
+                Int2 => &self.shard,
+            );
+            out.push_sql(")");
+        }
         push_advance_head(out, AuditTable::DataAccess);
         Ok(())
     }
@@ -109,7 +118,7 @@ impl QueryFragment<Pg> for AppendSecurity<'_> {
         out.push_sql(
             "WITH event AS (INSERT INTO security_events (id, clinic_id, sequence, occurred_at, \
              actor_user_id, subject_user_id, kind, detail, client_address, user_agent, \
-             request_id, prev_hash, hash, shard) VALUES (",
+             request_id, prev_hash, hash, key_version, shard) VALUES (",
         );
         push_binds!(out;
             Uuid => &row.id,
@@ -129,6 +138,7 @@ impl QueryFragment<Pg> for AppendSecurity<'_> {
             Nullable<Text> => &row.request_id,
             Bytea => &row.prev_hash,
             Bytea => &row.hash,
+            Int4 => &row.key_version,
             Int2 => &self.shard,
         );
         out.push_sql(")");
@@ -137,13 +147,14 @@ impl QueryFragment<Pg> for AppendSecurity<'_> {
     }
 }
 
-/// Ends an append statement: returns the inserted event's chain position and moves the head of
-/// its shard there. The table name is a fixed identifier, not client input.
+/// Ends an append statement: returns the inserted events' chain positions and moves the head of
+/// their shard to the last one. The table name is a fixed identifier, not client input.
 fn push_advance_head(mut out: AstPass<'_, '_, Pg>, table: AuditTable) {
     out.push_sql(
         " RETURNING clinic_id, shard, sequence, hash) \
          UPDATE audit_chain_heads SET last_sequence = event.sequence, last_hash = event.hash \
-         FROM event WHERE audit_chain_heads.chain = '",
+         FROM (SELECT * FROM event ORDER BY sequence DESC LIMIT 1) AS event \
+         WHERE audit_chain_heads.chain = '",
     );
     out.push_sql(table.name());
     out.push_sql(

@@ -92,6 +92,7 @@ text_enum!(
         Write => "write",
         Delete => "delete",
         Export => "export",
+        Search => "search",
     }
 );
 
@@ -110,7 +111,8 @@ pub struct NewAccessEvent {
     /// `None` when the system acted on its own.
     pub actor_user_id: Option<UserId>,
     pub actor_roles: Vec<String>,
-    pub patient_id: PatientId,
+    /// The patient whose data was accessed; `None` only for a search that found nobody.
+    pub patient_id: Option<PatientId>,
     pub action: AccessAction,
     /// Reason for the access, such as "postnatal visit"; 1 to 500 characters.
     pub purpose: String,
@@ -148,6 +150,24 @@ pub enum AuditError {
     /// A stored value could not be read back into its Rust type.
     #[error("invalid stored value {value:?} for {column}")]
     InvalidStoredValue { column: &'static str, value: String },
+    /// An access other than a search names no patient.
+    #[error("an access event must name a patient unless it records a search")]
+    PatientRequired,
+    /// The events of one call to `record_accesses` belong to different clinics.
+    #[error("events recorded together must belong to one clinic")]
+    MixedClinics,
+    /// No audit key was installed in this process before an event was recorded.
+    #[error("no audit key is installed; events cannot be signed")]
+    NoKeyInstalled,
+    /// A different audit key was installed earlier in this process.
+    #[error("a different audit key is already installed in this process")]
+    KeyAlreadyInstalled,
+    /// An audit key version is 0 or does not fit the database column.
+    #[error("an audit key version must be a whole number from 1 to 2147483647")]
+    InvalidKeyVersion,
+    /// Two keys of a keyring have the same version.
+    #[error("audit key version {version} is given twice")]
+    DuplicateKeyVersion { version: u32 },
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
 }

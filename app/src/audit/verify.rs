@@ -1,8 +1,14 @@
 //! Verification of the hash chains, as run by `nurture verify-audit`.
 //!
-//! NOTE: the chain detects changes made by anyone who does not also recompute every later hash
-//! and the chain head. A database owner who rewrites a whole chain consistently is not detected.
-//! Detecting that needs the chain heads copied to a store the database owner cannot write.
+//! Every event's hash is recomputed with the audit key version it names, so a chain rewritten
+//! by someone without the key fails at the first altered event, even if every later hash and the
+//! chain head were recomputed. Events without a key (version 0) pass only within the prefix of
+//! each chain that existed when keys were introduced, as recorded in `audit_unkeyed_prefixes`,
+//! which the runtime role cannot write.
+//!
+//! NOTE: removing events from the end of a chain and moving its head back is still not detected
+//! by someone who holds the tables' owner role. Detecting that needs the heads copied to a store
+//! that role cannot write.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -13,6 +19,7 @@ use diesel::sql_types::{Bytea, Int2, Int8, Text, Uuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::hash::GENESIS_HASH;
+use super::keys::AuditKeyring;
 use super::rows::{AccessRow, ChainRow, SecurityRow};
 use super::{AuditError, AuditTable};
 use crate::ids::ClinicId;
@@ -76,6 +83,10 @@ pub enum BreakReason {
     HeadMismatch { last_event_sequence: i64 },
     /// Events exist but the chain head row is missing.
     MissingHead,
+    /// The event has no key, but it is not among the events stored before keys were introduced.
+    Unkeyed,
+    /// The event names an audit key version that the verifier was not given.
+    UnknownKey { version: i32 },
 }
 
 impl fmt::Display for BrokenLink {
@@ -98,6 +109,14 @@ impl fmt::Display for BrokenLink {
                 "the chain head does not match the last event, which has sequence {last_event_sequence}"
             ),
             BreakReason::MissingHead => f.write_str("the chain head row is missing"),
+            BreakReason::Unkeyed => f.write_str(
+                "the event carries no audit key version but was not stored before keys were introduced",
+            ),
+            BreakReason::UnknownKey { version } => write!(
+                f,
+                "the event names audit key version {version}, which is not configured \
+                 (list older keys in NURTURE_AUDIT_KEY_PREVIOUS)"
+            ),
         }
     }
 }
@@ -129,24 +148,32 @@ type ChainKey = (uuid::Uuid, i16);
 type ChainEnd = (i64, Vec<u8>);
 
 /// Walks every shard of every clinic's chain in both tables in sequence order,
-/// [`VERIFY_BATCH_SIZE`] events at a time, and reports the first broken link of each clinic and
-/// table.
+/// [`VERIFY_BATCH_SIZE`] events at a time, recomputes each hash with the key version the event
+/// names, and reports the first broken link of each clinic and table.
 ///
 /// Runs in its own read-only REPEATABLE READ transaction, so events appended meanwhile cannot
 /// make the heads disagree with the events read. `conn` must not be inside a transaction.
-pub async fn verify_chains(conn: &mut AsyncPgConnection) -> Result<VerifyReport, AuditError> {
+pub async fn verify_chains(
+    conn: &mut AsyncPgConnection,
+    keys: &AuditKeyring,
+) -> Result<VerifyReport, AuditError> {
     conn.build_transaction()
         .read_only()
         .repeatable_read()
         .run(async |conn| {
             let mut chains = Vec::new();
             for table in AuditTable::ALL {
+                let walk = Walk {
+                    table,
+                    keys,
+                    unkeyed: unkeyed_prefixes(conn, table).await?,
+                };
                 match table {
                     AuditTable::DataAccess => {
-                        verify_table::<AccessRow>(conn, table, &mut chains).await?
+                        verify_table::<AccessRow>(conn, &walk, &mut chains).await?
                     }
                     AuditTable::SecurityEvents => {
-                        verify_table::<SecurityRow>(conn, table, &mut chains).await?
+                        verify_table::<SecurityRow>(conn, &walk, &mut chains).await?
                     }
                 }
             }
@@ -155,12 +182,48 @@ pub async fn verify_chains(conn: &mut AsyncPgConnection) -> Result<VerifyReport,
         .await
 }
 
+/// What the walk of one table needs besides the events: the keys and the unkeyed prefixes.
+struct Walk<'a> {
+    table: AuditTable,
+    keys: &'a AuditKeyring,
+    /// Last sequence number of each shard whose events may have no key.
+    unkeyed: BTreeMap<ChainKey, i64>,
+}
+
+#[derive(QueryableByName)]
+struct PrefixRow {
+    #[diesel(sql_type = Uuid)]
+    clinic_id: uuid::Uuid,
+    #[diesel(sql_type = Int2)]
+    shard: i16,
+    #[diesel(sql_type = Int8)]
+    last_sequence: i64,
+}
+
+/// Reads how far each shard of `table` held events when chains became keyed.
+async fn unkeyed_prefixes(
+    conn: &mut AsyncPgConnection,
+    table: AuditTable,
+) -> Result<BTreeMap<ChainKey, i64>, AuditError> {
+    let rows: Vec<PrefixRow> = diesel::sql_query(
+        "SELECT clinic_id, shard, last_sequence FROM audit_unkeyed_prefixes WHERE chain = $1",
+    )
+    .bind::<Text, _>(table.name())
+    .load(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| ((row.clinic_id, row.shard), row.last_sequence))
+        .collect())
+}
+
 /// Verifies every shard of `table` and appends one report per clinic, in clinic id order.
 async fn verify_table<Row: ChainRow>(
     conn: &mut AsyncPgConnection,
-    table: AuditTable,
+    walk: &Walk<'_>,
     chains: &mut Vec<ChainReport>,
 ) -> Result<(), AuditError> {
+    let table = walk.table;
     // Heads are read in one query, and shards without events are not walked: most shards of a
     // clinic may be empty, and two queries each would cost more than walking the events.
     let heads = chain_heads(conn, table).await?;
@@ -170,7 +233,7 @@ async fn verify_table<Row: ChainRow>(
     for key in keys {
         let head = heads.get(&key);
         let report = if with_events.contains(&key) {
-            verify_shard::<Row>(conn, table, key, head).await?
+            verify_shard::<Row>(conn, walk, key, head).await?
         } else {
             ShardReport {
                 events: 0,
@@ -265,10 +328,11 @@ struct ShardReport {
 
 async fn verify_shard<Row: ChainRow>(
     conn: &mut AsyncPgConnection,
-    table: AuditTable,
+    walk: &Walk<'_>,
     key: ChainKey,
     head: Option<&ChainEnd>,
 ) -> Result<ShardReport, AuditError> {
+    let unkeyed_until = walk.unkeyed.get(&key).copied().unwrap_or(0);
     let mut report = ShardReport {
         events: 0,
         first_break: None,
@@ -278,7 +342,7 @@ async fn verify_shard<Row: ChainRow>(
     let mut cursor = (0_i64, uuid::Uuid::nil());
 
     loop {
-        let batch: Vec<Row> = next_batch(conn, table, key, cursor).await?;
+        let batch: Vec<Row> = next_batch(conn, walk.table, key, cursor).await?;
         let Some(last) = batch.last() else { break };
         cursor = (last.sequence(), last.id());
 
@@ -293,10 +357,8 @@ async fn verify_shard<Row: ChainRow>(
                 })
             } else if row.prev_hash() != last_hash.as_slice() {
                 Some(BreakReason::PrevHashMismatch)
-            } else if row.recompute_hash().as_slice() != row.hash() {
-                Some(BreakReason::HashMismatch)
             } else {
-                None
+                check_hash(row, walk.keys, unkeyed_until)
             };
             report.first_break = reason.map(|reason| (row.sequence(), reason));
             last_sequence = row.sequence();
@@ -308,6 +370,28 @@ async fn verify_shard<Row: ChainRow>(
         report.first_break = check_head(head, last_sequence, &last_hash);
     }
     Ok(report)
+}
+
+/// Recomputes an event's hash with the key it names; returns the break, if any.
+fn check_hash<Row: ChainRow>(
+    row: &Row,
+    keys: &AuditKeyring,
+    unkeyed_until: i64,
+) -> Option<BreakReason> {
+    let version = row.key_version();
+    let key = if version == 0 {
+        if row.sequence() > unkeyed_until {
+            return Some(BreakReason::Unkeyed);
+        }
+        None
+    } else {
+        let key = u32::try_from(version).ok().and_then(|version| keys.get(version));
+        match key {
+            Some(key) => Some(key),
+            None => return Some(BreakReason::UnknownKey { version }),
+        }
+    };
+    (row.recompute_hash(key).as_slice() != row.hash()).then_some(BreakReason::HashMismatch)
 }
 
 async fn next_batch<Row: ChainRow>(

@@ -87,7 +87,7 @@ pub(super) async fn record(
             .iter()
             .map(|role| role.as_str().to_owned())
             .collect(),
-        patient_id,
+        patient_id: Some(patient_id),
         action,
         purpose: access.purpose.trim().to_owned(),
         data_elements,

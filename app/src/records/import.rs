@@ -13,7 +13,7 @@ use super::infants::{NewInfant, encrypt_infant, insert_infants};
 use super::observations::{NewObservation, encrypt_observation, insert_observations};
 use super::patients::{NewPatient, encrypt_patient, insert_patients};
 use super::{RecordKeys, RecordsError};
-use crate::audit::{AccessAction, AccessOutcome, ClientInfo, NewAccessEvent, record_access};
+use crate::audit::{AccessAction, AccessOutcome, ClientInfo, NewAccessEvent, record_accesses};
 use crate::ids::{ClinicId, PatientId, UserId};
 
 /// One patient's whole record to import.
@@ -77,9 +77,11 @@ pub async fn import_patients(
         insert_entries(conn, &batch.entries).await?;
         insert_care_team(conn, &batch.care_team).await?;
         insert_appointments(conn, &batch.appointments).await?;
-        for patient_id in &ids {
-            record_access(conn, import_event(clinic_id, *patient_id, purpose)).await?;
-        }
+        let events = ids
+            .iter()
+            .map(|patient_id| import_event(clinic_id, *patient_id, purpose))
+            .collect();
+        record_accesses(conn, events).await?;
         Ok(ids)
     })
     .await
@@ -156,7 +158,7 @@ fn import_event(clinic_id: ClinicId, patient_id: PatientId, purpose: &str) -> Ne
         clinic_id,
         actor_user_id: None,
         actor_roles: Vec::new(),
-        patient_id,
+        patient_id: Some(patient_id),
         action: AccessAction::Write,
         purpose: purpose.trim().to_owned(),
         data_elements: vec!["patient.record".to_owned()],

@@ -6,16 +6,121 @@
 //! on the current version and are not selected again. Batches lock their rows with
 //! `FOR UPDATE SKIP LOCKED`, so two rotations running at once take different rows. Rewrapping
 //! changes no ciphertext of patient data, because the data keys themselves stay the same.
+//!
+//! A rotation is a security event of every clinic: [`record_rotation_started`] and
+//! [`record_rotation_finished`] record its start and end, and each batch records, in its own
+//! transaction, one `data_keys_rewrapped` event per clinic whose keys it rewrapped.
 
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
+use std::collections::BTreeMap;
+
 use super::RecordsError;
 use super::access::{version_from_db, version_to_db};
 use super::schema::patients;
+use crate::audit::{ClientInfo, NewSecurityEvent, SecurityEventKind, record_security_event};
 use crate::crypto::{KeyProvider, WrappedDataKey};
-use crate::ids::PatientId;
-use crate::schema::users;
+use crate::ids::{ClinicId, PatientId};
+use crate::schema::{clinics, users};
+
+/// Whose data keys a rotation batch rewraps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyOwner {
+    Users,
+    Patients,
+}
+
+impl KeyOwner {
+    fn as_str(self) -> &'static str {
+        match self {
+            KeyOwner::Users => "users",
+            KeyOwner::Patients => "patients",
+        }
+    }
+}
+
+/// Records in every clinic that a rotation to KEK version `kek_version` started, with the number
+/// of keys left to rewrap in the whole installation.
+pub async fn record_rotation_started(
+    conn: &mut AsyncPgConnection,
+    kek_version: u32,
+    pending_users: i64,
+    pending_patients: i64,
+) -> Result<(), RecordsError> {
+    let detail = serde_json::json!({
+        "kek_version": kek_version,
+        "pending_user_keys": pending_users,
+        "pending_patient_keys": pending_patients,
+    });
+    record_in_every_clinic(conn, SecurityEventKind::KeyRotationStarted, detail).await
+}
+
+/// Records in every clinic that no data key is left on a KEK version other than `kek_version`.
+pub async fn record_rotation_finished(
+    conn: &mut AsyncPgConnection,
+    kek_version: u32,
+) -> Result<(), RecordsError> {
+    let detail = serde_json::json!({ "kek_version": kek_version });
+    record_in_every_clinic(conn, SecurityEventKind::KeyRotationFinished, detail).await
+}
+
+async fn record_in_every_clinic(
+    conn: &mut AsyncPgConnection,
+    kind: SecurityEventKind,
+    detail: serde_json::Value,
+) -> Result<(), RecordsError> {
+    conn.transaction::<_, RecordsError, _>(async move |conn| {
+        let clinic_ids: Vec<uuid::Uuid> = clinics::table
+            .order(clinics::id)
+            .select(clinics::id)
+            .load(conn)
+            .await?;
+        for clinic_id in clinic_ids {
+            record_system_event(conn, ClinicId(clinic_id), kind, detail.clone()).await?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Records, for each clinic of a batch, how many of its keys the batch rewrapped.
+async fn record_batch(
+    conn: &mut AsyncPgConnection,
+    owner: KeyOwner,
+    kek_version: i32,
+    per_clinic: BTreeMap<uuid::Uuid, usize>,
+) -> Result<(), RecordsError> {
+    for (clinic_id, keys) in per_clinic {
+        let detail = serde_json::json!({
+            "owner": owner.as_str(),
+            "keys": keys,
+            "kek_version": kek_version,
+        });
+        let kind = SecurityEventKind::DataKeysRewrapped;
+        record_system_event(conn, ClinicId(clinic_id), kind, detail).await?;
+    }
+    Ok(())
+}
+
+/// Records an event that the system caused on its own, with no actor and no client.
+async fn record_system_event(
+    conn: &mut AsyncPgConnection,
+    clinic_id: ClinicId,
+    kind: SecurityEventKind,
+    detail: serde_json::Value,
+) -> Result<(), RecordsError> {
+    let event = NewSecurityEvent {
+        clinic_id,
+        actor_user_id: None,
+        subject_user_id: None,
+        kind,
+        detail,
+        client: ClientInfo::default(),
+    };
+    record_security_event(conn, event).await?;
+    Ok(())
+}
 
 /// Counts patients whose data key is wrapped under a KEK version other than `current`.
 /// Erased patients have no key and are not counted.
@@ -73,6 +178,7 @@ pub async fn rotate_patient_keys(
             .await?;
 
         let mut rewrapped = 0;
+        let mut per_clinic = BTreeMap::new();
         for (clinic_id, id, wrapped, kek_version) in rows {
             let (Some(bytes), Some(kek_version)) = (wrapped, kek_version) else {
                 continue;
@@ -90,7 +196,9 @@ pub async fn rotate_patient_keys(
                 .execute(conn)
                 .await?;
             rewrapped += 1;
+            *per_clinic.entry(clinic_id).or_insert(0) += 1;
         }
+        record_batch(conn, KeyOwner::Patients, current, per_clinic).await?;
         Ok(rewrapped)
     })
     .await
@@ -106,11 +214,12 @@ pub async fn rotate_user_keys(
     let current = version_to_db(provider.current_kek_version())?;
 
     conn.transaction::<_, RecordsError, _>(async move |conn| {
-        let rows: Vec<(uuid::Uuid, Vec<u8>, i32)> = users::table
+        let rows: Vec<(uuid::Uuid, uuid::Uuid, Vec<u8>, i32)> = users::table
             .filter(users::data_key_kek_version.ne(current))
             .order(users::id)
             .limit(i64::from(batch_size.max(1)))
             .select((
+                users::clinic_id,
                 users::id,
                 users::data_key_wrapped,
                 users::data_key_kek_version,
@@ -121,7 +230,8 @@ pub async fn rotate_user_keys(
             .await?;
 
         let count = rows.len();
-        for (id, bytes, kek_version) in rows {
+        let mut per_clinic = BTreeMap::new();
+        for (clinic_id, id, bytes, kek_version) in rows {
             let wrapped = WrappedDataKey {
                 kek_version: version_from_db(kek_version),
                 bytes,
@@ -135,7 +245,9 @@ pub async fn rotate_user_keys(
                 ))
                 .execute(conn)
                 .await?;
+            *per_clinic.entry(clinic_id).or_insert(0) += 1;
         }
+        record_batch(conn, KeyOwner::Users, current, per_clinic).await?;
         Ok(count)
     })
     .await

@@ -8,12 +8,14 @@ use super::access::{self, AccessContext, RecordKeys};
 use super::names::{date_of_birth_index, name_token_index, name_tokens};
 use super::patients::PatientQuery;
 use super::schema::{patient_name_tokens, patients};
-use crate::audit::AccessAction;
+use crate::audit::{AccessAction, AccessOutcome, NewAccessEvent, record_access};
 use crate::ids::{ClinicId, PatientId};
 
 /// Finds patients of the caller's clinic by name or date of birth through the blind indexes,
-/// without decrypting anything. Each patient found is recorded as a read of the searched field.
-/// Erased patients are never found, because their indexes are deleted.
+/// without decrypting anything. Each patient found is recorded as a read of the searched field,
+/// and a search that finds nobody is recorded as one `search` event without a patient, so that
+/// looking for someone leaves a trace even when she is not there. Erased patients are never
+/// found, because their indexes are deleted.
 pub async fn search_patients(
     conn: &mut AsyncPgConnection,
     keys: RecordKeys<'_>,
@@ -49,6 +51,9 @@ pub async fn search_patients(
         };
 
         let found: Vec<PatientId> = found.into_iter().map(PatientId).collect();
+        if found.is_empty() {
+            record_search_without_match(conn, access, element).await?;
+        }
         for patient_id in &found {
             let elements = vec![element.to_owned()];
             access::record(conn, access, *patient_id, AccessAction::Read, elements).await?;
@@ -56,6 +61,32 @@ pub async fn search_patients(
         Ok(found)
     })
     .await
+}
+
+/// Records a search that found nobody: action `search`, no patient, the searched field.
+async fn record_search_without_match(
+    conn: &mut AsyncPgConnection,
+    access: &AccessContext,
+    element: &str,
+) -> Result<(), RecordsError> {
+    let event = NewAccessEvent {
+        clinic_id: access.clinic_id,
+        actor_user_id: Some(access.actor),
+        actor_roles: access
+            .actor_roles
+            .iter()
+            .map(|role| role.as_str().to_owned())
+            .collect(),
+        patient_id: None,
+        action: AccessAction::Search,
+        purpose: access.purpose.trim().to_owned(),
+        data_elements: vec![element.to_owned()],
+        outcome: AccessOutcome::Allowed,
+        emergency: access.emergency,
+        client: access.client.clone(),
+    };
+    record_access(conn, event).await?;
+    Ok(())
 }
 
 /// Returns the patients that have every one of the token indexes.

@@ -10,7 +10,8 @@
 use app::crypto::{CryptoError, KeyProvider};
 use app::records::RecordsError;
 use app::records::rotation::{
-    pending_patient_keys, pending_user_keys, rotate_patient_keys, rotate_user_keys,
+    pending_patient_keys, pending_user_keys, record_rotation_finished, record_rotation_started,
+    rotate_patient_keys, rotate_user_keys,
 };
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
@@ -57,9 +58,22 @@ pub async fn run(arguments: &[String]) -> Result<(), String> {
         .map_err(|error| format!("cannot connect to {url}: {error}"))?;
     let current = provider.current_kek_version();
     println!("rewrapping data keys under key-encryption key version {current}");
+    app::audit::install_audit_keys(server::state::audit_keyring(&config)?)
+        .map_err(|error| error.to_string())?;
+    let pending_users = pending_user_keys(&mut connection, current).await;
+    let pending_patients = pending_patient_keys(&mut connection, current).await;
+    let (pending_users, pending_patients) = pending_users
+        .and_then(|users| Ok((users, pending_patients?)))
+        .map_err(|error| format!("counting the keys to rewrap failed: {error}"))?;
+    record_rotation_started(&mut connection, current, pending_users, pending_patients)
+        .await
+        .map_err(|error| format!("recording the start of the rotation failed: {error}"))?;
 
     rotate(&mut connection, &provider, batch_size, Kind::Users).await?;
     rotate(&mut connection, &provider, batch_size, Kind::Patients).await?;
+    record_rotation_finished(&mut connection, current)
+        .await
+        .map_err(|error| format!("recording the end of the rotation failed: {error}"))?;
     tracing::info!(kek_version = current, "key rotation finished");
     println!("done: every data key is wrapped under version {current}");
     Ok(())

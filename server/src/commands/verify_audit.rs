@@ -1,7 +1,8 @@
 //! `nurture verify-audit`: recomputes every audit hash chain and reports the first broken link.
 //!
 //! Prints one line per table and clinic with its event count, then either "all chains intact"
-//! (exit status 0) or the first broken link (exit status 1). Exit status 2 means the check could
+//! (exit status 0) or the first broken link (exit status 1). It needs the audit keys:
+//! `NURTURE_AUDIT_KEY` and, for events signed before a key change, `NURTURE_AUDIT_KEY_PREVIOUS`. Exit status 2 means the check could
 //! not run, for example because the database is unreachable.
 
 use std::process::ExitCode;
@@ -35,7 +36,8 @@ async fn verify() -> Result<VerifyReport, String> {
         .await
         .map_err(|error| format!("cannot connect to {url}: {error}"))?;
 
-    let report = verify_chains(&mut connection)
+    let keys = server::state::audit_keyring(&config)?;
+    let report = verify_chains(&mut connection, &keys)
         .await
         .map_err(|error| format!("reading the audit tables failed: {error}"))?;
     tracing::info!(

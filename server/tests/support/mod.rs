@@ -9,7 +9,9 @@
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
+use app::audit::{AuditKey, AuditKeyring};
 use app::db::DbPool;
 use axum::Router;
 use axum::body::{Body, to_bytes};
@@ -26,19 +28,61 @@ use tower::ServiceExt;
 pub const ORIGIN: &str = "http://localhost:3000";
 
 const DEFAULT_TEST_DATABASE_URL: &str = "postgres://nurture:nurture@localhost:5432/nurture";
+const DEFAULT_TEST_RUNTIME_DATABASE_URL: &str =
+    "postgres://nurture_app:nurture_app@localhost:5432/nurture";
 
 static TEMPLATE: OnceCell<String> = OnceCell::const_new();
 
-/// Server address and credentials for test databases, from `NURTURE_TEST_DATABASE_URL`.
+/// The audit key of this test process. Audit events are signed with the key installed in the
+/// process, so every test of one binary shares it.
+static AUDIT_KEY: LazyLock<SecretKey> = LazyLock::new(SecretKey::generate);
+
+/// Server address and credentials of the owner role, which creates and migrates test
+/// databases, from `NURTURE_TEST_DATABASE_URL`.
 pub fn server_url() -> DatabaseUrl {
     let text = std::env::var("NURTURE_TEST_DATABASE_URL")
         .unwrap_or_else(|_| DEFAULT_TEST_DATABASE_URL.to_owned());
     DatabaseUrl::parse(&text).expect("NURTURE_TEST_DATABASE_URL is not a valid database URL")
 }
 
+/// Server address and credentials of the runtime role, a member of `nurture_runtime` that the
+/// server under test connects as, from `NURTURE_TEST_RUNTIME_DATABASE_URL`.
+pub fn runtime_server_url() -> DatabaseUrl {
+    let text = std::env::var("NURTURE_TEST_RUNTIME_DATABASE_URL")
+        .unwrap_or_else(|_| DEFAULT_TEST_RUNTIME_DATABASE_URL.to_owned());
+    DatabaseUrl::parse(&text)
+        .expect("NURTURE_TEST_RUNTIME_DATABASE_URL is not a valid database URL")
+}
+
+/// Returns the runtime role's URL of the database that `database` names.
+pub fn runtime_url(database: &DatabaseUrl) -> DatabaseUrl {
+    let name = database
+        .database_name()
+        .expect("a parsed database URL has a name");
+    runtime_server_url().with_database(name)
+}
+
+/// The audit key of this test process in base64, for `NURTURE_AUDIT_KEY`.
+pub fn audit_key_base64() -> String {
+    AUDIT_KEY.to_base64()
+}
+
+/// The keyring that verifies events recorded by this test process.
+pub fn audit_keyring() -> AuditKeyring {
+    AuditKeyring::new(AuditKey::new(1, *AUDIT_KEY.expose()).expect("version 1 is valid"))
+}
+
+/// Installs this process's audit key, so that code under test can record events.
+pub fn install_audit_key() {
+    app::audit::install_audit_keys(audit_keyring()).expect("the test audit key is installed");
+}
+
 /// A database that exists for one test and is dropped when the value is dropped.
 pub struct TestDatabase {
+    /// Connection as the owner role, for fixtures and inspection.
     pub url: DatabaseUrl,
+    /// Connection as the runtime role, as the server connects.
+    pub runtime_url: DatabaseUrl,
     name: String,
 }
 
@@ -66,8 +110,10 @@ impl TestDatabase {
             None => format!("CREATE DATABASE \"{name}\""),
         };
         execute_on_server(&statement).await;
+        install_audit_key();
         Self {
             url: server_url().with_database(&name),
+            runtime_url: runtime_server_url().with_database(&name),
             name,
         }
     }
@@ -185,10 +231,19 @@ fn migrations_hash() -> u64 {
     hasher.finish()
 }
 
-/// Configuration for a test server: the given database, fresh secrets, and `overrides`.
+/// Configuration for a test server: the given database, connected as the runtime role and
+/// migrated as the owner, fresh secrets except the process's audit key, and `overrides`.
 pub fn test_config(database: &DatabaseUrl, overrides: &[(&str, &str)]) -> Config {
     let mut values: HashMap<String, String> = HashMap::from([
-        ("DATABASE_URL".to_owned(), database.expose().to_owned()),
+        (
+            "DATABASE_URL".to_owned(),
+            runtime_url(database).expose().to_owned(),
+        ),
+        (
+            "NURTURE_MIGRATION_DATABASE_URL".to_owned(),
+            database.expose().to_owned(),
+        ),
+        ("NURTURE_AUDIT_KEY".to_owned(), audit_key_base64()),
         ("NURTURE_PUBLIC_URL".to_owned(), ORIGIN.to_owned()),
         (
             "NURTURE_SITE_ROOT".to_owned(),
