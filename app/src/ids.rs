@@ -79,3 +79,11 @@ uuid_id!(
     /// An infant, whose record belongs to the mother's.
     InfantId
 );
+uuid_id!(
+    /// A conversation about one patient between her and members of her care team.
+    ThreadId
+);
+uuid_id!(
+    /// One message in a thread.
+    MessageId
+);

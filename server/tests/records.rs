@@ -992,6 +992,62 @@ async fn search_matches_accented_and_non_latin_names() {
     assert!(matches!(empty, Err(RecordsError::InvalidInput(_))));
 }
 
+#[derive(QueryableByName)]
+struct SearchEvent {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
+    patient_id: Option<uuid::Uuid>,
+    #[diesel(sql_type = diesel::sql_types::Array<diesel::sql_types::Text>)]
+    data_elements: Vec<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
+    actor_user_id: Option<uuid::Uuid>,
+}
+
+#[tokio::test]
+async fn search_without_match_is_audited() {
+    let mut clinic = Clinic::new().await;
+    let services = clinic.app.state.services.clone();
+    let keys = RecordKeys::from_services(&services);
+    clinic.patient("Kaśka Nowak").await;
+    let before = audit_count(&mut clinic.conn).await;
+
+    for query in [
+        PatientQuery::Name("Brannigan".to_owned()),
+        PatientQuery::DateOfBirth(NaiveDate::from_ymd_opt(1981, 1, 2).unwrap()),
+    ] {
+        let found = app::records::search_patients(&mut clinic.conn, keys, &clinic.access, &query)
+            .await
+            .unwrap();
+        assert!(found.is_empty(), "{query:?}");
+    }
+
+    assert_eq!(audit_count(&mut clinic.conn).await, before + 2);
+    let events: Vec<SearchEvent> = diesel::sql_query(
+        "SELECT patient_id, data_elements, actor_user_id FROM data_access_audit \
+         WHERE action = 'search' ORDER BY occurred_at, id",
+    )
+    .load(&mut clinic.conn)
+    .await
+    .unwrap();
+    let elements: Vec<_> = events.iter().map(|event| event.data_elements.clone()).collect();
+    assert_eq!(
+        elements,
+        [
+            vec!["patient.search_by_name".to_owned()],
+            vec!["patient.search_by_date_of_birth".to_owned()]
+        ]
+    );
+    assert!(events.iter().all(|event| event.patient_id.is_none()));
+    assert!(
+        events
+            .iter()
+            .all(|event| event.actor_user_id == Some(clinic.midwife.0))
+    );
+    let report = app::audit::verify_chains(&mut clinic.conn, &support::audit_keyring())
+        .await
+        .unwrap();
+    assert!(report.is_intact(), "{:?}", report.first_break());
+}
+
 #[tokio::test]
 async fn erased_patient_unreadable_and_audited() {
     let mut clinic = Clinic::new().await;
@@ -1099,9 +1155,11 @@ async fn run_command(
     command
         .args(arguments)
         .env_clear()
-        .env("DATABASE_URL", database.expose())
+        .env("DATABASE_URL", support::runtime_url(database).expose())
+        .env("NURTURE_MIGRATION_DATABASE_URL", database.expose())
         .env("NURTURE_PSEUDONYM_KEY", SecretKey::generate().to_base64())
         .env("NURTURE_BLIND_INDEX_KEY", blind_index_key.to_base64())
+        .env("NURTURE_AUDIT_KEY", support::audit_key_base64())
         .env("RUST_LOG", "warn");
     for (name, value) in kek {
         command.env(name, value);
@@ -1214,6 +1272,26 @@ async fn rotation_resumes_after_interruption() {
     )
     .await;
     assert_eq!(on_old_version, 0);
+    let rotation_events = |kind: &str| {
+        format!(
+            "SELECT count(*) AS count FROM security_events WHERE kind = '{kind}' \
+             AND clinic_id = '{}' AND actor_user_id IS NULL",
+            clinic.clinic_id
+        )
+    };
+    // Two batches before the interruption, then one of users and two of patients.
+    for (kind, expected) in [
+        ("key_rotation_started", 1),
+        ("data_keys_rewrapped", 5),
+        ("key_rotation_finished", 1),
+    ] {
+        let recorded = count(&mut clinic.conn, &rotation_events(kind)).await;
+        assert_eq!(recorded, expected, "{kind}");
+    }
+    let report = app::audit::verify_chains(&mut clinic.conn, &support::audit_keyring())
+        .await
+        .unwrap();
+    assert!(report.is_intact(), "{:?}", report.first_break());
 
     let new_keys = RecordKeys {
         provider: &new_only,
@@ -1437,6 +1515,10 @@ async fn generator_is_deterministic_for_seed() {
     .await;
 
     assert_eq!(first.patients.len(), 12);
+    assert_eq!(
+        (first.threads, first.messages),
+        (second.threads, second.messages)
+    );
     assert!(first_content.len() > 12 * 30, "{}", first_content.len());
     let first_difference = first_content
         .iter()
@@ -1497,7 +1579,31 @@ async fn generator_creates_requested_counts() {
         count(&mut clinic.conn, &in_clinic("appointments")).await,
         (summary.appointments + again.appointments) as i64
     );
-    assert_eq!(count(&mut clinic.conn, &in_clinic("users")).await, 5);
+    let portal = summary.portal_accounts + again.portal_accounts;
+    assert_eq!(
+        count(&mut clinic.conn, &in_clinic("users")).await,
+        5 + portal as i64
+    );
+    assert!((140..=230).contains(&summary.portal_accounts), "{portal}");
+    assert_eq!(
+        count(&mut clinic.conn, &in_clinic("message_threads")).await,
+        (summary.threads + again.threads) as i64
+    );
+    assert_eq!(
+        count(&mut clinic.conn, &in_clinic("messages")).await,
+        (summary.messages + again.messages) as i64
+    );
+    assert!(summary.threads >= summary.portal_accounts, "{}", summary.threads);
+    let without_account = count(
+        &mut clinic.conn,
+        &format!(
+            "SELECT count(*) AS count FROM message_threads AS thread JOIN patients AS patient \
+             ON patient.clinic_id = thread.clinic_id AND patient.id = thread.patient_id \
+             WHERE thread.clinic_id = '{clinic_id}' AND patient.user_id IS NULL"
+        ),
+    )
+    .await;
+    assert_eq!(without_account, 0);
     assert_eq!(again.staff, summary.staff);
     assert_eq!(
         count(&mut clinic.conn, &in_clinic("data_access_audit")).await,
@@ -1538,6 +1644,7 @@ async fn generator_command_reports_progress() {
             "3",
             "--seed",
             "5",
+            "--staff-links",
         ],
         &kek,
         &blind_index_key,
@@ -1562,6 +1669,12 @@ async fn generator_command_reports_progress() {
     assert_eq!(status, Some(0), "{output}");
     assert!(output.contains("generated 3 of 3 patients"), "{output}");
     assert!(output.contains("3 more synthetic patients"), "{output}");
+    assert!(output.contains("mothers use the portal"), "{output}");
+    assert!(
+        output.contains("Enrollment link for midwife.1@cohort-cli.synthetic.invalid"),
+        "{output}"
+    );
+    assert_eq!(output.matches("/enroll#").count(), 5, "{output}");
     assert_eq!(bad_status, Some(1), "{bad_output}");
     assert!(bad_output.contains("--patients \"0\""), "{bad_output}");
 }

@@ -10,6 +10,7 @@ use super::appointments::{
 };
 use super::entries::{NewClinicalEntry, encrypt_entry, insert_entries};
 use super::infants::{NewInfant, encrypt_infant, insert_infants};
+use super::message_import::{ImportedThread, ThreadRows};
 use super::observations::{NewObservation, encrypt_observation, insert_observations};
 use super::patients::{NewPatient, encrypt_patient, insert_patients};
 use super::{RecordKeys, RecordsError};
@@ -29,6 +30,8 @@ pub struct ImportedPatient {
     pub entries: Vec<NewClinicalEntry>,
     pub care_team: Vec<NewCareTeamMember>,
     pub appointments: Vec<NewAppointment>,
+    /// Message threads with members of her care team; they need `patient.user_id`.
+    pub threads: Vec<ImportedThread>,
 }
 
 /// An infant with the observations and entries about her or him. Their `infant_id` is set to
@@ -50,6 +53,7 @@ struct Batch {
     entries: Vec<super::entries::EntryRow>,
     care_team: Vec<super::appointments::CareTeamRow>,
     appointments: Vec<super::appointments::AppointmentRow>,
+    threads: ThreadRows,
 }
 
 /// Imports whole patient records into `clinic_id` in one transaction, recording one write event
@@ -77,6 +81,7 @@ pub async fn import_patients(
         insert_entries(conn, &batch.entries).await?;
         insert_care_team(conn, &batch.care_team).await?;
         insert_appointments(conn, &batch.appointments).await?;
+        batch.threads.insert(conn).await?;
         let events = ids
             .iter()
             .map(|patient_id| import_event(clinic_id, *patient_id, purpose))
@@ -146,6 +151,20 @@ async fn encrypt_record(
         batch
             .appointments
             .push(appointment_row(clinic_id, patient_id, appointment)?);
+    }
+
+    if !record.threads.is_empty() {
+        let Some(patient_user) = record.patient.user_id else {
+            return Err(RecordsError::InvalidInput(
+                "message threads need the patient's own account".to_owned(),
+            ));
+        };
+        let team: Vec<UserId> = record.care_team.iter().map(|member| member.provider).collect();
+        for thread in &record.threads {
+            batch
+                .threads
+                .add(key, clinic_id, patient_user, &team, thread)?;
+        }
     }
 
     batch.patients.push(encrypted.row);

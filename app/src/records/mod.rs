@@ -1,5 +1,5 @@
 //! The encrypted clinical record store: patients, infants, care teams, clinical entries,
-//! observations, appointments and clinical notes.
+//! observations, appointments, clinical notes and secure messages.
 //!
 //! Every public function performs one meaningful operation for an [`AccessContext`], decrypts
 //! only the fields it returns, and records one event in the audit trail in the same database
@@ -21,6 +21,9 @@ mod entries;
 mod error;
 mod import;
 mod infants;
+mod message_import;
+mod message_reads;
+mod messages;
 pub mod names;
 mod observation_values;
 mod observations;
@@ -42,6 +45,9 @@ pub use entries::{
 pub use error::RecordsError;
 pub use import::{ImportedInfant, ImportedPatient, import_patients};
 pub use infants::{Infant, NewInfant, add_infant, list_infants};
+pub use message_import::{ImportedMessage, ImportedThread, MessageSender};
+pub use message_reads::{read_thread, unread_counts};
+pub use messages::{Message, NewThread, Thread, UnreadCount, send_message, start_thread};
 pub use observation_values::{FeedingMethod, ObservationKind, ObservationValue};
 pub use observations::{NewObservation, Observation, add_observation, list_observations};
 pub use patients::{

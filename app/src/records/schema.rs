@@ -112,3 +112,41 @@ diesel::table! {
         body_ciphertext -> Bytea,
     }
 }
+
+diesel::table! {
+    message_threads (clinic_id, id) {
+        id -> Uuid,
+        clinic_id -> Uuid,
+        patient_id -> Uuid,
+        classification -> Text,
+        data_key_version -> Int4,
+        subject_ciphertext -> Bytea,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+        message_count -> Int8,
+    }
+}
+
+diesel::table! {
+    message_participants (clinic_id, thread_id, user_id) {
+        clinic_id -> Uuid,
+        thread_id -> Uuid,
+        user_id -> Uuid,
+        read_through -> Int8,
+    }
+}
+
+diesel::table! {
+    messages (clinic_id, id) {
+        id -> Uuid,
+        clinic_id -> Uuid,
+        thread_id -> Uuid,
+        sequence -> Int8,
+        sender_user_id -> Uuid,
+        sent_at -> Timestamptz,
+        data_key_version -> Int4,
+        body_ciphertext -> Bytea,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(message_threads, message_participants);

@@ -6,9 +6,14 @@
 //! size give the same records in the same order, although ids, nonces and data keys are fresh
 //! random values on every run. The staff accounts the cohort needs are created in the clinic, or
 //! reused when a previous run created them. They get no invitation, so nobody can sign in as
-//! them.
+//! them until an operator issues one with [`staff_links`] (`generate-cohort --staff-links`).
+//!
+//! About 40% of the mothers use the portal: each gets her own account (role patient, an email
+//! under the reserved `.invalid` domain with a random id, no invitation) and message threads
+//! with members of her care team.
 
 mod infant;
+mod messages;
 mod plan;
 mod random;
 mod screening;
@@ -17,9 +22,11 @@ use std::time::Instant;
 
 use app::identity::Role;
 use app::identity::server::accounts::{self, NewAccount};
+use app::identity::IssuedLink;
+use app::identity::server::admin::reissue_by_operator;
 use app::identity::server::email::normalize_email;
 use app::ids::{ClinicId, PatientId, UserId};
-use app::records::{RecordKeys, import_patients};
+use app::records::{ImportedPatient, RecordKeys, import_patients};
 use app::services::Services;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use rand::SeedableRng;
@@ -34,6 +41,8 @@ pub const MAX_PATIENTS: u32 = 50_000;
 const BATCH_SIZE: usize = 200;
 /// Patients per synthetic staff member of each role.
 const PATIENTS_PER_STAFF: u32 = 500;
+/// Mixed into the seed of the random stream that plans message threads.
+const MESSAGE_STREAM: u64 = 0x6d65_7373_6167_6573;
 /// Purpose recorded in the audit trail for every generated record.
 const PURPOSE: &str = "synthetic cohort generation";
 
@@ -60,9 +69,15 @@ pub struct CohortSummary {
     /// The patients in generation order.
     pub patients: Vec<PatientId>,
     pub staff: Staff,
+    /// Emails of the staff accounts, in the order [`staff_links`] prints them.
+    pub staff_emails: Vec<String>,
     pub infants: usize,
     pub observations: usize,
     pub appointments: usize,
+    /// Mothers with a portal account, and their message threads and messages.
+    pub portal_accounts: usize,
+    pub threads: usize,
+    pub messages: usize,
     pub seconds: f64,
 }
 
@@ -89,17 +104,22 @@ pub async fn generate(
         .map_err(|error| {
             format!("cannot create clinic {:?}; a slug is 2 to 63 lower-case letters, digits or hyphens: {error}", options.clinic_slug)
         })?;
-    let staff = ensure_staff(&mut conn, services, clinic_id, options).await?;
+    let (staff, staff_emails) = ensure_staff(&mut conn, services, clinic_id, options).await?;
 
     let mut rng = StdRng::seed_from_u64(options.seed);
+    let mut message_rng = StdRng::seed_from_u64(options.seed ^ MESSAGE_STREAM);
     let keys = RecordKeys::from_services(services);
     let mut summary = CohortSummary {
         clinic_id,
         patients: Vec::with_capacity(options.patients as usize),
         staff: staff.clone(),
+        staff_emails,
         infants: 0,
         observations: 0,
         appointments: 0,
+        portal_accounts: 0,
+        threads: 0,
+        messages: 0,
         seconds: 0.0,
     };
     let mut remaining = options.patients as usize;
@@ -107,8 +127,9 @@ pub async fn generate(
         let size = remaining.min(BATCH_SIZE);
         let mut batch = Vec::with_capacity(size);
         for _ in 0..size {
-            let record = plan_patient(&mut rng, &staff)
+            let mut record = plan_patient(&mut rng, &staff)
                 .map_err(|error| format!("planning a synthetic patient failed: {error}"))?;
+            record.threads = messages::plan_portal(&mut message_rng, &record);
             summary.infants += record.infants.len();
             summary.observations += record.observations.len()
                 + record
@@ -117,8 +138,16 @@ pub async fn generate(
                     .map(|infant| infant.observations.len())
                     .sum::<usize>();
             summary.appointments += record.appointments.len();
+            summary.threads += record.threads.len();
+            summary.messages += record
+                .threads
+                .iter()
+                .map(|thread| thread.messages.len())
+                .sum::<usize>();
             batch.push(record);
         }
+        summary.portal_accounts +=
+            create_portal_accounts(&mut conn, services, clinic_id, options, &mut batch).await?;
         let ids = import_patients(&mut conn, keys, clinic_id, PURPOSE, &batch)
             .await
             .map_err(|error| {
@@ -143,13 +172,65 @@ pub async fn generate(
     Ok(summary)
 }
 
+/// Creates, in one transaction, the own account of every mother in `batch` who has message
+/// threads, and links it to her record. Returns how many it created.
+async fn create_portal_accounts(
+    conn: &mut AsyncPgConnection,
+    services: &Services,
+    clinic_id: ClinicId,
+    options: &CohortOptions,
+    batch: &mut [ImportedPatient],
+) -> Result<usize, String> {
+    conn.transaction::<_, app::error::AppError, _>(async |conn| {
+        let mut created = 0;
+        for record in batch.iter_mut().filter(|record| !record.threads.is_empty()) {
+            let email = format!(
+                "mother.{}@{}.synthetic.invalid",
+                uuid::Uuid::new_v4().simple(),
+                options.clinic_slug
+            );
+            let account = NewAccount {
+                clinic_id,
+                display_name: &record.patient.full_name,
+                email: &email,
+                roles: &[Role::Patient],
+                granted_by: None,
+            };
+            let keys = services.keys.as_ref();
+            let user = accounts::create_user(conn, keys, &services.blind_index, account).await?;
+            record.patient.user_id = Some(user);
+            created += 1;
+        }
+        Ok(created)
+    })
+    .await
+    .map_err(|error| format!("creating synthetic portal accounts failed: {}", error.message))
+}
+
+/// Issues a new enrollment link (or a recovery link, once enrolled) for each staff account of
+/// a cohort, so that the demo can sign in as them. Earlier links of those accounts stop working.
+pub async fn staff_links(
+    services: &Services,
+    emails: &[String],
+) -> Result<Vec<(String, IssuedLink)>, String> {
+    let mut links = Vec::with_capacity(emails.len());
+    for email in emails {
+        let issued = reissue_by_operator(services, email)
+            .await
+            .map_err(|error| format!("issuing a link for {email} failed: {}", error.message))?;
+        links.push((email.clone(), issued));
+    }
+    Ok(links)
+}
+
 /// Finds or creates the clinic's synthetic staff: one of each care role per 500 patients.
+/// Returns them with their emails.
 async fn ensure_staff(
     conn: &mut AsyncPgConnection,
     services: &Services,
     clinic_id: ClinicId,
     options: &CohortOptions,
-) -> Result<Staff, String> {
+) -> Result<(Staff, Vec<String>), String> {
     let per_role = 1 + options.patients.saturating_sub(1) / PATIENTS_PER_STAFF;
     let mut staff = Staff {
         midwives: Vec::new(),
@@ -165,10 +246,13 @@ async fn ensure_staff(
         (Role::MentalHealthSpecialist, "Mental health specialist"),
         (Role::CareCoordinator, "Care coordinator"),
     ];
+    let mut emails = Vec::new();
     for (role, label) in roles {
         for number in 1..=per_role {
-            let id = ensure_staff_member(conn, services, clinic_id, options, role, label, number)
+            let email = staff_email(options, role, number)?;
+            let id = ensure_staff_member(conn, services, clinic_id, &email, role, label, number)
                 .await?;
+            emails.push(email);
             match role {
                 Role::Midwife => staff.midwives.push(id),
                 Role::PrimaryCareProvider => staff.gps.push(id),
@@ -178,26 +262,30 @@ async fn ensure_staff(
             }
         }
     }
-    Ok(staff)
+    Ok((staff, emails))
+}
+
+/// Email of a synthetic staff member. The .invalid top-level domain is reserved, so these
+/// addresses can never receive mail.
+fn staff_email(options: &CohortOptions, role: Role, number: u32) -> Result<String, String> {
+    let email = format!(
+        "{}.{number}@{}.synthetic.invalid",
+        role.as_str().replace('_', "-"),
+        options.clinic_slug
+    );
+    normalize_email(&email).map_err(|message| format!("{email:?}: {message}"))
 }
 
 async fn ensure_staff_member(
     conn: &mut AsyncPgConnection,
     services: &Services,
     clinic_id: ClinicId,
-    options: &CohortOptions,
+    email: &str,
     role: Role,
     label: &str,
     number: u32,
 ) -> Result<UserId, String> {
-    // The .invalid top-level domain is reserved, so these addresses can never receive mail.
-    let email = format!(
-        "{}.{number}@{}.synthetic.invalid",
-        role.as_str().replace('_', "-"),
-        options.clinic_slug
-    );
-    let email = normalize_email(&email).map_err(|message| format!("{email:?}: {message}"))?;
-    let existing = accounts::find_by_email(conn, &services.blind_index, &email)
+    let existing = accounts::find_by_email(conn, &services.blind_index, email)
         .await
         .map_err(|error| format!("looking up synthetic staff failed: {error}"))?;
     if let Some(account) = existing {
@@ -209,7 +297,7 @@ async fn ensure_staff_member(
         let account = NewAccount {
             clinic_id,
             display_name: &display_name,
-            email: &email,
+            email,
             roles: &[role],
             granted_by: None,
         };

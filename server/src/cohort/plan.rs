@@ -218,6 +218,7 @@ pub fn plan_patient(rng: &mut StdRng, staff: &Staff) -> Result<ImportedPatient, 
         entries,
         care_team,
         appointments,
+        threads: Vec::new(),
     })
 }
 

@@ -1,24 +1,34 @@
 //! `nurture generate-cohort`: loads a deterministic synthetic cohort into a clinic and prints
 //! progress after each batch.
 
-use server::cohort::{CohortOptions, MAX_PATIENTS, generate};
+use server::cohort::{CohortOptions, MAX_PATIENTS, generate, staff_links};
 use server::database;
 use server::state::AppState;
 
 pub const USAGE: &str = "\
-Usage: nurture generate-cohort --clinic SLUG --patients N --seed S
+Usage: nurture generate-cohort --clinic SLUG --patients N --seed S [--staff-links]
 
 Creates the clinic SLUG if it does not exist and loads N synthetic patients (1 to 50000) with
-their infants, observations, screens, care teams and appointments. The same seed gives the
-same content. Every name is invented and marked \"(synthetic)\".";
+their infants, observations, screens, care teams, appointments and, for the mothers who use the
+portal, message threads with their care team. The same seed gives the same content. Every name
+is invented and marked \"(synthetic)\".
 
-/// Parses `--flag value` pairs; every flag is required.
-pub fn parse(arguments: &[String]) -> Result<CohortOptions, String> {
+--staff-links prints a new enrollment link for each synthetic staff account (a recovery link
+once she enrolled), so that you can sign in as a midwife, GP or other clinician.";
+
+/// Parses `--flag value` pairs, every one required, and the optional `--staff-links`. Returns
+/// the options and whether to print staff links.
+pub fn parse(arguments: &[String]) -> Result<(CohortOptions, bool), String> {
     let mut clinic = None;
     let mut patients = None;
     let mut seed = None;
+    let mut links = false;
     let mut iter = arguments.iter();
     while let Some(flag) = iter.next() {
+        if flag == "--staff-links" {
+            links = true;
+            continue;
+        }
         let value = iter
             .next()
             .ok_or_else(|| format!("{flag} needs a value\n\n{USAGE}"))?;
@@ -45,11 +55,12 @@ pub fn parse(arguments: &[String]) -> Result<CohortOptions, String> {
             other => return Err(format!("unknown option {other:?}\n\n{USAGE}")),
         }
     }
-    Ok(CohortOptions {
+    let options = CohortOptions {
         clinic_slug: clinic.ok_or_else(|| format!("--clinic is missing\n\n{USAGE}"))?,
         patients: patients.ok_or_else(|| format!("--patients is missing\n\n{USAGE}"))?,
         seed: seed.ok_or_else(|| format!("--seed is missing\n\n{USAGE}"))?,
-    })
+    };
+    Ok((options, links))
 }
 
 /// Runs the command with the configuration from the environment.
@@ -58,7 +69,7 @@ pub async fn run(arguments: &[String]) -> Result<(), String> {
         println!("{USAGE}");
         return Ok(());
     }
-    let options = parse(arguments)?;
+    let (options, print_links) = parse(arguments)?;
     let config = crate::start()?;
     let pool = database::prepare(&config.database)
         .await
@@ -87,6 +98,18 @@ pub async fn run(arguments: &[String]) -> Result<(), String> {
         summary.appointments,
         summary.seconds
     );
+    println!(
+        "{} mothers use the portal, with {} message threads and {} messages",
+        summary.portal_accounts, summary.threads, summary.messages
+    );
+    if print_links {
+        for (email, issued) in staff_links(&state.services, &summary.staff_emails).await? {
+            println!(
+                "Enrollment link for {email} (valid until {}):\n{}",
+                issued.expires_at, issued.link
+            );
+        }
+    }
     Ok(())
 }
 
@@ -111,12 +134,26 @@ mod tests {
         .unwrap();
         assert_eq!(
             options,
-            CohortOptions {
-                clinic_slug: "harbour".to_owned(),
-                patients: 20,
-                seed: 7
-            }
+            (
+                CohortOptions {
+                    clinic_slug: "harbour".to_owned(),
+                    patients: 20,
+                    seed: 7
+                },
+                false
+            )
         );
+        let (_, links) = parse(&arguments(&[
+            "--clinic",
+            "harbour",
+            "--staff-links",
+            "--patients",
+            "20",
+            "--seed",
+            "7",
+        ]))
+        .unwrap();
+        assert!(links);
     }
 
     #[test]

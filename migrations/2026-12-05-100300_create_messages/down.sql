@@ -1,0 +1,3 @@
+DROP TABLE messages;
+DROP TABLE message_participants;
+DROP TABLE message_threads;
