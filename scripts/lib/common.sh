@@ -115,10 +115,11 @@ ensure_postgres() {
     ensure_postgres_role
 }
 
-# Two roles: 'nurture' runs migrations and owns the tables; it may create databases (the server
-# creates its own, the tests one per test) but is no superuser. The server runs as 'nurture_app',
-# a member of the group 'nurture_runtime' that the migrations grant only what the server needs
-# (no ownership, so it cannot disable the audit triggers). Safe to run again.
+# Creates two roles. 'nurture' runs migrations and owns the tables. It may create databases (the
+# server creates its own, the tests one per test) but is no superuser. The server runs as
+# 'nurture_app', a member of the group 'nurture_runtime'. The migrations grant that group only
+# what the server needs, and it owns nothing, so it cannot disable the audit triggers. Safe to
+# run again.
 ensure_postgres_role() {
     local sql="SET client_min_messages TO warning; DO \$\$ BEGIN
         IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'nurture') THEN

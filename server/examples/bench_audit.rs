@@ -37,7 +37,10 @@ async fn main() {
             let elapsed = bench_appends(&database, clinics, EVENTS_PER_WRITER, 1).await;
             rates.push((WRITERS * EVENTS_PER_WRITER) as f64 / elapsed.as_secs_f64());
         }
-        print_rates(&format!("appends, {WRITERS} writers, {clinics} clinics"), rates);
+        print_rates(
+            &format!("appends, {WRITERS} writers, {clinics} clinics"),
+            rates,
+        );
     }
 
     if verify_events > 0 {

@@ -555,7 +555,13 @@ mod tests {
     #[test]
     fn database_roles_default_to_runtime_and_owner() {
         let config = config_from(&with_secrets(&[])).unwrap();
-        assert!(config.database.url.expose().starts_with("postgres://nurture_app:"));
+        assert!(
+            config
+                .database
+                .url
+                .expose()
+                .starts_with("postgres://nurture_app:")
+        );
         let migration = config.database.migration_url.unwrap();
         assert!(migration.expose().starts_with("postgres://nurture:"));
 
@@ -569,7 +575,10 @@ mod tests {
     fn migration_url_must_name_same_database() {
         let error = config_from(&with_secrets(&[
             ("DATABASE_URL", "postgres://app@localhost/first"),
-            ("NURTURE_MIGRATION_DATABASE_URL", "postgres://owner@localhost/second"),
+            (
+                "NURTURE_MIGRATION_DATABASE_URL",
+                "postgres://owner@localhost/second",
+            ),
         ]))
         .unwrap_err();
         assert!(
@@ -584,7 +593,10 @@ mod tests {
     fn previous_audit_keys_parsed() {
         let old = SecretKey::generate();
         let mut pairs = with_secrets(&[("NURTURE_AUDIT_KEY_VERSION", "2")]);
-        pairs.push(("NURTURE_AUDIT_KEY_PREVIOUS", format!("1:{}", old.to_base64())));
+        pairs.push((
+            "NURTURE_AUDIT_KEY_PREVIOUS",
+            format!("1:{}", old.to_base64()),
+        ));
 
         let config = config_from(&pairs).unwrap();
 

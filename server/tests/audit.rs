@@ -8,9 +8,9 @@ use std::net::IpAddr;
 
 use app::audit::{
     AccessAction, AccessOutcome, AuditError, AuditKey, AuditKeyring, AuditTable, BreakReason,
-    ClientInfo, HistoryPage,
-    NewAccessEvent, NewSecurityEvent, SecurityEventKind, patient_access_history, record_access,
-    record_security_event, user_security_events, verify_chains,
+    ClientInfo, HistoryPage, NewAccessEvent, NewSecurityEvent, SecurityEventKind,
+    patient_access_history, record_access, record_security_event, user_security_events,
+    verify_chains,
 };
 use app::ids::{ClinicId, PatientId, UserId};
 use diesel_async::{
@@ -91,7 +91,9 @@ async fn appended_events_verify() {
         security(clinic_id, user_id, SecurityEventKind::SignInSucceeded),
     )
     .await;
-    let report = verify_chains(&mut conn, &support::audit_keyring()).await.unwrap();
+    let report = verify_chains(&mut conn, &support::audit_keyring())
+        .await
+        .unwrap();
 
     assert!(report.is_intact(), "{:?}", report.first_break());
     let counts: Vec<_> = report
@@ -199,7 +201,9 @@ async fn update_delete_and_truncate_rejected() {
             "{statement}: {error}"
         );
     }
-    let report = verify_chains(&mut conn, &support::audit_keyring()).await.unwrap();
+    let report = verify_chains(&mut conn, &support::audit_keyring())
+        .await
+        .unwrap();
     assert!(report.is_intact());
     assert_eq!(report.chains[0].events, 1);
 }
@@ -272,7 +276,9 @@ async fn tampering_found_by_verify() {
     )
     .await;
     support::close_superuser(superuser, &mut conn).await;
-    let report = verify_chains(&mut conn, &support::audit_keyring()).await.unwrap();
+    let report = verify_chains(&mut conn, &support::audit_keyring())
+        .await
+        .unwrap();
 
     let break_of = |clinic_id| {
         let chain = report
@@ -326,7 +332,9 @@ async fn rewritten_prev_hash_found_by_verify() {
     )
     .await;
     support::close_superuser(superuser, &mut conn).await;
-    let report = verify_chains(&mut conn, &support::audit_keyring()).await.unwrap();
+    let report = verify_chains(&mut conn, &support::audit_keyring())
+        .await
+        .unwrap();
 
     let link = report.first_break().expect("the chain should be broken");
     assert_eq!(link.table, AuditTable::SecurityEvents);
@@ -354,7 +362,9 @@ async fn rejected_audit_event_rolls_back_access() {
             .execute(&mut conn)
             .await
             .unwrap();
-    let report = verify_chains(&mut conn, &support::audit_keyring()).await.unwrap();
+    let report = verify_chains(&mut conn, &support::audit_keyring())
+        .await
+        .unwrap();
 
     assert!(matches!(result, Err(AuditError::Database(_))), "{result:?}");
     assert_eq!(remaining, 0);
@@ -425,7 +435,9 @@ async fn concurrent_appends_form_one_chain() {
     for writer in writers {
         writer.await.unwrap();
     }
-    let report = verify_chains(&mut conn, &support::audit_keyring()).await.unwrap();
+    let report = verify_chains(&mut conn, &support::audit_keyring())
+        .await
+        .unwrap();
 
     assert!(report.is_intact(), "{:?}", report.first_break());
     assert_eq!(report.chains.len(), 1);
@@ -491,7 +503,9 @@ async fn concurrent_writer_takes_next_shard() {
     )
     .await;
     let shards = shards_by_purpose(&mut other).await;
-    let report = verify_chains(&mut other, &support::audit_keyring()).await.unwrap();
+    let report = verify_chains(&mut other, &support::audit_keyring())
+        .await
+        .unwrap();
 
     assert_eq!(
         shards,
@@ -524,7 +538,9 @@ async fn tampering_in_other_shard_found() {
     )
     .await;
     support::close_superuser(superuser, &mut other).await;
-    let report = verify_chains(&mut other, &support::audit_keyring()).await.unwrap();
+    let report = verify_chains(&mut other, &support::audit_keyring())
+        .await
+        .unwrap();
 
     let link = report.first_break().expect("the chain should be broken");
     assert_eq!(link.clinic_id, clinic_id);
@@ -549,7 +565,9 @@ async fn event_moved_between_shards_found() {
     )
     .await;
     support::close_superuser(superuser, &mut other).await;
-    let report = verify_chains(&mut other, &support::audit_keyring()).await.unwrap();
+    let report = verify_chains(&mut other, &support::audit_keyring())
+        .await
+        .unwrap();
 
     let link = report.first_break().expect("the chain should be broken");
     assert_eq!(link.shard, 1);
@@ -579,7 +597,9 @@ async fn shard_head_ahead_of_events_found() {
     )
     .await;
     support::close_superuser(superuser, &mut other).await;
-    let report = verify_chains(&mut other, &support::audit_keyring()).await.unwrap();
+    let report = verify_chains(&mut other, &support::audit_keyring())
+        .await
+        .unwrap();
 
     let link = report.first_break().expect("the chain should be broken");
     assert_eq!(link.shard, 5);
@@ -603,7 +623,9 @@ async fn clinic_chains_are_independent() {
     for clinic_id in [first, second, first, first, second] {
         record(&mut conn, access(clinic_id, patient_id, "visit")).await;
     }
-    let report = verify_chains(&mut conn, &support::audit_keyring()).await.unwrap();
+    let report = verify_chains(&mut conn, &support::audit_keyring())
+        .await
+        .unwrap();
     let history = patient_access_history(&mut conn, patient_id, FIRST_PAGE)
         .await
         .unwrap();
@@ -641,7 +663,9 @@ async fn overlong_client_values_truncated() {
     let history = patient_access_history(&mut conn, patient_id, FIRST_PAGE)
         .await
         .unwrap();
-    let report = verify_chains(&mut conn, &support::audit_keyring()).await.unwrap();
+    let report = verify_chains(&mut conn, &support::audit_keyring())
+        .await
+        .unwrap();
 
     let client = &history[0].client;
     assert_eq!(
@@ -751,8 +775,16 @@ async fn runtime_role_cannot_change_audit_tables() {
     )
     .await;
 
-    for table in ["data_access_audit", "security_events", "data_access_audit_default"] {
-        let error = rejected(&mut runtime, &format!("ALTER TABLE {table} DISABLE TRIGGER ALL")).await;
+    for table in [
+        "data_access_audit",
+        "security_events",
+        "data_access_audit_default",
+    ] {
+        let error = rejected(
+            &mut runtime,
+            &format!("ALTER TABLE {table} DISABLE TRIGGER ALL"),
+        )
+        .await;
         assert!(error.contains("must be owner"), "{table}: {error}");
     }
     for statement in [
@@ -794,7 +826,9 @@ async fn chain_fails_verification_without_its_key() {
         .await
         .unwrap();
 
-    let link = report.first_break().expect("a wrong key must break the chain");
+    let link = report
+        .first_break()
+        .expect("a wrong key must break the chain");
     assert_eq!((link.sequence, link.reason), (1, BreakReason::HashMismatch));
 }
 
@@ -858,7 +892,9 @@ async fn rewritten_event_without_key_found() {
         .await
         .unwrap();
 
-    let link = report.first_break().expect("the forged event must break the chain");
+    let link = report
+        .first_break()
+        .expect("the forged event must break the chain");
     assert_eq!((link.sequence, link.reason), (1, BreakReason::Unkeyed));
 }
 
@@ -873,7 +909,10 @@ async fn access_without_patient_rejected_unless_search() {
     let result = conn
         .transaction(async |conn| record_access(conn, event.clone()).await)
         .await;
-    assert!(matches!(result, Err(AuditError::PatientRequired)), "{result:?}");
+    assert!(
+        matches!(result, Err(AuditError::PatientRequired)),
+        "{result:?}"
+    );
 
     event.action = AccessAction::Search;
     record(&mut conn, event).await;

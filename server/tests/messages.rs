@@ -44,9 +44,14 @@ impl Clinic {
                 roles: &[role],
                 granted_by: None,
             };
-            accounts::create_user(&mut conn, services.keys.as_ref(), &services.blind_index, new)
-                .await
-                .unwrap()
+            accounts::create_user(
+                &mut conn,
+                services.keys.as_ref(),
+                &services.blind_index,
+                new,
+            )
+            .await
+            .unwrap()
         };
         let midwife = account("midwife@harbour.example", Role::Midwife).await;
         let consultant = account("lactation@harbour.example", Role::LactationConsultant).await;
@@ -147,7 +152,9 @@ async fn thread_round_trips_plain_text() {
     let mut clinic = Clinic::new().await;
     let (patient_id, mother) = clinic.patients[0];
     let markup = "Feeding went well <script>alert('x')</script> &amp; <b>no</b> markup";
-    let thread = clinic.start(0, "Latch at night", "How is feeding going?").await;
+    let thread = clinic
+        .start(0, "Latch at night", "How is feeding going?")
+        .await;
     clinic.send(mother, Role::Patient, thread, markup).await;
 
     let access = clinic.access(clinic.midwife, Role::Midwife);
@@ -213,7 +220,10 @@ async fn threads_do_not_leak_between_patients() {
     let services = clinic.app.state.services.clone();
     let keys = RecordKeys::from_services(&services);
     let foreign = app::records::read_thread(&mut clinic.conn, keys, &access, first).await;
-    assert!(matches!(foreign, Err(RecordsError::NotFound)), "{foreign:?}");
+    assert!(
+        matches!(foreign, Err(RecordsError::NotFound)),
+        "{foreign:?}"
+    );
     let sent = app::records::send_message(&mut clinic.conn, keys, &access, first, "hello").await;
     assert!(matches!(sent, Err(RecordsError::NotFound)), "{sent:?}");
     let own = app::records::read_thread(&mut clinic.conn, keys, &access, second)
@@ -251,13 +261,18 @@ async fn unread_counts_follow_reads() {
     let mut clinic = Clinic::new().await;
     let (_, mother) = clinic.patients[0];
     let thread = clinic.start(0, "Check-in", "How are you feeling?").await;
-    clinic.send(clinic.midwife, Role::Midwife, thread, "Any pain?").await;
+    clinic
+        .send(clinic.midwife, Role::Midwife, thread, "Any pain?")
+        .await;
 
     let unread = |counts: Vec<UnreadCount>| -> Vec<i64> {
         counts.iter().map(|count| count.unread).collect()
     };
     assert_eq!(unread(clinic.unread(mother, Role::Patient).await), [2]);
-    assert_eq!(unread(clinic.unread(clinic.midwife, Role::Midwife).await), [0]);
+    assert_eq!(
+        unread(clinic.unread(clinic.midwife, Role::Midwife).await),
+        [0]
+    );
 
     let access = clinic.access(mother, Role::Patient);
     let services = clinic.app.state.services.clone();
@@ -267,11 +282,23 @@ async fn unread_counts_follow_reads() {
         .unwrap();
     assert_eq!(unread(clinic.unread(mother, Role::Patient).await), [0]);
 
-    clinic.send(mother, Role::Patient, thread, "A little sore").await;
-    clinic.send(clinic.midwife, Role::Midwife, thread, "Rest today").await;
+    clinic
+        .send(mother, Role::Patient, thread, "A little sore")
+        .await;
+    clinic
+        .send(clinic.midwife, Role::Midwife, thread, "Rest today")
+        .await;
     assert_eq!(unread(clinic.unread(mother, Role::Patient).await), [1]);
-    assert_eq!(unread(clinic.unread(clinic.midwife, Role::Midwife).await), [1]);
-    assert!(clinic.unread(clinic.outsider, Role::PrimaryCareProvider).await.is_empty());
+    assert_eq!(
+        unread(clinic.unread(clinic.midwife, Role::Midwife).await),
+        [1]
+    );
+    assert!(
+        clinic
+            .unread(clinic.outsider, Role::PrimaryCareProvider)
+            .await
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -305,8 +332,13 @@ async fn only_patient_and_care_team_take_part() {
     };
     let result =
         app::records::start_thread(&mut clinic.conn, keys, &access, patient_id, &blank).await;
-    assert!(matches!(result, Err(RecordsError::InvalidInput(_))), "{result:?}");
-    let thread = clinic.start(0, "Subset", "Only the midwife and the mother").await;
+    assert!(
+        matches!(result, Err(RecordsError::InvalidInput(_))),
+        "{result:?}"
+    );
+    let thread = clinic
+        .start(0, "Subset", "Only the midwife and the mother")
+        .await;
     let consultant = clinic.access(clinic.consultant, Role::LactationConsultant);
     let result = app::records::read_thread(&mut clinic.conn, keys, &consultant, thread).await;
     assert!(matches!(result, Err(RecordsError::NotFound)), "{result:?}");
@@ -338,7 +370,13 @@ async fn each_read_and_write_is_audited() {
         .unwrap();
     let recent: Vec<(AccessAction, Option<UserId>, Vec<String>)> = events[..events.len() - before]
         .iter()
-        .map(|event| (event.action, event.actor_user_id, event.data_elements.clone()))
+        .map(|event| {
+            (
+                event.action,
+                event.actor_user_id,
+                event.data_elements.clone(),
+            )
+        })
         .collect();
     let both = vec![
         "message_thread.subject".to_owned(),

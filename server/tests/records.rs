@@ -1028,7 +1028,10 @@ async fn search_without_match_is_audited() {
     .load(&mut clinic.conn)
     .await
     .unwrap();
-    let elements: Vec<_> = events.iter().map(|event| event.data_elements.clone()).collect();
+    let elements: Vec<_> = events
+        .iter()
+        .map(|event| event.data_elements.clone())
+        .collect();
     assert_eq!(
         elements,
         [
@@ -1593,7 +1596,11 @@ async fn generator_creates_requested_counts() {
         count(&mut clinic.conn, &in_clinic("messages")).await,
         (summary.messages + again.messages) as i64
     );
-    assert!(summary.threads >= summary.portal_accounts, "{}", summary.threads);
+    assert!(
+        summary.threads >= summary.portal_accounts,
+        "{}",
+        summary.threads
+    );
     let without_account = count(
         &mut clinic.conn,
         &format!(

@@ -116,7 +116,9 @@ impl Encoder {
 /// row's `key_version` must be `key`'s version.
 pub(super) fn access_hash(row: &AccessRow, key: &AuditKey) -> [u8; 32] {
     let mut encoder = Encoder::keyed("nurture.audit.data_access.v2", key);
-    encode_access(&mut encoder, row, |encoder, patient| encoder.optional(patient));
+    encode_access(&mut encoder, row, |encoder, patient| {
+        encoder.optional(patient)
+    });
     encoder.finish()
 }
 
@@ -310,8 +312,14 @@ mod tests {
         let mut security = security_row();
         security.key_version = 1;
 
-        assert_eq!(hex(&access_hash(&access, &key())), "aaef2625f8c656adebe7a4afcc51f3d0f15676810762a8504ac64571810a136e");
-        assert_eq!(hex(&security_hash(&security, &key())), "6671e98dc0d1d3af7acfb4f68a2249785a3c2b274e58702003c9227eb3281aae");
+        assert_eq!(
+            hex(&access_hash(&access, &key())),
+            "aaef2625f8c656adebe7a4afcc51f3d0f15676810762a8504ac64571810a136e"
+        );
+        assert_eq!(
+            hex(&security_hash(&security, &key())),
+            "6671e98dc0d1d3af7acfb4f68a2249785a3c2b274e58702003c9227eb3281aae"
+        );
     }
 
     #[test]
@@ -322,7 +330,10 @@ mod tests {
 
         assert_ne!(access_hash(&row, &key()), access_hash(&row, &other_key));
         assert_ne!(access_hash(&row, &key()), access_hash(&row, &other_version));
-        assert_ne!(access_hash(&row, &key()).to_vec(), legacy_access_hash(&row).to_vec());
+        assert_ne!(
+            access_hash(&row, &key()).to_vec(),
+            legacy_access_hash(&row).to_vec()
+        );
     }
 
     #[test]

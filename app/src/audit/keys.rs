@@ -91,7 +91,7 @@ impl AuditKeyring {
         &self.current
     }
 
-    /// Returns the key of `version`, if this keyring holds it.
+    /// Returns the key of `version`, if this keyring contains it.
     pub fn get(&self, version: u32) -> Option<&AuditKey> {
         std::iter::once(&self.current)
             .chain(&self.previous)

@@ -8,9 +8,7 @@ use super::hash::{access_hash, security_hash};
 use super::keys::{AuditKey, signing_key};
 use super::rows::{AccessRow, SecurityRow};
 use super::statements::{AppendAccess, AppendSecurity};
-use super::{
-    AccessAction, AuditError, AuditEventId, AuditTable, NewAccessEvent, NewSecurityEvent,
-};
+use super::{AccessAction, AuditError, AuditEventId, AuditTable, NewAccessEvent, NewSecurityEvent};
 
 /// Records an access to a patient's data in `data_access_audit`, signed with the installed
 /// audit key (see [`super::install_audit_keys`]). Only a [`AccessAction::Search`] may name no

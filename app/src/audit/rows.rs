@@ -4,9 +4,7 @@
 use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
 use diesel::pg::Pg;
-use diesel::sql_types::{
-    Array, Bool, Bytea, Int4, Int8, Jsonb, Nullable, Text, Timestamptz, Uuid,
-};
+use diesel::sql_types::{Array, Bool, Bytea, Int4, Int8, Jsonb, Nullable, Text, Timestamptz, Uuid};
 
 use super::hash::{access_hash, legacy_access_hash, legacy_security_hash, security_hash};
 use super::keys::AuditKey;

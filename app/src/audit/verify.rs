@@ -6,9 +6,9 @@
 //! each chain that existed when keys were introduced, as recorded in `audit_unkeyed_prefixes`,
 //! which the runtime role cannot write.
 //!
-//! NOTE: removing events from the end of a chain and moving its head back is still not detected
-//! by someone who holds the tables' owner role. Detecting that needs the heads copied to a store
-//! that role cannot write.
+//! NOTE: the tables' owner role can still remove events from the end of a chain and move its
+//! head back without detection. Detecting that needs the heads copied to a store that role
+//! cannot write.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -182,7 +182,7 @@ pub async fn verify_chains(
         .await
 }
 
-/// What the walk of one table needs besides the events: the keys and the unkeyed prefixes.
+/// Inputs of the walk over one table besides its events: the keys and the unkeyed prefixes.
 struct Walk<'a> {
     table: AuditTable,
     keys: &'a AuditKeyring,
@@ -385,7 +385,9 @@ fn check_hash<Row: ChainRow>(
         }
         None
     } else {
-        let key = u32::try_from(version).ok().and_then(|version| keys.get(version));
+        let key = u32::try_from(version)
+            .ok()
+            .and_then(|version| keys.get(version));
         match key {
             Some(key) => Some(key),
             None => return Some(BreakReason::UnknownKey { version }),

@@ -159,7 +159,11 @@ async fn encrypt_record(
                 "message threads need the patient's own account".to_owned(),
             ));
         };
-        let team: Vec<UserId> = record.care_team.iter().map(|member| member.provider).collect();
+        let team: Vec<UserId> = record
+            .care_team
+            .iter()
+            .map(|member| member.provider)
+            .collect();
         for thread in &record.threads {
             batch
                 .threads

@@ -11,7 +11,7 @@ use super::messages::{MAX_BODY_CHARS, MAX_SUBJECT_CHARS, MESSAGES, THREADS, vali
 use super::schema::{message_participants, message_threads, messages};
 use crate::ids::{ClinicId, UserId};
 
-/// Who sent an imported message.
+/// Sender of an imported message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageSender {
     /// The patient, through her own account.
@@ -126,7 +126,9 @@ impl ThreadRows {
             )));
         }
         let Some(first) = thread.messages.first() else {
-            return Err(RecordsError::InvalidInput("a thread needs a message".to_owned()));
+            return Err(RecordsError::InvalidInput(
+                "a thread needs a message".to_owned(),
+            ));
         };
         let sender_of = |sender: MessageSender| match sender {
             MessageSender::Patient => Ok(patient_user),
@@ -152,8 +154,12 @@ impl ThreadRows {
             created_at: first.sent_at,
             message_count: count(thread.messages.len()),
         });
-        let participants = std::iter::once((patient_user, thread.read_by_patient))
-            .chain(thread.staff.iter().map(|user| (*user, thread.read_by_staff)));
+        let participants = std::iter::once((patient_user, thread.read_by_patient)).chain(
+            thread
+                .staff
+                .iter()
+                .map(|user| (*user, thread.read_by_staff)),
+        );
         for (user, read) in participants {
             self.participants.push(ParticipantRow {
                 clinic_id: clinic_id.0,

@@ -7,7 +7,9 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use super::RecordsError;
 use super::access::{self, AccessContext, PatientKey, RecordKeys, version_from_db};
-use super::messages::{MESSAGES, Message, THREADS, Thread, ThreadHead, UnreadCount, participant_thread};
+use super::messages::{
+    MESSAGES, Message, THREADS, Thread, ThreadHead, UnreadCount, participant_thread,
+};
 use super::schema::{message_participants, message_threads, messages};
 use crate::audit::AccessAction;
 use crate::ids::{ClinicId, MessageId, PatientId, ThreadId, UserId};
@@ -40,7 +42,10 @@ pub async fn read_thread(
         let participants = load_participants(conn, access.clinic_id, thread_id).await?;
         mark_read(conn, access, thread_id, &messages).await?;
 
-        let elements = vec!["message_thread.subject".to_owned(), "message.body".to_owned()];
+        let elements = vec![
+            "message_thread.subject".to_owned(),
+            "message.body".to_owned(),
+        ];
         access::record(conn, access, patient_id, AccessAction::Read, elements).await?;
         Ok(Thread {
             id: thread_id,

@@ -23,11 +23,11 @@ use crate::ids::{ClinicId, MessageId, PatientId, ThreadId, UserId};
 
 pub(super) const THREADS: &str = "message_threads";
 pub(super) const MESSAGES: &str = "messages";
-/// Longest subject, in characters.
+/// Maximum length of a subject, in characters.
 pub(super) const MAX_SUBJECT_CHARS: usize = 200;
-/// Longest message body, in characters.
+/// Maximum length of a message body, in characters.
 pub(super) const MAX_BODY_CHARS: usize = 10_000;
-/// Most participants in one thread, the caller included.
+/// Maximum number of participants in one thread, the caller included.
 const MAX_PARTICIPANTS: usize = 20;
 
 /// A new thread with its first message, sent by the caller. Its `Debug` output hides the text.
@@ -35,7 +35,7 @@ const MAX_PARTICIPANTS: usize = 20;
 pub struct NewThread {
     pub classification: Classification,
     pub subject: String,
-    /// Who takes part besides the caller: the patient's own account or members of her care team.
+    /// Participants besides the caller: the patient's own account or members of her care team.
     pub participants: Vec<UserId>,
     pub first_message: String,
 }
@@ -104,7 +104,7 @@ impl std::fmt::Debug for Message {
     }
 }
 
-/// Rejects text that is empty, too long, or holds control characters other than line breaks
+/// Rejects text that is empty, too long, or contains control characters other than line breaks
 /// and tabs. `what` names the field in the error.
 pub(super) fn validate_text(text: &str, what: &str, max_chars: usize) -> Result<(), RecordsError> {
     let length = text.trim().chars().count();
@@ -231,7 +231,10 @@ pub async fn start_thread(
         };
         append_message(conn, &key, access, &thread, &new.first_message).await?;
 
-        let elements = vec!["message_thread.subject".to_owned(), "message.body".to_owned()];
+        let elements = vec![
+            "message_thread.subject".to_owned(),
+            "message.body".to_owned(),
+        ];
         access::record(conn, access, patient_id, AccessAction::Write, elements).await?;
         Ok(thread_id)
     })
@@ -261,7 +264,7 @@ pub async fn send_message(
     .await
 }
 
-/// What encrypting or decrypting a message needs to know about its thread.
+/// The fields of a thread that encrypting or decrypting its messages needs.
 pub(super) struct ThreadHead {
     pub id: ThreadId,
     pub classification: Classification,
@@ -276,11 +279,12 @@ async fn append_message(
     thread: &ThreadHead,
     body: &str,
 ) -> Result<MessageId, RecordsError> {
-    let sequence: i64 = diesel::update(message_threads::table.find((access.clinic_id.0, thread.id.0)))
-        .set(message_threads::message_count.eq(message_threads::message_count + 1))
-        .returning(message_threads::message_count)
-        .get_result(conn)
-        .await?;
+    let sequence: i64 =
+        diesel::update(message_threads::table.find((access.clinic_id.0, thread.id.0)))
+            .set(message_threads::message_count.eq(message_threads::message_count + 1))
+            .returning(message_threads::message_count)
+            .get_result(conn)
+            .await?;
     let id = MessageId::new_random();
     let context = key.context(
         MESSAGES,

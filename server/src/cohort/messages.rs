@@ -1,9 +1,10 @@
 //! Synthetic message threads between a mother and members of her care team.
 //!
-//! Each conversation follows a template tied to a role on her care team and a time after birth:
-//! feeding questions to a lactation consultant, recovery and blood pressure with the midwife, a
-//! follow-up call after a raised depression screen, rescheduling with a care coordinator. Only
-//! members who are on her care team take part, and some of the latest messages stay unread.
+//! Each conversation follows a template tied to a role on her care team and a time after birth.
+//! The templates cover feeding questions to a lactation consultant, recovery and blood pressure
+//! with the midwife, a follow-up call after a raised depression screen, and rescheduling with a
+//! care coordinator. Only members of her care team take part, and some of the latest messages
+//! stay unread.
 
 use app::identity::Role;
 use app::ids::UserId;
@@ -37,10 +38,19 @@ const TEMPLATES: [Template; 6] = [
         subject: "Evening feeds",
         first_day: (3, 10),
         lines: &[
-            (true, "Feeding is going okay, but in the evenings she wants to feed almost every hour. Is that normal?"),
-            (false, "Evening cluster feeding is very common in the first weeks. Keep offering both sides, and tell us if wet nappies drop below six a day."),
+            (
+                true,
+                "Feeding is going okay, but in the evenings she wants to feed almost every hour. Is that normal?",
+            ),
+            (
+                false,
+                "Evening cluster feeding is very common in the first weeks. Keep offering both sides, and tell us if wet nappies drop below six a day.",
+            ),
             (true, "Thank you, that is reassuring. Nappies are fine."),
-            (false, "Good to hear. We can look at positioning together at Thursday's drop-in if you like."),
+            (
+                false,
+                "Good to hear. We can look at positioning together at Thursday's drop-in if you like.",
+            ),
         ],
     },
     Template {
@@ -49,10 +59,19 @@ const TEMPLATES: [Template; 6] = [
         subject: "Soreness after the birth",
         first_day: (4, 12),
         lines: &[
-            (true, "I am still quite sore when I sit down. Is that expected at this stage?"),
-            (false, "Some soreness is expected for a couple of weeks. If you notice redness, heat, discharge or a fever, call us the same day."),
+            (
+                true,
+                "I am still quite sore when I sit down. Is that expected at this stage?",
+            ),
+            (
+                false,
+                "Some soreness is expected for a couple of weeks. If you notice redness, heat, discharge or a fever, call us the same day.",
+            ),
             (true, "Nothing like that, just sore."),
-            (false, "Keep taking the pain relief we discussed, and we will check at your next visit."),
+            (
+                false,
+                "Keep taking the pain relief we discussed, and we will check at your next visit.",
+            ),
         ],
     },
     Template {
@@ -61,7 +80,10 @@ const TEMPLATES: [Template; 6] = [
         subject: BLOOD_PRESSURE_SUBJECT,
         first_day: (2, 6),
         lines: &[
-            (false, "Your blood pressure was a little high at yesterday's visit. Please call us at once if you get a bad headache, blurred vision or pain under your ribs."),
+            (
+                false,
+                "Your blood pressure was a little high at yesterday's visit. Please call us at once if you get a bad headache, blurred vision or pain under your ribs.",
+            ),
             (true, "Will do. No headache so far."),
             (false, "Thank you. We will recheck it at Friday's visit."),
         ],
@@ -72,9 +94,15 @@ const TEMPLATES: [Template; 6] = [
         subject: "Follow-up call",
         first_day: (15, 18),
         lines: &[
-            (false, "Thank you for filling in the questionnaire at your visit. I would like to offer you a call this week to talk about how you are feeling. Would Tuesday or Wednesday suit you?"),
+            (
+                false,
+                "Thank you for filling in the questionnaire at your visit. I would like to offer you a call this week to talk about how you are feeling. Would Tuesday or Wednesday suit you?",
+            ),
             (true, "Wednesday morning would be good."),
-            (false, "Booked for Wednesday at 10:00. If you feel unsafe before then, call the crisis line on your card or 999."),
+            (
+                false,
+                "Booked for Wednesday at 10:00. If you feel unsafe before then, call the crisis line on your card or 999.",
+            ),
         ],
     },
     Template {
@@ -83,8 +111,14 @@ const TEMPLATES: [Template; 6] = [
         subject: "Your six-week check",
         first_day: (28, 35),
         lines: &[
-            (false, "Your six-week check is booked. Reply here if you need to change the time."),
-            (true, "Could we move it to the afternoon? Morning naps are hard to move."),
+            (
+                false,
+                "Your six-week check is booked. Reply here if you need to change the time.",
+            ),
+            (
+                true,
+                "Could we move it to the afternoon? Morning naps are hard to move.",
+            ),
             (false, "Done: it is now at 14:30 on the same day."),
         ],
     },
@@ -94,8 +128,14 @@ const TEMPLATES: [Template; 6] = [
         subject: "Longer sleeps",
         first_day: (18, 30),
         lines: &[
-            (true, "Is it okay that he now sleeps for four hours at night?"),
-            (false, "With his weight gain on track, a four-hour stretch at night is fine at his age. Keep an eye on wet nappies."),
+            (
+                true,
+                "Is it okay that he now sleeps for four hours at night?",
+            ),
+            (
+                false,
+                "With his weight gain on track, a four-hour stretch at night is fine at his age. Keep an eye on wet nappies.",
+            ),
         ],
     },
 ];
@@ -129,7 +169,7 @@ pub fn plan_portal(rng: &mut StdRng, record: &ImportedPatient) -> Vec<ImportedTh
     plan_threads(rng, &record.care_team, &context)
 }
 
-/// What the record says that a conversation depends on.
+/// Facts of the record that a conversation depends on.
 struct Context {
     born_at: DateTime<Utc>,
     /// Her depression screens are likely to be raised.
@@ -138,9 +178,9 @@ struct Context {
     raised_pressure: bool,
 }
 
-/// Plans the threads of a mother who uses the portal: each template whose role is on her care
-/// team is used with probability one half, the follow-up call only after a raised screen and
-/// the blood pressure recheck only after a raised reading.
+/// Plans the threads of a mother who uses the portal. Each template whose role is on her care
+/// team is used with probability one half, except two: the follow-up call comes only after a
+/// raised screen, and the blood pressure recheck only after a raised reading.
 fn plan_threads(
     rng: &mut StdRng,
     care_team: &[NewCareTeamMember],

@@ -20,9 +20,9 @@ mod screening;
 
 use std::time::Instant;
 
+use app::identity::IssuedLink;
 use app::identity::Role;
 use app::identity::server::accounts::{self, NewAccount};
-use app::identity::IssuedLink;
 use app::identity::server::admin::reissue_by_operator;
 use app::identity::server::email::normalize_email;
 use app::ids::{ClinicId, PatientId, UserId};
@@ -204,7 +204,12 @@ async fn create_portal_accounts(
         Ok(created)
     })
     .await
-    .map_err(|error| format!("creating synthetic portal accounts failed: {}", error.message))
+    .map_err(|error| {
+        format!(
+            "creating synthetic portal accounts failed: {}",
+            error.message
+        )
+    })
 }
 
 /// Issues a new enrollment link (or a recovery link, once enrolled) for each staff account of
@@ -250,8 +255,8 @@ async fn ensure_staff(
     for (role, label) in roles {
         for number in 1..=per_role {
             let email = staff_email(options, role, number)?;
-            let id = ensure_staff_member(conn, services, clinic_id, &email, role, label, number)
-                .await?;
+            let id =
+                ensure_staff_member(conn, services, clinic_id, &email, role, label, number).await?;
             emails.push(email);
             match role {
                 Role::Midwife => staff.midwives.push(id),

@@ -62,12 +62,12 @@ pub fn runtime_url(database: &DatabaseUrl) -> DatabaseUrl {
     runtime_server_url().with_database(name)
 }
 
-/// The audit key of this test process in base64, for `NURTURE_AUDIT_KEY`.
+/// Returns the audit key of this test process in base64, for `NURTURE_AUDIT_KEY`.
 pub fn audit_key_base64() -> String {
     AUDIT_KEY.to_base64()
 }
 
-/// The keyring that verifies events recorded by this test process.
+/// Returns the keyring that verifies the events this test process records.
 pub fn audit_keyring() -> AuditKeyring {
     AuditKeyring::new(AuditKey::new(1, *AUDIT_KEY.expose()).expect("version 1 is valid"))
 }
