@@ -84,11 +84,11 @@ test('a patient grants and then revokes a consent', async ({ browser }) => {
   await expect(grant).toContainText('I have moved to another clinic');
   await expect(text).toContainText('Not signed.');
 
-  // Her consent history holds the grant and the revocation, each linked to the one before.
+  // Her consent history contains the grant and the revocation, each linked to the one before.
   await patient.page.getByRole('button', { name: 'Verify my consent history' }).click();
   await expect(patient.page.getByTestId('history-result')).toContainText('intact: 2 entries');
 
-  // The admin sees counts only.
+  // The admin's page shows counts only, never the patient's name.
   await admin.page.goto('/admin/consents');
   await waitForHydration(admin.page);
   const coverage = admin.page.getByRole('table');

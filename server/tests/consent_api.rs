@@ -1,6 +1,6 @@
-//! Consent server functions through the real router: an admin publishes a template, a patient
-//! signs it with a passkey and revokes it, and the checks that keep a patient to her own
-//! consents and bind her signature to the text she read.
+//! Consent server functions through the real router. An admin publishes a template, and a
+//! patient signs it with a passkey and revokes it. Further tests check that a patient reaches
+//! only her own consents and that her signature is bound to the text she read.
 
 mod support;
 
@@ -235,6 +235,7 @@ async fn patient_grants_and_revokes() {
         .await;
     let revoked = patient.call_ok("consent/mine", &[]).await;
     let history = patient.call_ok("consent/verify", &[]).await;
+    let audited = audited_elements(&app).await;
 
     assert_eq!(status, StatusCode::OK, "{grant_id}");
     assert_eq!(texts[0]["signed"], false);
@@ -249,6 +250,38 @@ async fn patient_grants_and_revokes() {
     assert_eq!(revoked[0]["revocation_reason"], "moving away");
     assert_eq!(history["intact"], true);
     assert_eq!(history["entries"], 2);
+    for element in [
+        "consent.status",
+        "consent.grant",
+        "consent.grants",
+        "consent.revocation",
+        "consent.ledger",
+    ] {
+        assert!(
+            audited.iter().any(|audited| audited == element),
+            "{element} not audited"
+        );
+    }
+}
+
+/// Returns the data elements of every access event recorded for consent management.
+async fn audited_elements(app: &TestApp) -> Vec<String> {
+    #[derive(diesel::QueryableByName)]
+    struct Element {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        element: String,
+    }
+    let mut connection = app.pool.get().await.unwrap();
+    let rows: Vec<Element> = diesel_async::RunQueryDsl::load(
+        diesel::sql_query(
+            "SELECT unnest(data_elements) AS element FROM data_access_audit \
+             WHERE purpose = 'consent management' AND outcome = 'allowed'",
+        ),
+        &mut connection,
+    )
+    .await
+    .unwrap();
+    rows.into_iter().map(|row| row.element).collect()
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //! patient's own record, and recording each access in the audit trail.
 //!
 //! Every patient-facing consent function starts with [`own_record`], so a patient can reach
-//! only her own grants; an id of another patient's grant then matches nothing and gets the same
+//! only her own grants. An id of another patient's grant matches nothing, so it gets the same
 //! "not found or not permitted" error as a missing one.
 // NOTE: the access policy's entry point is not called here yet; `own_record` is where a
 // patient's access to her own record would be authorized through it.

@@ -74,7 +74,7 @@ pub struct NewConsentGrant {
     pub granted_by: UserId,
 }
 
-/// A grant as the patient sees it.
+/// A grant as shown to the patient, with the names and the reason decrypted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsentGrant {
     pub id: ConsentGrantId,

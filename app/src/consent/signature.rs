@@ -142,8 +142,8 @@ pub async fn begin_signature(
     })
 }
 
-/// Takes the ceremony out of storage, so that it cannot be answered twice. Call it outside any
-/// transaction, so the deletion is kept when verification then fails.
+/// Deletes the ceremony and returns its nonce and state, so that it accepts one response. Call
+/// it outside any transaction, so the deletion is kept when verification then fails.
 async fn take_ceremony(
     conn: &mut AsyncPgConnection,
     ceremony_id: Uuid,

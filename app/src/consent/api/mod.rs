@@ -23,14 +23,14 @@ pub struct ConsentText {
     pub body: String,
     /// SHA-256 of the body in hexadecimal: the value her passkey signs.
     pub text_hash: String,
-    /// Whether she holds an applying grant of this version.
+    /// Whether she has an applying grant of this version.
     pub signed: bool,
-    /// Whether she holds an applying grant of an older version only, so she is asked to
-    /// consent again.
+    /// Whether she has an applying grant of an older version only, so she is asked to consent
+    /// again.
     pub reconsent_needed: bool,
 }
 
-/// Where a grant stands at the time of the request.
+/// State of a grant at the time of the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConsentStatus {
@@ -52,7 +52,7 @@ impl ConsentStatus {
     }
 }
 
-/// One of the patient's grants as she sees it. Instants are RFC 3339 text.
+/// One of the patient's grants as shown to her. Instants are RFC 3339 text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsentRecord {
     pub id: ConsentGrantId,

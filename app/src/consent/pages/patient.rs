@@ -16,7 +16,7 @@ use crate::identity::pages::{AccountResource, SignInRequired, StatusMessage, bro
 type Texts = Resource<Result<Vec<ConsentText>, AppError>>;
 type Grants = Resource<Result<Vec<ConsentRecord>, AppError>>;
 
-/// The signed-in patient's consents.
+/// Shows the signed-in patient's consents.
 #[component]
 pub fn PatientConsentsPage() -> impl IntoView {
     let account = AccountResource::get();
