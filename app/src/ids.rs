@@ -87,3 +87,15 @@ uuid_id!(
     /// One message in a thread.
     MessageId
 );
+uuid_id!(
+    /// A consent template, such as the clinic's care-coordination consent.
+    ConsentTemplateId
+);
+uuid_id!(
+    /// One version of a consent template's text.
+    ConsentVersionId
+);
+uuid_id!(
+    /// A patient's signed grant of a consent.
+    ConsentGrantId
+);

@@ -7,6 +7,7 @@ use leptos_router::{
     components::{Route, Router, Routes},
 };
 
+use crate::consent::pages::{AdminConsentsPage, PatientConsentsPage};
 use crate::identity::pages::{
     AccountResource, AdminUsersPage, EnrollPage, SecurityPage, SignInPage,
 };
@@ -60,6 +61,14 @@ pub fn App() -> impl IntoView {
                         view=SecurityPage
                     />
                     <Route path=(StaticSegment("admin"), StaticSegment("users")) view=AdminUsersPage />
+                    <Route
+                        path=(StaticSegment("admin"), StaticSegment("consents"))
+                        view=AdminConsentsPage
+                    />
+                    <Route
+                        path=(StaticSegment("patient"), StaticSegment("consents"))
+                        view=PatientConsentsPage
+                    />
                     <Route
                         path=StaticSegment("patient")
                         view=|| view! { <AreaPage area=Area::Patient /> }

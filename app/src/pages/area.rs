@@ -98,6 +98,8 @@ fn AreaLinks(area: Area) -> impl IntoView {
     view! {
         <ul class="link-list">
             {(area == Area::Admin).then(|| view! { <li><a href="/admin/users">"Users and roles"</a></li> })}
+            {(area == Area::Admin).then(|| view! { <li><a href="/admin/consents">"Consent templates"</a></li> })}
+            {(area == Area::Patient).then(|| view! { <li><a href="/patient/consents">"My consents"</a></li> })}
             <li>
                 <a href="/account/security">"Your passkeys and sessions"</a>
             </li>

@@ -16,6 +16,7 @@
 //! column without going through these functions.
 
 mod access;
+mod accounts;
 mod appointments;
 mod entries;
 mod error;
@@ -30,9 +31,11 @@ mod observations;
 mod patients;
 pub mod rotation;
 mod schema;
+mod sealing;
 mod search;
 
 pub use access::{AccessContext, RecordKeys};
+pub use accounts::patient_of_account;
 pub use appointments::{
     Appointment, AppointmentKind, AppointmentStatus, CareTeamMember, NewAppointment,
     NewCareTeamMember, add_care_team_member, list_appointments, list_care_team,
@@ -54,4 +57,5 @@ pub use patients::{
     NewPatient, PatientField, PatientIdentity, PatientQuery, create_patient, erase_patient,
     read_patient_identity,
 };
+pub use sealing::{SealedLocation, open_patient_values, seal_patient_value};
 pub use search::search_patients;
