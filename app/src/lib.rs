@@ -6,6 +6,9 @@
 //! by `ssr` so that the browser build never contains them.
 
 pub mod access;
+pub mod chart;
+#[cfg(feature = "ssr")]
+pub mod consent;
 pub mod error;
 pub mod identity;
 pub mod ids;

@@ -57,4 +57,8 @@ kinds! {
     RolesChanged => "roles_changed",
     ConsentChanged => "consent_changed",
     EmergencyAccessStarted => "emergency_access_started",
+    EmergencyAccessRequested => "emergency_access_requested",
+    EmergencyAccessDenied => "emergency_access_denied",
+    EmergencyAccessReviewed => "emergency_access_reviewed",
+    AccessSettingsChanged => "access_settings_changed",
 }

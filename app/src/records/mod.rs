@@ -1,7 +1,11 @@
 //! The encrypted clinical record store: patients, infants, care teams, clinical entries,
 //! observations, appointments and clinical notes.
 //!
-//! Every public function performs one meaningful operation for an [`AccessContext`], decrypts
+//! Every function that reads or writes an existing patient's data takes an
+//! [`crate::access::Authorization`] from the access policy, which names the patient, the data
+//! category and the action; the other functions (creating, erasing, searching, importing and
+//! managing care teams) take an [`AccessContext`] and their callers check the actor's role.
+//! Every public function performs one meaningful operation, decrypts
 //! only the fields it returns, and records one event in the audit trail in the same database
 //! transaction. If the audit event cannot be written, the whole operation rolls back, so no
 //! access goes unrecorded.
@@ -17,10 +21,12 @@
 
 mod access;
 mod appointments;
+mod care_team;
 mod entries;
 mod error;
 mod import;
 mod infants;
+mod lookup;
 pub mod names;
 mod observation_values;
 mod observations;
@@ -29,12 +35,14 @@ pub mod rotation;
 mod schema;
 mod search;
 
-pub use access::{AccessContext, RecordKeys};
+pub use access::{AccessContext, RecordKeys, validate_purpose};
 pub use appointments::{
     Appointment, AppointmentKind, AppointmentStatus, CareTeamMember, NewAppointment,
     NewCareTeamMember, add_care_team_member, list_appointments, list_care_team,
-    provider_cares_for_account, schedule_appointment,
+    list_care_team_for_management, provider_cares_for_account, schedule_appointment,
 };
+pub use care_team::{care_team_memberships, end_care_team_membership};
+pub use lookup::{entry_owner, observation_owner, read_clinical_entry, read_observation};
 pub use entries::{
     Classification, ClinicalEntry, ClinicalNote, NewClinicalEntry, NewClinicalNote,
     add_clinical_entry, add_note, list_clinical_entries, list_notes,
@@ -43,9 +51,11 @@ pub use error::RecordsError;
 pub use import::{ImportedInfant, ImportedPatient, import_patients};
 pub use infants::{Infant, NewInfant, add_infant, list_infants};
 pub use observation_values::{FeedingMethod, ObservationKind, ObservationValue};
-pub use observations::{NewObservation, Observation, add_observation, list_observations};
+pub use observations::{
+    NewObservation, Observation, add_observation, list_observations, observation_category,
+};
 pub use patients::{
-    NewPatient, PatientField, PatientIdentity, PatientQuery, create_patient, erase_patient,
-    read_patient_identity,
+    NewPatient, PatientField, PatientIdentity, PatientOwner, PatientQuery, create_patient,
+    erase_patient, patient_of_account, patient_owner, read_patient_identity,
 };
 pub use search::search_patients;

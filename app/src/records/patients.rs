@@ -10,6 +10,7 @@ use super::names::{date_of_birth_index, name_token_index, name_tokens};
 use super::schema::{patient_name_tokens, patients};
 use crate::audit::AccessAction;
 use crate::crypto::DataClass;
+use crate::access::{Action, Authorization, DataCategory};
 use crate::ids::{ClinicId, PatientId, UserId};
 
 const TABLE: &str = "patients";
@@ -255,14 +256,14 @@ pub async fn create_patient(
     Ok(patient_id)
 }
 
-/// Decrypts the requested identity fields of a patient of the caller's clinic.
+/// Decrypts the requested identity fields of the authorized patient.
 pub async fn read_patient_identity(
     conn: &mut AsyncPgConnection,
     keys: RecordKeys<'_>,
-    access: &AccessContext,
-    patient_id: PatientId,
+    authorization: &Authorization,
     fields: &[PatientField],
 ) -> Result<PatientIdentity, RecordsError> {
+    let (access, patient_id) = authorization.scope(DataCategory::Contact, Action::Read)?;
     access.validate()?;
     if fields.is_empty() {
         return Err(RecordsError::InvalidInput(
@@ -379,4 +380,47 @@ async fn patient_missing_or_erased(
         Ok(None) => RecordsError::NotFound,
         Err(error) => RecordsError::Database(error),
     }
+}
+
+/// The clinic and portal account of a patient, which the access policy needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PatientOwner {
+    pub clinic: ClinicId,
+    pub user: Option<UserId>,
+}
+
+/// Returns the clinic and account of a patient who exists and is not erased, in any clinic. It
+/// reads no encrypted field and writes no audit event: the policy calls it before deciding.
+pub async fn patient_owner(
+    conn: &mut AsyncPgConnection,
+    patient_id: PatientId,
+) -> Result<Option<PatientOwner>, RecordsError> {
+    let row: Option<(uuid::Uuid, Option<uuid::Uuid>)> = patients::table
+        .filter(patients::id.eq(patient_id.0))
+        .filter(patients::erased_at.is_null())
+        .select((patients::clinic_id, patients::user_id))
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(row.map(|(clinic, user)| PatientOwner {
+        clinic: ClinicId(clinic),
+        user: user.map(UserId),
+    }))
+}
+
+/// Returns the patient record of a portal account, if she has one that is not erased.
+pub async fn patient_of_account(
+    conn: &mut AsyncPgConnection,
+    clinic_id: ClinicId,
+    user_id: UserId,
+) -> Result<Option<PatientId>, RecordsError> {
+    let id: Option<uuid::Uuid> = patients::table
+        .filter(patients::clinic_id.eq(clinic_id.0))
+        .filter(patients::user_id.eq(user_id.0))
+        .filter(patients::erased_at.is_null())
+        .select(patients::id)
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(id.map(PatientId))
 }
