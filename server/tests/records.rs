@@ -4,12 +4,12 @@
 
 mod support;
 
+use app::access::{Action, Actor, Authorization, DataCategory};
 use app::audit::{AccessAction, AccessOutcome, ClientInfo, HistoryPage, patient_access_history};
 use app::clinical::growth::Sex;
 use app::clinical::units::{Entered, LengthUnit, MassUnit, PressureUnit, TemperatureUnit};
 use app::clinical::vitals::BloodPressureReading;
 use app::crypto::{CryptoError, KeyProvider, LocalKeyProvider};
-use app::access::{Action, Actor, Authorization, DataCategory};
 use app::identity::Role;
 use app::identity::server::accounts::{self, NewAccount};
 use app::identity::server::email::BlindIndexKey;
@@ -160,8 +160,15 @@ async fn try_allow(
     action: Action,
 ) -> Result<Authorization, app::error::AppError> {
     let mut conn = app.pool.get().await.unwrap();
-    app::access::guard::authorize(&mut conn, actor, patient_id, category, action, "postnatal visit")
-        .await
+    app::access::guard::authorize(
+        &mut conn,
+        actor,
+        patient_id,
+        category,
+        action,
+        "postnatal visit",
+    )
+    .await
 }
 
 /// Lists a patient's observations of every kind, one category after the other, ordered by time.
@@ -176,7 +183,14 @@ async fn all_observations(
         DataCategory::Infant,
         DataCategory::MentalHealth,
     ] {
-        let authorization = allow(&clinic.app, &clinic.actor, patient_id, category, Action::Read).await;
+        let authorization = allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            category,
+            Action::Read,
+        )
+        .await;
         found.extend(
             app::records::list_observations(
                 &mut clinic.conn,
@@ -324,14 +338,32 @@ async fn identity_round_trips_by_field() {
     let services = clinic.app.state.services.clone();
     let keys = RecordKeys::from_services(&services);
 
-    let all = app::records::read_patient_identity(&mut clinic.conn, keys,
-        &allow(&clinic.app, &clinic.actor, patient_id, DataCategory::Contact, Action::Read).await,
+    let all = app::records::read_patient_identity(
+        &mut clinic.conn,
+        keys,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            DataCategory::Contact,
+            Action::Read,
+        )
+        .await,
         &PatientField::ALL,
     )
     .await
     .unwrap();
-    let name_only = app::records::read_patient_identity(&mut clinic.conn, keys,
-        &allow(&clinic.app, &clinic.actor, patient_id, DataCategory::Contact, Action::Read).await,
+    let name_only = app::records::read_patient_identity(
+        &mut clinic.conn,
+        keys,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            DataCategory::Contact,
+            Action::Read,
+        )
+        .await,
         &[PatientField::FullName],
     )
     .await
@@ -356,22 +388,52 @@ async fn observations_round_trip_every_kind() {
     let patient_id = clinic.patient("Kaśka Nowak").await;
     let services = clinic.app.state.services.clone();
     let keys = RecordKeys::from_services(&services);
-    let infant_id = app::records::add_infant(&mut clinic.conn, keys,
-        &allow(&clinic.app, &clinic.actor, patient_id, DataCategory::Infant, Action::Write).await,
+    let infant_id = app::records::add_infant(
+        &mut clinic.conn,
+        keys,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            DataCategory::Infant,
+            Action::Write,
+        )
+        .await,
         &new_infant(),
     )
     .await
     .unwrap();
     let observations = every_observation(infant_id);
     for new in &observations {
-        app::records::add_observation(&mut clinic.conn, keys, &allow(&clinic.app, &clinic.actor, patient_id, observation_category_of(&new), Action::Write).await, new)
-            .await
-            .unwrap();
+        app::records::add_observation(
+            &mut clinic.conn,
+            keys,
+            &allow(
+                &clinic.app,
+                &clinic.actor,
+                patient_id,
+                observation_category_of(new),
+                Action::Write,
+            )
+            .await,
+            new,
+        )
+        .await
+        .unwrap();
     }
 
     let listed = all_observations(&mut clinic, patient_id).await.unwrap();
-    let growth = app::records::list_observations(&mut clinic.conn, keys,
-        &allow(&clinic.app, &clinic.actor, patient_id, DataCategory::Infant, Action::Read).await,
+    let growth = app::records::list_observations(
+        &mut clinic.conn,
+        keys,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            DataCategory::Infant,
+            Action::Read,
+        )
+        .await,
         &[ObservationKind::Length, ObservationKind::HeadCircumference],
     )
     .await
@@ -402,9 +464,20 @@ async fn observations_round_trip_every_kind() {
         other => panic!("expected EPDS, got {other:?}"),
     }
 
-    let infants = app::records::list_infants(&mut clinic.conn, keys, &allow(&clinic.app, &clinic.actor, patient_id, DataCategory::Infant, Action::Read).await)
-        .await
-        .unwrap();
+    let infants = app::records::list_infants(
+        &mut clinic.conn,
+        keys,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            DataCategory::Infant,
+            Action::Read,
+        )
+        .await,
+    )
+    .await
+    .unwrap();
     assert_eq!(infants.len(), 1);
     assert_eq!(infants[0].id, infant_id);
     assert_eq!(infants[0].name, "Pip Nowak (synthetic)");
@@ -419,8 +492,17 @@ async fn observation_subject_checked() {
     let other_patient = clinic.patient("Nyssa Dunmarrow").await;
     let services = clinic.app.state.services.clone();
     let keys = RecordKeys::from_services(&services);
-    let other_infant = app::records::add_infant(&mut clinic.conn, keys,
-        &allow(&clinic.app, &clinic.actor, other_patient, DataCategory::Infant, Action::Write).await,
+    let other_infant = app::records::add_infant(
+        &mut clinic.conn,
+        keys,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            other_patient,
+            DataCategory::Infant,
+            Action::Write,
+        )
+        .await,
         &new_infant(),
     )
     .await
@@ -429,13 +511,31 @@ async fn observation_subject_checked() {
 
     let without_infant = observation(None, 1, length.clone());
     let foreign_infant = observation(Some(other_infant), 1, length);
-    let first = app::records::add_observation(&mut clinic.conn, keys,
-        &allow(&clinic.app, &clinic.actor, patient_id, observation_category_of(&without_infant), Action::Write).await,
+    let first = app::records::add_observation(
+        &mut clinic.conn,
+        keys,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            observation_category_of(&without_infant),
+            Action::Write,
+        )
+        .await,
         &without_infant,
     )
     .await;
-    let second = app::records::add_observation(&mut clinic.conn, keys,
-        &allow(&clinic.app, &clinic.actor, patient_id, observation_category_of(&foreign_infant), Action::Write).await,
+    let second = app::records::add_observation(
+        &mut clinic.conn,
+        keys,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            observation_category_of(&foreign_infant),
+            Action::Write,
+        )
+        .await,
         &foreign_infant,
     )
     .await;
@@ -455,8 +555,17 @@ async fn entries_and_notes_round_trip_per_classification() {
     let patient_id = clinic.patient("Kaśka Nowak").await;
     let services = clinic.app.state.services.clone();
     let keys = RecordKeys::from_services(&services);
-    let infant_id = app::records::add_infant(&mut clinic.conn, keys,
-        &allow(&clinic.app, &clinic.actor, patient_id, DataCategory::Infant, Action::Write).await,
+    let infant_id = app::records::add_infant(
+        &mut clinic.conn,
+        keys,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            DataCategory::Infant,
+            Action::Write,
+        )
+        .await,
         &new_infant(),
     )
     .await
@@ -478,26 +587,65 @@ async fn entries_and_notes_round_trip_per_classification() {
                 classification.as_str()
             ),
         };
-        app::records::add_clinical_entry(&mut clinic.conn, keys,
-            &allow(&clinic.app, &clinic.actor, patient_id, entry.classification.category(), Action::Write).await,
+        app::records::add_clinical_entry(
+            &mut clinic.conn,
+            keys,
+            &allow(
+                &clinic.app,
+                &clinic.actor,
+                patient_id,
+                entry.classification.category(),
+                Action::Write,
+            )
+            .await,
             &entry,
         )
         .await
         .unwrap();
-        app::records::add_note(&mut clinic.conn, keys, &allow(&clinic.app, &clinic.actor, patient_id, note.classification.category(), Action::Write).await, &note)
-            .await
-            .unwrap();
+        app::records::add_note(
+            &mut clinic.conn,
+            keys,
+            &allow(
+                &clinic.app,
+                &clinic.actor,
+                patient_id,
+                note.classification.category(),
+                Action::Write,
+            )
+            .await,
+            &note,
+        )
+        .await
+        .unwrap();
     }
 
     for classification in Classification::ALL {
-        let entries = app::records::list_clinical_entries(&mut clinic.conn, keys,
-            &allow(&clinic.app, &clinic.actor, patient_id, classification.category(), Action::Read).await,
+        let entries = app::records::list_clinical_entries(
+            &mut clinic.conn,
+            keys,
+            &allow(
+                &clinic.app,
+                &clinic.actor,
+                patient_id,
+                classification.category(),
+                Action::Read,
+            )
+            .await,
             classification,
         )
         .await
         .unwrap();
-        let notes = app::records::list_notes(&mut clinic.conn, keys,
-            &allow(&clinic.app, &clinic.actor, patient_id, classification.category(), Action::Read).await,
+        let notes = app::records::list_notes(
+            &mut clinic.conn,
+            keys,
+            &allow(
+                &clinic.app,
+                &clinic.actor,
+                patient_id,
+                classification.category(),
+                Action::Read,
+            )
+            .await,
             classification,
         )
         .await
@@ -542,19 +690,49 @@ async fn appointments_and_care_team_round_trip() {
         ends_at: None,
     };
 
-    app::records::schedule_appointment(&mut clinic.conn, &allow(&clinic.app, &clinic.actor, patient_id, DataCategory::CareLogistics, Action::Write).await, &appointment)
-        .await
-        .unwrap();
+    app::records::schedule_appointment(
+        &mut clinic.conn,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            DataCategory::CareLogistics,
+            Action::Write,
+        )
+        .await,
+        &appointment,
+    )
+    .await
+    .unwrap();
     app::records::add_care_team_member(&mut clinic.conn, &clinic.access, patient_id, &member)
         .await
         .unwrap();
-    let appointments =
-        app::records::list_appointments(&mut clinic.conn, &allow(&clinic.app, &clinic.actor, patient_id, DataCategory::CareLogistics, Action::Read).await)
-            .await
-            .unwrap();
-    let team = app::records::list_care_team(&mut clinic.conn, &allow(&clinic.app, &clinic.actor, patient_id, DataCategory::CareLogistics, Action::Read).await)
-        .await
-        .unwrap();
+    let appointments = app::records::list_appointments(
+        &mut clinic.conn,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            DataCategory::CareLogistics,
+            Action::Read,
+        )
+        .await,
+    )
+    .await
+    .unwrap();
+    let team = app::records::list_care_team(
+        &mut clinic.conn,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            DataCategory::CareLogistics,
+            Action::Read,
+        )
+        .await,
+    )
+    .await
+    .unwrap();
 
     assert_eq!(appointments.len(), 1);
     assert_eq!(appointments[0].kind, AppointmentKind::PostnatalVisit);
@@ -566,7 +744,16 @@ async fn appointments_and_care_team_round_trip() {
         ends_at: appointment.starts_at,
         ..appointment
     };
-    let rejected = app::records::schedule_appointment(&mut clinic.conn, &allow(&clinic.app, &clinic.actor, patient_id, DataCategory::CareLogistics, Action::Write).await,
+    let rejected = app::records::schedule_appointment(
+        &mut clinic.conn,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            DataCategory::CareLogistics,
+            Action::Write,
+        )
+        .await,
         &backwards,
     )
     .await;
@@ -598,7 +785,16 @@ async fn every_appointment_kind_and_role_stored() {
             kind: *kind,
             status: statuses[index % statuses.len()],
         };
-        app::records::schedule_appointment(&mut clinic.conn, &allow(&clinic.app, &clinic.actor, patient_id, DataCategory::CareLogistics, Action::Write).await,
+        app::records::schedule_appointment(
+            &mut clinic.conn,
+            &allow(
+                &clinic.app,
+                &clinic.actor,
+                patient_id,
+                DataCategory::CareLogistics,
+                Action::Write,
+            )
+            .await,
             &appointment,
         )
         .await
@@ -623,13 +819,32 @@ async fn every_appointment_kind_and_role_stored() {
             .unwrap();
     }
 
-    let appointments =
-        app::records::list_appointments(&mut clinic.conn, &allow(&clinic.app, &clinic.actor, patient_id, DataCategory::CareLogistics, Action::Read).await)
-            .await
-            .unwrap();
-    let team = app::records::list_care_team(&mut clinic.conn, &allow(&clinic.app, &clinic.actor, patient_id, DataCategory::CareLogistics, Action::Read).await)
-        .await
-        .unwrap();
+    let appointments = app::records::list_appointments(
+        &mut clinic.conn,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            DataCategory::CareLogistics,
+            Action::Read,
+        )
+        .await,
+    )
+    .await
+    .unwrap();
+    let team = app::records::list_care_team(
+        &mut clinic.conn,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            DataCategory::CareLogistics,
+            Action::Read,
+        )
+        .await,
+    )
+    .await
+    .unwrap();
 
     let kinds: Vec<AppointmentKind> = appointments
         .iter()
@@ -650,8 +865,17 @@ async fn each_access_records_one_event() {
     let before = audit_count(&mut clinic.conn).await;
     let patient_id = clinic.patient("Kaśka Nowak").await;
     let after_create = audit_count(&mut clinic.conn).await;
-    let infant_id = app::records::add_infant(&mut clinic.conn, keys,
-        &allow(&clinic.app, &clinic.actor, patient_id, DataCategory::Infant, Action::Write).await,
+    let infant_id = app::records::add_infant(
+        &mut clinic.conn,
+        keys,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            DataCategory::Infant,
+            Action::Write,
+        )
+        .await,
         &new_infant(),
     )
     .await
@@ -661,11 +885,32 @@ async fn each_access_records_one_event() {
         3,
         ObservationValue::weight(Entered::new(3.1, MassUnit::Kilograms)).unwrap(),
     );
-    app::records::add_observation(&mut clinic.conn, keys, &allow(&clinic.app, &clinic.actor, patient_id, observation_category_of(&weight), Action::Write).await, &weight)
-        .await
-        .unwrap();
-    app::records::list_observations(&mut clinic.conn, keys,
-        &allow(&clinic.app, &clinic.actor, patient_id, DataCategory::Infant, Action::Read).await,
+    app::records::add_observation(
+        &mut clinic.conn,
+        keys,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            observation_category_of(&weight),
+            Action::Write,
+        )
+        .await,
+        &weight,
+    )
+    .await
+    .unwrap();
+    app::records::list_observations(
+        &mut clinic.conn,
+        keys,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            DataCategory::Infant,
+            Action::Read,
+        )
+        .await,
         &[ObservationKind::Weight, ObservationKind::Epds],
     )
     .await
@@ -717,8 +962,20 @@ async fn failed_audit_rolls_back_access() {
         written_at: at(22, 9),
         body: "Synthetic therapy note.".to_owned(),
     };
-    let written =
-        app::records::add_note(&mut clinic.conn, keys, &allow(&clinic.app, &clinic.actor, patient_id, note.classification.category(), Action::Write).await, &note).await;
+    let written = app::records::add_note(
+        &mut clinic.conn,
+        keys,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            note.classification.category(),
+            Action::Write,
+        )
+        .await,
+        &note,
+    )
+    .await;
     let created = app::records::create_patient(
         &mut clinic.conn,
         keys,
@@ -726,8 +983,17 @@ async fn failed_audit_rolls_back_access() {
         &new_patient("Maren Fernhollow"),
     )
     .await;
-    let read = app::records::read_patient_identity(&mut clinic.conn, keys,
-        &allow(&clinic.app, &clinic.actor, patient_id, DataCategory::Contact, Action::Read).await,
+    let read = app::records::read_patient_identity(
+        &mut clinic.conn,
+        keys,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            DataCategory::Contact,
+            Action::Read,
+        )
+        .await,
         &[PatientField::Phone],
     )
     .await;
@@ -759,8 +1025,17 @@ async fn failed_audit_rolls_back_access() {
         "DROP TRIGGER reject_audit ON data_access_audit",
     )
     .await;
-    let notes = app::records::list_notes(&mut clinic.conn, keys,
-        &allow(&clinic.app, &clinic.actor, patient_id, DataCategory::MentalHealth, Action::Read).await,
+    let notes = app::records::list_notes(
+        &mut clinic.conn,
+        keys,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            DataCategory::MentalHealth,
+            Action::Read,
+        )
+        .await,
         Classification::MentalHealth,
     )
     .await
@@ -816,9 +1091,21 @@ async fn moved_ciphertext_fails_to_decrypt() {
     for (patient_id, hour) in [(first, 1), (first, 2), (second, 3)] {
         let value = ObservationValue::epds(vec![Some(0); 10]).unwrap();
         let new = observation(None, hour, value);
-        app::records::add_observation(&mut clinic.conn, keys, &allow(&clinic.app, &clinic.actor, patient_id, observation_category_of(&new), Action::Write).await, &new)
-            .await
-            .unwrap();
+        app::records::add_observation(
+            &mut clinic.conn,
+            keys,
+            &allow(
+                &clinic.app,
+                &clinic.actor,
+                patient_id,
+                observation_category_of(new),
+                Action::Write,
+            )
+            .await,
+            &new,
+        )
+        .await
+        .unwrap();
     }
 
     // Within one patient: the second observation gets the first one's ciphertext.
@@ -850,23 +1137,59 @@ async fn moved_ciphertext_fails_to_decrypt() {
     )
     .await;
 
-    let within = app::records::list_observations(&mut clinic.conn, keys,
-        &allow(&clinic.app, &clinic.actor, first, DataCategory::MentalHealth, Action::Read).await,
+    let within = app::records::list_observations(
+        &mut clinic.conn,
+        keys,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            first,
+            DataCategory::MentalHealth,
+            Action::Read,
+        )
+        .await,
         &[ObservationKind::Epds],
     )
     .await;
-    let name = app::records::read_patient_identity(&mut clinic.conn, keys,
-        &allow(&clinic.app, &clinic.actor, second, DataCategory::Contact, Action::Read).await,
+    let name = app::records::read_patient_identity(
+        &mut clinic.conn,
+        keys,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            second,
+            DataCategory::Contact,
+            Action::Read,
+        )
+        .await,
         &[PatientField::FullName],
     )
     .await;
-    let across = app::records::list_observations(&mut clinic.conn, keys,
-        &allow(&clinic.app, &clinic.actor, second, DataCategory::MentalHealth, Action::Read).await,
+    let across = app::records::list_observations(
+        &mut clinic.conn,
+        keys,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            second,
+            DataCategory::MentalHealth,
+            Action::Read,
+        )
+        .await,
         &[ObservationKind::Epds],
     )
     .await;
-    let untouched_field = app::records::read_patient_identity(&mut clinic.conn, keys,
-        &allow(&clinic.app, &clinic.actor, second, DataCategory::Contact, Action::Read).await,
+    let untouched_field = app::records::read_patient_identity(
+        &mut clinic.conn,
+        keys,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            second,
+            DataCategory::Contact,
+            Action::Read,
+        )
+        .await,
         &[PatientField::Phone],
     )
     .await;
@@ -884,8 +1207,17 @@ async fn debug_output_hides_identity() {
     let keys = RecordKeys::from_services(&services);
     let patient_id = clinic.patient("Kaśka Nowak").await;
 
-    let identity = app::records::read_patient_identity(&mut clinic.conn, keys,
-        &allow(&clinic.app, &clinic.actor, patient_id, DataCategory::Contact, Action::Read).await,
+    let identity = app::records::read_patient_identity(
+        &mut clinic.conn,
+        keys,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            DataCategory::Contact,
+            Action::Read,
+        )
+        .await,
         &PatientField::ALL,
     )
     .await
@@ -1021,8 +1353,17 @@ async fn erased_patient_unreadable_and_audited() {
     let keys = RecordKeys::from_services(&services);
     let patient_id = clinic.patient("Kaśka Nowak").await;
     let kept = clinic.patient("Maren Nowak").await;
-    let infant_id = app::records::add_infant(&mut clinic.conn, keys,
-        &allow(&clinic.app, &clinic.actor, patient_id, DataCategory::Infant, Action::Write).await,
+    let infant_id = app::records::add_infant(
+        &mut clinic.conn,
+        keys,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            DataCategory::Infant,
+            Action::Write,
+        )
+        .await,
         &new_infant(),
     )
     .await
@@ -1035,16 +1376,55 @@ async fn erased_patient_unreadable_and_audited() {
             dirty: true,
         },
     );
-    app::records::add_observation(&mut clinic.conn, keys, &allow(&clinic.app, &clinic.actor, patient_id, observation_category_of(&feed), Action::Write).await, &feed)
-        .await
-        .unwrap();
+    app::records::add_observation(
+        &mut clinic.conn,
+        keys,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            observation_category_of(&feed),
+            Action::Write,
+        )
+        .await,
+        &feed,
+    )
+    .await
+    .unwrap();
 
     // Authorized before the erasure, so that the record store itself is what refuses.
-    let contact = allow(&clinic.app, &clinic.actor, patient_id, DataCategory::Contact, Action::Read).await;
-    let infant_read = allow(&clinic.app, &clinic.actor, patient_id, DataCategory::Infant, Action::Read).await;
-    let infant_write = allow(&clinic.app, &clinic.actor, patient_id, DataCategory::Infant, Action::Write).await;
-    let logistics =
-        allow(&clinic.app, &clinic.actor, patient_id, DataCategory::CareLogistics, Action::Read).await;
+    let contact = allow(
+        &clinic.app,
+        &clinic.actor,
+        patient_id,
+        DataCategory::Contact,
+        Action::Read,
+    )
+    .await;
+    let infant_read = allow(
+        &clinic.app,
+        &clinic.actor,
+        patient_id,
+        DataCategory::Infant,
+        Action::Read,
+    )
+    .await;
+    let infant_write = allow(
+        &clinic.app,
+        &clinic.actor,
+        patient_id,
+        DataCategory::Infant,
+        Action::Write,
+    )
+    .await;
+    let logistics = allow(
+        &clinic.app,
+        &clinic.actor,
+        patient_id,
+        DataCategory::CareLogistics,
+        Action::Read,
+    )
+    .await;
 
     app::records::erase_patient(&mut clinic.conn, &clinic.access, patient_id)
         .await
@@ -1099,10 +1479,21 @@ async fn erased_patient_unreadable_and_audited() {
     assert_eq!(events[0].data_elements, ["patient.data_key"]);
     assert_eq!(events[0].actor_user_id, Some(clinic.gp));
 
-    let after = try_allow(&clinic.app, &clinic.actor, patient_id, DataCategory::Contact, Action::Read).await;
+    let after = try_allow(
+        &clinic.app,
+        &clinic.actor,
+        patient_id,
+        DataCategory::Contact,
+        Action::Read,
+    )
+    .await;
     assert_eq!(after.unwrap_err(), app::error::AppError::not_found());
     let events = history(&mut clinic.conn, patient_id).await;
-    assert_eq!(events[0].outcome, AccessOutcome::Denied, "the refused request is audited");
+    assert_eq!(
+        events[0].outcome,
+        AccessOutcome::Denied,
+        "the refused request is audited"
+    );
 }
 
 /// Runs `nurture` with `arguments` against `database` with the given KEK settings.
@@ -1185,8 +1576,17 @@ async fn rotation_resumes_after_interruption() {
         support::consents::set_consent(&clinic.app, &mut clinic.conn, patient_id, Consent::Granted)
             .await;
         let value = ObservationValue::epds(vec![Some(1); 10]).unwrap();
-        app::records::add_observation(&mut clinic.conn, old_keys,
-            &allow(&clinic.app, &actor_of(&access), patient_id, DataCategory::MentalHealth, Action::Write).await,
+        app::records::add_observation(
+            &mut clinic.conn,
+            old_keys,
+            &allow(
+                &clinic.app,
+                &actor_of(&access),
+                patient_id,
+                DataCategory::MentalHealth,
+                Action::Write,
+            )
+            .await,
             &observation(None, 1, value),
         )
         .await
@@ -1240,7 +1640,14 @@ async fn rotation_resumes_after_interruption() {
         let identity = app::records::read_patient_identity(
             &mut clinic.conn,
             new_keys,
-            &allow(&clinic.app, &actor_of(&access), *patient_id, DataCategory::Contact, Action::Read).await,
+            &allow(
+                &clinic.app,
+                &actor_of(&access),
+                *patient_id,
+                DataCategory::Contact,
+                Action::Read,
+            )
+            .await,
             &[PatientField::FullName],
         )
         .await
@@ -1248,7 +1655,14 @@ async fn rotation_resumes_after_interruption() {
         let screens = app::records::list_observations(
             &mut clinic.conn,
             new_keys,
-            &allow(&clinic.app, &actor_of(&access), *patient_id, DataCategory::MentalHealth, Action::Read).await,
+            &allow(
+                &clinic.app,
+                &actor_of(&access),
+                *patient_id,
+                DataCategory::MentalHealth,
+                Action::Read,
+            )
+            .await,
             &[ObservationKind::Epds],
         )
         .await
@@ -1265,7 +1679,14 @@ async fn rotation_resumes_after_interruption() {
     let old_read = app::records::read_patient_identity(
         &mut clinic.conn,
         old_keys,
-        &allow(&clinic.app, &actor_of(&access), patients[0].0, DataCategory::Contact, Action::Read).await,
+        &allow(
+            &clinic.app,
+            &actor_of(&access),
+            patients[0].0,
+            DataCategory::Contact,
+            Action::Read,
+        )
+        .await,
         &[PatientField::FullName],
     )
     .await;
@@ -1357,8 +1778,13 @@ async fn cohort_content(
     let mut content = Vec::new();
     for patient_id in patients {
         join_care_team(&mut clinic.conn, &access, *patient_id, reader).await;
-        support::consents::set_consent(&clinic.app, &mut clinic.conn, *patient_id, Consent::Granted)
-            .await;
+        support::consents::set_consent(
+            &clinic.app,
+            &mut clinic.conn,
+            *patient_id,
+            Consent::Granted,
+        )
+        .await;
         let allowed = |category, action| allow(&clinic.app, &actor, *patient_id, category, action);
         let identity = app::records::read_patient_identity(
             &mut clinic.conn,
@@ -1448,12 +1874,10 @@ async fn generator_is_deterministic_for_seed() {
         .unwrap();
 
     let keys = RecordKeys::from_services(&services);
-    let first_content =
-        cohort_content(&mut clinic, keys, first.clinic_id, &first.patients).await;
+    let first_content = cohort_content(&mut clinic, keys, first.clinic_id, &first.patients).await;
     let second_content =
         cohort_content(&mut clinic, keys, second.clinic_id, &second.patients).await;
-    let third_content =
-        cohort_content(&mut clinic, keys, third.clinic_id, &third.patients).await;
+    let third_content = cohort_content(&mut clinic, keys, third.clinic_id, &third.patients).await;
 
     assert_eq!(first.patients.len(), 12);
     assert!(first_content.len() > 12 * 30, "{}", first_content.len());

@@ -68,11 +68,15 @@ pub async fn request(
     justification: &str,
 ) -> Result<EmergencyAccess, AppError> {
     let justification = checked_text(justification, MIN_JUSTIFICATION_CHARS, "justification")?;
-    if !actor.roles.iter().any(|role| EMERGENCY_ROLES.contains(role)) {
+    if !actor
+        .roles
+        .iter()
+        .any(|role| EMERGENCY_ROLES.contains(role))
+    {
         return Err(AppError::not_found());
     }
     let owner = crate::records::patient_owner(conn, patient).await?;
-    if !owner.is_some_and(|owner| owner.clinic == actor.clinic) {
+    if owner.is_none_or(|owner| owner.clinic != actor.clinic) {
         return Err(AppError::not_found());
     }
     let settings = settings::load(conn, actor.clinic).await?;
@@ -298,7 +302,13 @@ pub async fn review(
             ))
             .execute(conn)
             .await?;
-        record_event(conn, &row, SecurityEventKind::EmergencyAccessReviewed, actor.user).await?;
+        record_event(
+            conn,
+            &row,
+            SecurityEventKind::EmergencyAccessReviewed,
+            actor.user,
+        )
+        .await?;
         Ok(row)
     })
     .await
@@ -379,18 +389,18 @@ pub async fn grants_for(
     clinic: ClinicId,
     patient: PatientId,
 ) -> Result<Vec<EmergencyGrant>, AppError> {
-    let rows: Vec<(uuid::Uuid, Option<DateTime<Utc>>, Option<DateTime<Utc>>)> =
-        emergency_access::table
-            .filter(emergency_access::clinic_id.eq(clinic.0))
-            .filter(emergency_access::patient_id.eq(patient.0))
-            .filter(emergency_access::status.eq("granted"))
-            .select((
-                emergency_access::requester_user_id,
-                emergency_access::granted_at,
-                emergency_access::expires_at,
-            ))
-            .load(conn)
-            .await?;
+    type Row = (uuid::Uuid, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+    let rows: Vec<Row> = emergency_access::table
+        .filter(emergency_access::clinic_id.eq(clinic.0))
+        .filter(emergency_access::patient_id.eq(patient.0))
+        .filter(emergency_access::status.eq("granted"))
+        .select((
+            emergency_access::requester_user_id,
+            emergency_access::granted_at,
+            emergency_access::expires_at,
+        ))
+        .load(conn)
+        .await?;
     Ok(rows
         .into_iter()
         .filter_map(|(user, granted_at, expires_at)| {

@@ -36,7 +36,10 @@ impl Default for AccessSettings {
 }
 
 /// Loads a clinic's settings, or the defaults if none are stored.
-pub async fn load(conn: &mut AsyncPgConnection, clinic: ClinicId) -> Result<AccessSettings, AppError> {
+pub async fn load(
+    conn: &mut AsyncPgConnection,
+    clinic: ClinicId,
+) -> Result<AccessSettings, AppError> {
     let row: Option<(serde_json::Value, bool, i32)> = clinic_access_settings::table
         .find(clinic.0)
         .select((

@@ -58,8 +58,15 @@ pub async fn list_chart_entries(
     let (services, actor) = super::server::begin().await?;
     let classification = super::server::classification(category)?;
     let mut conn = crate::db::connection(&services.pool).await?;
-    let authorization =
-        authorize(&mut conn, &actor, patient_id, category, Action::Read, &purpose).await?;
+    let authorization = authorize(
+        &mut conn,
+        &actor,
+        patient_id,
+        category,
+        Action::Read,
+        &purpose,
+    )
+    .await?;
 
     let keys = RecordKeys::from_services(&services);
     let entries =
@@ -86,8 +93,15 @@ pub async fn add_chart_entry(
         .filter(serde_json::Value::is_object)
         .ok_or_else(|| AppError::invalid_input("The entry's content must be a JSON object."))?;
     let mut conn = crate::db::connection(&services.pool).await?;
-    let authorization =
-        authorize(&mut conn, &actor, patient_id, category, Action::Write, &purpose).await?;
+    let authorization = authorize(
+        &mut conn,
+        &actor,
+        patient_id,
+        category,
+        Action::Write,
+        &purpose,
+    )
+    .await?;
 
     let new = NewClinicalEntry {
         classification,
@@ -149,8 +163,15 @@ pub async fn list_chart_observations(
         ));
     }
     let mut conn = crate::db::connection(&services.pool).await?;
-    let authorization =
-        authorize(&mut conn, &actor, patient_id, category, Action::Read, &purpose).await?;
+    let authorization = authorize(
+        &mut conn,
+        &actor,
+        patient_id,
+        category,
+        Action::Read,
+        &purpose,
+    )
+    .await?;
 
     let keys = RecordKeys::from_services(&services);
     let observations =
@@ -178,8 +199,15 @@ pub async fn add_chart_observation(
         .map_err(|_| AppError::invalid_input("The observation value could not be read."))?;
     let category = records::observation_category(value.kind(), infant_id.is_some());
     let mut conn = crate::db::connection(&services.pool).await?;
-    let authorization =
-        authorize(&mut conn, &actor, patient_id, category, Action::Write, &purpose).await?;
+    let authorization = authorize(
+        &mut conn,
+        &actor,
+        patient_id,
+        category,
+        Action::Write,
+        &purpose,
+    )
+    .await?;
 
     let new = NewObservation {
         infant_id,
@@ -233,8 +261,15 @@ pub async fn list_chart_notes(
     let (services, actor) = super::server::begin().await?;
     let classification = super::server::classification(category)?;
     let mut conn = crate::db::connection(&services.pool).await?;
-    let authorization =
-        authorize(&mut conn, &actor, patient_id, category, Action::Read, &purpose).await?;
+    let authorization = authorize(
+        &mut conn,
+        &actor,
+        patient_id,
+        category,
+        Action::Read,
+        &purpose,
+    )
+    .await?;
 
     let keys = RecordKeys::from_services(&services);
     let notes = records::list_notes(&mut conn, keys, &authorization, classification).await?;
@@ -255,8 +290,15 @@ pub async fn add_chart_note(
     let (services, actor) = super::server::begin().await?;
     let classification = super::server::classification(category)?;
     let mut conn = crate::db::connection(&services.pool).await?;
-    let authorization =
-        authorize(&mut conn, &actor, patient_id, category, Action::Write, &purpose).await?;
+    let authorization = authorize(
+        &mut conn,
+        &actor,
+        patient_id,
+        category,
+        Action::Write,
+        &purpose,
+    )
+    .await?;
 
     let new = NewClinicalNote {
         classification,

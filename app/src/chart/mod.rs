@@ -123,13 +123,38 @@ const fn function(
 /// Every server function that touches patient data. A test fails when a registered server
 /// function is neither here nor on its list of functions that touch none.
 pub const PATIENT_DATA_FUNCTIONS: &[PatientDataFunction] = &[
-    function("chart/summary", &[DataCategory::Contact], Action::Read, Target::Patient),
+    function(
+        "chart/summary",
+        &[DataCategory::Contact],
+        Action::Read,
+        Target::Patient,
+    ),
     function("chart/entries", CLINICAL, Action::Read, Target::Patient),
-    function("chart/entries/add", CLINICAL, Action::Write, Target::Patient),
+    function(
+        "chart/entries/add",
+        CLINICAL,
+        Action::Write,
+        Target::Patient,
+    ),
     function("chart/entries/by-id", CLINICAL, Action::Read, Target::Rows),
-    function("chart/observations", OBSERVED, Action::Read, Target::Patient),
-    function("chart/observations/add", OBSERVED, Action::Write, Target::Patient),
-    function("chart/observations/by-id", OBSERVED, Action::Read, Target::Rows),
+    function(
+        "chart/observations",
+        OBSERVED,
+        Action::Read,
+        Target::Patient,
+    ),
+    function(
+        "chart/observations/add",
+        OBSERVED,
+        Action::Write,
+        Target::Patient,
+    ),
+    function(
+        "chart/observations/by-id",
+        OBSERVED,
+        Action::Read,
+        Target::Rows,
+    ),
     function("chart/notes", CLINICAL, Action::Read, Target::Patient),
     function("chart/notes/add", CLINICAL, Action::Write, Target::Patient),
     function(
@@ -138,7 +163,12 @@ pub const PATIENT_DATA_FUNCTIONS: &[PatientDataFunction] = &[
         Action::Read,
         Target::Patient,
     ),
-    function("portal/summary", &[DataCategory::Contact], Action::Read, Target::OwnRecord),
+    function(
+        "portal/summary",
+        &[DataCategory::Contact],
+        Action::Read,
+        Target::OwnRecord,
+    ),
     function(
         "portal/access-history",
         &[DataCategory::CareLogistics],

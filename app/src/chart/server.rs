@@ -22,14 +22,18 @@ pub async fn begin() -> Result<(Arc<Services>, Actor), AppError> {
 /// no entries or notes.
 pub fn classification(category: DataCategory) -> Result<Classification, AppError> {
     Classification::from_category(category).ok_or_else(|| {
-        AppError::invalid_input("Entries and notes are maternal, infant, mental health or family history data.")
+        AppError::invalid_input(
+            "Entries and notes are maternal, infant, mental health or family history data.",
+        )
     })
 }
 
 /// Parses row ids sent by the browser; a malformed id gets the same error as a missing row.
 pub fn row_ids(ids: &[String]) -> Result<Vec<uuid::Uuid>, AppError> {
     if ids.is_empty() || ids.len() > 100 {
-        return Err(AppError::invalid_input("Ask for 1 to 100 records at a time."));
+        return Err(AppError::invalid_input(
+            "Ask for 1 to 100 records at a time.",
+        ));
     }
     ids.iter()
         .map(|id| crate::identity::support::parse_id(id))

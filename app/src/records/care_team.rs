@@ -20,7 +20,13 @@ pub async fn care_team_memberships(
     clinic_id: ClinicId,
     patient_id: PatientId,
 ) -> Result<Vec<Membership>, RecordsError> {
-    type Row = (uuid::Uuid, uuid::Uuid, String, DateTime<Utc>, Option<DateTime<Utc>>);
+    type Row = (
+        uuid::Uuid,
+        uuid::Uuid,
+        String,
+        DateTime<Utc>,
+        Option<DateTime<Utc>>,
+    );
     let rows: Vec<Row> = care_team_members::table
         .filter(care_team_members::clinic_id.eq(clinic_id.0))
         .filter(care_team_members::patient_id.eq(patient_id.0))

@@ -219,8 +219,7 @@ pub async fn add_clinical_entry(
     authorization: &Authorization,
     new: &NewClinicalEntry,
 ) -> Result<uuid::Uuid, RecordsError> {
-    let (access, patient_id) =
-        authorization.scope(new.classification.category(), Action::Write)?;
+    let (access, patient_id) = authorization.scope(new.classification.category(), Action::Write)?;
     access.validate()?;
 
     conn.transaction::<_, RecordsError, _>(async move |conn| {
@@ -328,8 +327,7 @@ pub async fn add_note(
     authorization: &Authorization,
     new: &NewClinicalNote,
 ) -> Result<uuid::Uuid, RecordsError> {
-    let (access, patient_id) =
-        authorization.scope(new.classification.category(), Action::Write)?;
+    let (access, patient_id) = authorization.scope(new.classification.category(), Action::Write)?;
     access.validate()?;
     let length = new.body.trim().chars().count();
     if length == 0 || length > MAX_NOTE_CHARS {

@@ -20,18 +20,22 @@ pub async fn entry_owner(
 ) -> Result<Option<(PatientId, DataCategory)>, RecordsError> {
     let row: Option<(uuid::Uuid, String)> = clinical_entries::table
         .find((clinic_id.0, entry_id))
-        .select((clinical_entries::patient_id, clinical_entries::classification))
+        .select((
+            clinical_entries::patient_id,
+            clinical_entries::classification,
+        ))
         .first(conn)
         .await
         .optional()?;
     let Some((patient, classification)) = row else {
         return Ok(None);
     };
-    let classification = Classification::parse(&classification).ok_or(RecordsError::CorruptValue {
-        table: "clinical_entries",
-        column: "classification",
-        row_id: entry_id,
-    })?;
+    let classification =
+        Classification::parse(&classification).ok_or(RecordsError::CorruptValue {
+            table: "clinical_entries",
+            column: "classification",
+            row_id: entry_id,
+        })?;
     Ok(Some((PatientId(patient), classification.category())))
 }
 

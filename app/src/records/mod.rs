@@ -42,7 +42,6 @@ pub use appointments::{
     list_care_team_for_management, provider_cares_for_account, schedule_appointment,
 };
 pub use care_team::{care_team_memberships, end_care_team_membership};
-pub use lookup::{entry_owner, observation_owner, read_clinical_entry, read_observation};
 pub use entries::{
     Classification, ClinicalEntry, ClinicalNote, NewClinicalEntry, NewClinicalNote,
     add_clinical_entry, add_note, list_clinical_entries, list_notes,
@@ -50,6 +49,7 @@ pub use entries::{
 pub use error::RecordsError;
 pub use import::{ImportedInfant, ImportedPatient, import_patients};
 pub use infants::{Infant, NewInfant, add_infant, list_infants};
+pub use lookup::{entry_owner, observation_owner, read_clinical_entry, read_observation};
 pub use observation_values::{FeedingMethod, ObservationKind, ObservationValue};
 pub use observations::{
     NewObservation, Observation, add_observation, list_observations, observation_category,

@@ -8,9 +8,9 @@ use super::RecordsError;
 use super::access::{self, AccessContext, PatientKey, RecordKeys, version_to_db};
 use super::names::{date_of_birth_index, name_token_index, name_tokens};
 use super::schema::{patient_name_tokens, patients};
+use crate::access::{Action, Authorization, DataCategory};
 use crate::audit::AccessAction;
 use crate::crypto::DataClass;
-use crate::access::{Action, Authorization, DataCategory};
 use crate::ids::{ClinicId, PatientId, UserId};
 
 const TABLE: &str = "patients";

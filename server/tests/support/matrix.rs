@@ -77,7 +77,7 @@ pub struct World {
     pub other_clinic: ClinicId,
     pub personas: HashMap<Role, Persona>,
     shared: HashMap<(Relationship, Consent), PatientId>,
-    own: HashMap<(Role, Consent), PatientId>,
+    own: HashMap<(Role, Consent), (Persona, PatientId)>,
     entries: HashMap<(PatientId, DataCategory), String>,
     observations: HashMap<(PatientId, DataCategory), String>,
     infants: HashMap<PatientId, String>,
@@ -126,18 +126,28 @@ impl World {
                 shared.insert((relationship, consent), patient);
             }
         }
+        // A record belongs to one account, so each own record has a persona of its own.
         let mut own = HashMap::new();
         for role in Role::ALL {
             for consent in Consent::ALL {
-                let user = Some(personas[&role].user);
+                let owner = if consent == Consent::Never {
+                    personas[&role].clone()
+                } else {
+                    let name = format!("Synthetic {}", role.label());
+                    persona(&app, &mut conn, clinic, &name, &[role], 0).await
+                };
+                let user = Some(owner.user);
                 let patient = import(&app, &mut conn, clinic, author, user, Vec::new()).await;
-                own.insert((role, consent), patient);
+                own.insert((role, consent), (owner, patient));
             }
         }
         let all: Vec<(PatientId, Consent)> = shared
             .iter()
             .map(|((_, consent), patient)| (*patient, *consent))
-            .chain(own.iter().map(|((_, consent), patient)| (*patient, *consent)))
+            .chain(
+                own.iter()
+                    .map(|((_, consent), (_, patient))| (*patient, *consent)),
+            )
             .collect();
         for (patient, consent) in all {
             super::consents::set_consent(&app, &mut conn, patient, consent).await;
@@ -157,12 +167,22 @@ impl World {
         }
     }
 
-    /// Returns the patient who stands in `relationship` to the persona of `role`.
+    /// Returns the patient who stands in `relationship` to [`World::persona`] of `role`.
     pub fn patient(&self, relationship: Relationship, consent: Consent, role: Role) -> PatientId {
         if relationship == Relationship::OwnRecord {
-            self.own[&(role, consent)]
+            self.own[&(role, consent)].1
         } else {
             self.shared[&(relationship, consent)]
+        }
+    }
+
+    /// Returns the persona of `role` for a cell: the owner of the record for an own record,
+    /// otherwise the role's one persona.
+    pub fn persona(&self, relationship: Relationship, consent: Consent, role: Role) -> &Persona {
+        if relationship == Relationship::OwnRecord {
+            &self.own[&(role, consent)].0
+        } else {
+            &self.personas[&role]
         }
     }
 
@@ -212,7 +232,10 @@ impl World {
             "chart/observations/add" => {
                 let mut arguments = vec![
                     patient_id,
-                    ("value", serde_json::to_string(&value_for(category)).unwrap()),
+                    (
+                        "value",
+                        serde_json::to_string(&value_for(category)).unwrap(),
+                    ),
                     purpose,
                 ];
                 if category == DataCategory::Infant {
@@ -253,7 +276,9 @@ fn care_team(
     let now = Utc::now();
     let (starts_at, ends_at) = match relationship {
         Relationship::OnCareTeam => (now - Duration::days(10), None),
-        Relationship::ExpiredMembership => (now - Duration::days(30), Some(now - Duration::days(1))),
+        Relationship::ExpiredMembership => {
+            (now - Duration::days(30), Some(now - Duration::days(1)))
+        }
         _ => return Vec::new(),
     };
     TEAM_ROLES
@@ -394,12 +419,11 @@ type RowMap = HashMap<(PatientId, DataCategory), String>;
 
 async fn row_ids(conn: &mut AsyncPgConnection) -> (RowMap, RowMap, HashMap<PatientId, String>) {
     let load = |statement: &'static str| diesel::sql_query(statement);
-    let entry_rows: Vec<RowOwner> = load(
-        "SELECT id, patient_id, classification AS label, infant_id FROM clinical_entries",
-    )
-    .load(conn)
-    .await
-    .unwrap();
+    let entry_rows: Vec<RowOwner> =
+        load("SELECT id, patient_id, classification AS label, infant_id FROM clinical_entries")
+            .load(conn)
+            .await
+            .unwrap();
     let observation_rows: Vec<RowOwner> =
         load("SELECT id, patient_id, kind AS label, infant_id FROM observations")
             .load(conn)

@@ -201,9 +201,10 @@ pub async fn add_care_team_membership(
 ) -> Result<String, AppError> {
     let (services, actor) = server::begin_as(server::CARE_TEAM_MANAGERS).await?;
     let mut conn = crate::db::connection(&services.pool).await?;
-    let id =
-        server::add_membership(&mut conn, &actor, patient_id, provider, role, starts_at, ends_at)
-            .await?;
+    let id = server::add_membership(
+        &mut conn, &actor, patient_id, provider, role, starts_at, ends_at,
+    )
+    .await?;
     Ok(id.to_string())
 }
 

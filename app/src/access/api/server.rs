@@ -60,7 +60,9 @@ pub fn instant_or_now(text: Option<&str>) -> Result<DateTime<Utc>, AppError> {
         None => Ok(Utc::now()),
         Some(text) => DateTime::parse_from_rfc3339(text)
             .map(|instant| instant.with_timezone(&Utc))
-            .map_err(|_| AppError::invalid_input("Give times as RFC 3339, such as 2026-12-05T09:00:00Z.")),
+            .map_err(|_| {
+                AppError::invalid_input("Give times as RFC 3339, such as 2026-12-05T09:00:00Z.")
+            }),
     }
 }
 
@@ -76,7 +78,11 @@ pub async fn add_membership(
     ends_at: Option<String>,
 ) -> Result<uuid::Uuid, AppError> {
     let starts_at = instant_or_now(starts_at.as_deref())?;
-    let ends_at = match ends_at.as_deref().map(str::trim).filter(|text| !text.is_empty()) {
+    let ends_at = match ends_at
+        .as_deref()
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
+    {
         None => None,
         Some(text) => Some(instant_or_now(Some(text))?),
     };
@@ -258,8 +264,10 @@ pub async fn access_history(
 fn data_labels(elements: &[String]) -> Vec<String> {
     let mut labels: Vec<String> = Vec::new();
     for element in elements {
-        let label = element_category(element)
-            .map_or_else(|| "Access history".to_owned(), |category| category.label().to_owned());
+        let label = element_category(element).map_or_else(
+            || "Access history".to_owned(),
+            |category| category.label().to_owned(),
+        );
         if !labels.contains(&label) {
             labels.push(label);
         }

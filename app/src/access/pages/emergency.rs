@@ -3,10 +3,10 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::access::api::{EmergencyView, my_emergency_requests, request_emergency_access};
 use crate::access::EmergencyLevel;
-use crate::identity::pages::{StatusMessage, browser_action};
+use crate::access::api::{EmergencyView, my_emergency_requests, request_emergency_access};
 use crate::identity::flows;
+use crate::identity::pages::{StatusMessage, browser_action};
 use crate::ids::PatientId;
 
 /// Input of one request: patient id, level and justification.
@@ -37,10 +37,14 @@ pub fn EmergencyAccessPage() -> impl IntoView {
     });
     let error = Signal::derive(move || request.value().get().and_then(Result::err));
     let notice = Signal::derive(move || {
-        request.value().get().and_then(Result::ok).map(|view| match view.expires_at {
-            Some(expires_at) => format!("Emergency access granted until {expires_at}."),
-            None => "Your request waits for a compliance officer or admin.".to_owned(),
-        })
+        request
+            .value()
+            .get()
+            .and_then(Result::ok)
+            .map(|view| match view.expires_at {
+                Some(expires_at) => format!("Emergency access granted until {expires_at}."),
+                None => "Your request waits for a compliance officer or admin.".to_owned(),
+            })
     });
 
     view! {
