@@ -51,6 +51,8 @@ const OTHER_FUNCTIONS: &[&str] = &[
     "admin/security-alerts",
     "patients/invite",
     "users/recovery-link",
+    // Name lookup for break-glass requests: clinicians only, ids only, each match audited.
+    "chart/find",
     "emergency/request",
     "emergency/mine",
     "emergency/pending",

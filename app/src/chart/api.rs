@@ -372,3 +372,33 @@ pub async fn my_summary() -> Result<PatientSummary, AppError> {
             .unwrap_or_default(),
     })
 }
+
+/// Finds patients of the clinician's clinic whose name contains every word of `name`, so that
+/// a clinician can name the record for a break-glass request. Returns record ids only; each
+/// match is audited as a read of the searched name. Clinicians and care coordinators.
+#[server(prefix = "/api", endpoint = "chart/find")]
+pub async fn find_patients(name: String, purpose: String) -> Result<Vec<PatientId>, AppError> {
+    use crate::identity::Role;
+    use crate::records::{self, PatientQuery, RecordKeys};
+
+    let (services, actor) = super::server::begin().await?;
+    if !actor.roles.iter().any(|role| role.may_invite_patients()) || actor.roles.contains(&Role::Patient) {
+        return Err(AppError::not_found());
+    }
+    if name.split_whitespace().count() < 2 {
+        return Err(AppError::invalid_input("Enter the patient's first and last name."));
+    }
+    let mut conn = crate::db::connection(&services.pool).await?;
+
+    let access = records::AccessContext {
+        actor: actor.user,
+        actor_roles: actor.roles.clone(),
+        clinic_id: actor.clinic,
+        purpose,
+        emergency: false,
+        client: actor.client.clone(),
+    };
+    let keys = RecordKeys::from_services(&services);
+    let query = PatientQuery::Name(name);
+    Ok(records::search_patients(&mut conn, keys, &access, &query).await?)
+}

@@ -5,6 +5,7 @@ use leptos_meta::Title;
 
 use crate::access::EmergencyLevel;
 use crate::access::api::{EmergencyView, my_emergency_requests, request_emergency_access};
+use crate::chart::find_patients;
 use crate::identity::flows;
 use crate::identity::pages::{StatusMessage, browser_action};
 use crate::ids::PatientId;
@@ -50,6 +51,7 @@ pub fn EmergencyAccessPage() -> impl IntoView {
     view! {
         <Title text="Emergency access" />
         <h1>"Emergency access"</h1>
+        <FindPatient patient />
         <section class="panel" aria-labelledby="emergency-heading">
             <h2 id="emergency-heading">"Request emergency access"</h2>
             <p>
@@ -90,6 +92,68 @@ pub fn EmergencyAccessPage() -> impl IntoView {
                         })
                 }}
             </Suspense>
+        </section>
+    }
+}
+
+/// Looks a patient up by name and puts the chosen record id into the request form.
+#[component]
+fn FindPatient(patient: RwSignal<String>) -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let find = browser_action(|name: &String| {
+        let name = name.clone();
+        async move {
+            find_patients(name, "emergency access lookup".to_owned())
+                .await
+                .map_err(|error| error.message)
+        }
+    });
+    let error = Signal::derive(move || find.value().get().and_then(Result::err));
+    let found = move || find.value().get().and_then(Result::ok);
+
+    view! {
+        <section class="panel" aria-labelledby="find-heading">
+            <h2 id="find-heading">"Find the patient"</h2>
+            <form
+                class="stack"
+                on:submit=move |event| {
+                    event.prevent_default();
+                    find.dispatch(name.get_untracked());
+                }
+            >
+                <label for="find-name">"Patient's full name"</label>
+                <input id="find-name" required bind:value=name />
+                <button type="submit" class="button">"Find"</button>
+            </form>
+            <StatusMessage error notice=Signal::derive(|| None::<String>) />
+            {move || {
+                found()
+                    .map(|ids| {
+                        view! {
+                            <p hidden=!ids.is_empty()>"No patient of your clinic has this name."</p>
+                            <ul class="item-list" aria-label="Patients found">
+                                {ids
+                                    .into_iter()
+                                    .map(|id| {
+                                        let text = id.to_string();
+                                        view! {
+                                            <li class="item">
+                                                <p>"Record " {text.clone()}</p>
+                                                <button
+                                                    type="button"
+                                                    class="button"
+                                                    on:click=move |_| patient.set(text.clone())
+                                                >
+                                                    "Use this record"
+                                                </button>
+                                            </li>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </ul>
+                        }
+                    })
+            }}
         </section>
     }
 }
