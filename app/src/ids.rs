@@ -79,3 +79,15 @@ uuid_id!(
     /// An infant, whose record belongs to the mother's.
     InfantId
 );
+uuid_id!(
+    /// A consent template, such as the clinic's care-coordination consent.
+    ConsentTemplateId
+);
+uuid_id!(
+    /// One version of a consent template's text.
+    ConsentVersionId
+);
+uuid_id!(
+    /// A patient's signed grant of a consent.
+    ConsentGrantId
+);

@@ -7,7 +7,6 @@
 
 pub mod access;
 pub mod chart;
-#[cfg(feature = "ssr")]
 pub mod consent;
 pub mod error;
 pub mod identity;

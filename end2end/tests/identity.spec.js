@@ -59,6 +59,7 @@ test('admin, midwife and patient enroll; admin manages passkeys', async ({ brows
   await enroll(midwife, midwifeLink, 'Work phone', '/clinician');
   await midwife.getByLabel('Name', { exact: true }).fill('Pat Patient');
   await midwife.getByLabel('Email', { exact: true }).fill('pat@example.org');
+  await midwife.getByLabel('Date of birth', { exact: true }).fill('1995-03-14');
   await midwife.getByRole('button', { name: 'Create invitation' }).click();
   await expect(midwife.getByTestId('patient-link')).toContainText('/enroll#');
   const patientLink = await midwife.getByTestId('patient-link').textContent();

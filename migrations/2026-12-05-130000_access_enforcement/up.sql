@@ -52,6 +52,3 @@ CREATE TABLE compliance_notifications (
 );
 
 CREATE INDEX compliance_notifications_clinic ON compliance_notifications (clinic_id, created_at DESC);
-
--- A portal account belongs to at most one patient record, so "her own record" is one record.
-CREATE UNIQUE INDEX patients_user_id ON patients (clinic_id, user_id);

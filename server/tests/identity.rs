@@ -1279,8 +1279,6 @@ async fn control_characters_and_duplicate_roles() {
 
 #[tokio::test]
 async fn patient_recovery_only_by_her_care_team() {
-    use app::records::{AccessContext, NewCareTeamMember, NewPatient, RecordKeys};
-
     let app = TestApp::new().await;
     let token = bootstrap_admin(&app, "ada@example.org").await;
     let mut admin = Browser::new(&app);
@@ -1311,53 +1309,41 @@ async fn patient_recovery_only_by_her_care_team() {
         let account = enroll(&mut browser, &link, &mut SoftPasskey::new(true)).await;
         midwives.push((browser, account["id"].as_str().unwrap().to_owned()));
     }
-    let (_, patient) = midwives[0]
+    let (invited, patient) = midwives[0]
         .0
         .call(
             "patients/invite",
             &[
                 ("display_name", "Pat Patient"),
                 ("email", "pat@example.org"),
+                ("date_of_birth", "1995-03-14"),
             ],
         )
         .await;
+    assert_eq!(invited, StatusCode::OK, "{patient}");
     let patient_user: app::ids::UserId = patient["user_id"].as_str().unwrap().parse().unwrap();
 
-    // Give Pat a record with only the first midwife on her care team.
+    // The invitation created Pat's record with the inviting midwife on her care team.
     assert!(admin_account["id"].is_string());
     let mut connection = app.pool.get().await.unwrap();
     let pat = app::identity::server::accounts::find_account(&mut connection, patient_user)
         .await
         .unwrap()
         .unwrap();
-    let access = AccessContext {
-        actor: midwives[0].1.parse().unwrap(),
-        actor_roles: vec![app::identity::Role::Midwife],
-        clinic_id: pat.clinic_id,
-        purpose: "postnatal care".to_owned(),
-        emergency: false,
-        client: app::audit::ClientInfo::default(),
-    };
-    let keys = RecordKeys::from_services(&app.state.services);
-    let new_patient = NewPatient {
-        user_id: Some(patient_user),
-        full_name: "Pat Patient".to_owned(),
-        date_of_birth: chrono::NaiveDate::from_ymd_opt(1995, 3, 14).unwrap(),
-        address: "1 Synthetic Street".to_owned(),
-        phone: "000 0000".to_owned(),
-    };
-    let patient_id = app::records::create_patient(&mut connection, keys, &access, &new_patient)
+    let record = app::records::patient_for_account(&mut connection, pat.clinic_id, patient_user)
         .await
         .unwrap();
-    let member = NewCareTeamMember {
-        provider: midwives[0].1.parse().unwrap(),
-        role: app::identity::Role::Midwife,
-        starts_at: chrono::Utc::now() - chrono::Duration::days(1),
-        ends_at: None,
-    };
-    app::records::add_care_team_member(&mut connection, &access, patient_id, &member)
-        .await
-        .unwrap();
+    assert!(record.is_some(), "the invitation created no record");
+    let inviter: app::ids::UserId = midwives[0].1.parse().unwrap();
+    let cares = app::records::provider_cares_for_account(
+        &mut connection,
+        pat.clinic_id,
+        patient_user,
+        inviter,
+    )
+    .await
+    .unwrap();
+    assert!(cares, "the inviting midwife is not on the care team");
 
     let patient_id_text = patient_user.to_string();
     let (outsider, _) = midwives[1]
@@ -1371,4 +1357,59 @@ async fn patient_recovery_only_by_her_care_team() {
 
     assert_eq!(outsider, StatusCode::NOT_FOUND);
     assert_eq!(own_midwife, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn patient_invitation_rejects_bad_birth_date() {
+    let app = TestApp::new().await;
+    let token = bootstrap_admin(&app, "ada@example.org").await;
+    let mut admin = Browser::new(&app);
+    enroll(&mut admin, &token, &mut SoftPasskey::new(true)).await;
+    let (_, invited) = admin
+        .call(
+            "admin/users/invite",
+            &[
+                ("display_name", "Mia Midwife"),
+                ("email", "mia@example.org"),
+                ("roles[0]", "midwife"),
+            ],
+        )
+        .await;
+    let link = invited["link"]
+        .as_str()
+        .unwrap()
+        .split_once('#')
+        .unwrap()
+        .1
+        .to_owned();
+    let mut midwife = Browser::new(&app);
+    enroll(&mut midwife, &link, &mut SoftPasskey::new(true)).await;
+
+    let mut statuses = Vec::new();
+    for birth in ["14/03/1995", "2999-01-01", ""] {
+        let (status, _) = midwife
+            .call(
+                "patients/invite",
+                &[
+                    ("display_name", "Pat Patient"),
+                    ("email", "pat@example.org"),
+                    ("date_of_birth", birth),
+                ],
+            )
+            .await;
+        statuses.push(status);
+    }
+    let mut connection = app.pool.get().await.unwrap();
+    let patients = diesel::sql_query("SELECT id FROM patients")
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    let accounts = diesel::sql_query("SELECT id FROM users")
+        .execute(&mut connection)
+        .await
+        .unwrap();
+
+    assert_eq!(statuses, [StatusCode::BAD_REQUEST; 3]);
+    assert_eq!(patients, 0);
+    assert_eq!(accounts, 2, "only the admin and the midwife exist");
 }

@@ -1098,7 +1098,7 @@ async fn moved_ciphertext_fails_to_decrypt() {
                 &clinic.app,
                 &clinic.actor,
                 patient_id,
-                observation_category_of(new),
+                observation_category_of(&new),
                 Action::Write,
             )
             .await,

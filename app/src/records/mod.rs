@@ -20,6 +20,7 @@
 //! column without going through these functions.
 
 mod access;
+mod accounts;
 mod appointments;
 mod care_team;
 mod entries;
@@ -33,9 +34,11 @@ mod observations;
 mod patients;
 pub mod rotation;
 mod schema;
+mod sealing;
 mod search;
 
 pub use access::{AccessContext, RecordKeys, validate_purpose};
+pub use accounts::patient_for_account;
 pub use appointments::{
     Appointment, AppointmentKind, AppointmentStatus, CareTeamMember, NewAppointment,
     NewCareTeamMember, add_care_team_member, list_appointments, list_care_team,
@@ -56,6 +59,7 @@ pub use observations::{
 };
 pub use patients::{
     NewPatient, PatientField, PatientIdentity, PatientOwner, PatientQuery, create_patient,
-    erase_patient, patient_of_account, patient_owner, read_patient_identity,
+    erase_patient, patient_owner, read_patient_identity,
 };
+pub use sealing::{SealedLocation, open_patient_values, seal_patient_value};
 pub use search::search_patients;

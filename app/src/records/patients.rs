@@ -184,18 +184,19 @@ pub(super) async fn encrypt_patient(
 
 /// Returns the name's search tokens after checking every field's length.
 fn validate(new: &NewPatient) -> Result<Vec<String>, RecordsError> {
-    let check = |value: &str, max: usize, field: &str| {
+    let check = |value: &str, min: usize, max: usize, field: &str| {
         let length = value.trim().chars().count();
-        if length == 0 || length > max {
+        if length < min || length > max {
             return Err(RecordsError::InvalidInput(format!(
-                "{field} must be 1 to {max} characters"
+                "{field} must be {min} to {max} characters"
             )));
         }
         Ok(())
     };
-    check(&new.full_name, MAX_NAME_CHARS, "full name")?;
-    check(&new.address, MAX_ADDRESS_CHARS, "address")?;
-    check(&new.phone, MAX_PHONE_CHARS, "phone")?;
+    check(&new.full_name, 1, MAX_NAME_CHARS, "full name")?;
+    // Address and phone may be empty: a patient invited to the portal gives them later.
+    check(&new.address, 0, MAX_ADDRESS_CHARS, "address")?;
+    check(&new.phone, 0, MAX_PHONE_CHARS, "phone")?;
 
     let tokens = name_tokens(&new.full_name);
     if tokens.is_empty() {
@@ -406,21 +407,4 @@ pub async fn patient_owner(
         clinic: ClinicId(clinic),
         user: user.map(UserId),
     }))
-}
-
-/// Returns the patient record of a portal account, if she has one that is not erased.
-pub async fn patient_of_account(
-    conn: &mut AsyncPgConnection,
-    clinic_id: ClinicId,
-    user_id: UserId,
-) -> Result<Option<PatientId>, RecordsError> {
-    let id: Option<uuid::Uuid> = patients::table
-        .filter(patients::clinic_id.eq(clinic_id.0))
-        .filter(patients::user_id.eq(user_id.0))
-        .filter(patients::erased_at.is_null())
-        .select(patients::id)
-        .first(conn)
-        .await
-        .optional()?;
-    Ok(id.map(PatientId))
 }

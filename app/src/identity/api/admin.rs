@@ -56,9 +56,15 @@ pub async fn invite_staff(
     admin::invite(&services, &inviter, &display_name, &email, &roles).await
 }
 
-/// Creates a patient account and returns her enrollment link. Clinicians and care coordinators.
+/// Creates a patient account with her encrypted record and returns her enrollment link; the
+/// inviter joins her care team. Clinicians and care coordinators. `date_of_birth` is
+/// `YYYY-MM-DD`.
 #[server(prefix = "/api", endpoint = "patients/invite")]
-pub async fn invite_patient(display_name: String, email: String) -> Result<IssuedLink, AppError> {
+pub async fn invite_patient(
+    display_name: String,
+    email: String,
+    date_of_birth: String,
+) -> Result<IssuedLink, AppError> {
     use crate::identity::server::{admin, auth};
 
     let services = crate::services::services()?;
@@ -66,7 +72,9 @@ pub async fn invite_patient(display_name: String, email: String) -> Result<Issue
     if !inviter.roles.iter().any(|role| role.may_invite_patients()) {
         return Err(AppError::not_found());
     }
-    admin::invite(&services, &inviter, &display_name, &email, &[Role::Patient]).await
+    let date_of_birth = chrono::NaiveDate::parse_from_str(date_of_birth.trim(), "%Y-%m-%d")
+        .map_err(|_| AppError::invalid_input("Enter the date of birth as YYYY-MM-DD."))?;
+    admin::invite_patient(&services, &inviter, &display_name, &email, date_of_birth).await
 }
 
 /// Replaces a user's roles. Admins only, after a recent passkey step-up.

@@ -1,4 +1,4 @@
-//! The clinician's form for inviting a patient.
+//! The clinician's form for inviting a patient, which also creates her record.
 
 use leptos::prelude::*;
 
@@ -28,11 +28,12 @@ pub fn InvitePatientPanel() -> impl IntoView {
 fn InvitePatientForm() -> impl IntoView {
     let name = RwSignal::new(String::new());
     let email = RwSignal::new(String::new());
+    let date_of_birth = RwSignal::new(String::new());
     let link = RwSignal::new(None::<IssuedLink>);
-    let invite = browser_action(|(name, email): &(String, String)| {
-        let (name, email) = (name.clone(), email.clone());
+    let invite = browser_action(|(name, email, birth): &(String, String, String)| {
+        let (name, email, birth) = (name.clone(), email.clone(), birth.clone());
         async move {
-            invite_patient(name, email)
+            invite_patient(name, email, birth)
                 .await
                 .map_err(|error| error.message)
         }
@@ -42,6 +43,7 @@ fn InvitePatientForm() -> impl IntoView {
             link.set(Some(issued));
             name.set(String::new());
             email.set(String::new());
+            date_of_birth.set(String::new());
         }
     });
     let error = Signal::derive(move || invite.value().get().and_then(Result::err));
@@ -53,13 +55,20 @@ fn InvitePatientForm() -> impl IntoView {
                 class="stack"
                 on:submit=move |event| {
                     event.prevent_default();
-                    invite.dispatch((name.get_untracked(), email.get_untracked()));
+                    invite
+                        .dispatch((
+                            name.get_untracked(),
+                            email.get_untracked(),
+                            date_of_birth.get_untracked(),
+                        ));
                 }
             >
                 <label for="patient-name">"Name"</label>
                 <input id="patient-name" required maxlength="200" bind:value=name />
                 <label for="patient-email">"Email"</label>
                 <input id="patient-email" type="email" required bind:value=email />
+                <label for="patient-birth">"Date of birth"</label>
+                <input id="patient-birth" type="date" required bind:value=date_of_birth />
                 <button type="submit" class="button">"Create invitation"</button>
             </form>
             <StatusMessage error notice=Signal::derive(|| None::<String>) />

@@ -1,7 +1,8 @@
 //! Account administration: invitations, role changes, deactivation and recovery.
+use chrono::{NaiveDate, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
-use crate::audit::SecurityEventKind;
+use crate::audit::{ClientInfo, SecurityEventKind};
 use crate::error::AppError;
 use crate::identity::api::support::timestamp;
 use crate::identity::server::accounts::{self, AccountRow, NewAccount, UserStatus, internal};
@@ -9,8 +10,10 @@ use crate::identity::server::auth::SignedInUser;
 use crate::identity::server::email::normalize_email;
 use crate::identity::server::events::{self, Event};
 use crate::identity::server::invitations::{self, InvitationPurpose};
+use crate::identity::server::request::RequestMeta;
 use crate::identity::{IssuedLink, Role};
 use crate::ids::UserId;
+use crate::records::{self, AccessContext, NewCareTeamMember, NewPatient, RecordKeys};
 use crate::services::Services;
 
 fn validate_display_name(name: &str) -> Result<String, AppError> {
@@ -37,6 +40,58 @@ pub async fn invite(
     display_name: &str,
     email: &str,
     roles: &[Role],
+) -> Result<IssuedLink, AppError> {
+    invite_account(services, inviter, display_name, email, roles, None).await
+}
+
+/// Creates a patient's account, her encrypted record linked to it, and the inviter's care-team
+/// membership in her first care-team role, in one transaction, and returns the account's link.
+pub async fn invite_patient(
+    services: &Services,
+    inviter: &SignedInUser,
+    display_name: &str,
+    email: &str,
+    date_of_birth: NaiveDate,
+) -> Result<IssuedLink, AppError> {
+    let care_role = Role::ALL
+        .into_iter()
+        .find(|role| role.may_invite_patients() && inviter.has_role(*role))
+        .ok_or_else(AppError::not_found)?;
+    let today = Utc::now().date_naive();
+    if date_of_birth > today || date_of_birth < today - chrono::Duration::days(365 * 120) {
+        return Err(AppError::invalid_input(
+            "Enter a date of birth in the past 120 years.",
+        ));
+    }
+    let record = PatientRecord {
+        date_of_birth,
+        care_role,
+    };
+    invite_account(
+        services,
+        inviter,
+        display_name,
+        email,
+        &[Role::Patient],
+        Some(record),
+    )
+    .await
+}
+
+/// What an invited patient's record starts with.
+struct PatientRecord {
+    date_of_birth: NaiveDate,
+    /// The inviter's role on the patient's care team.
+    care_role: Role,
+}
+
+async fn invite_account(
+    services: &Services,
+    inviter: &SignedInUser,
+    display_name: &str,
+    email: &str,
+    roles: &[Role],
+    record: Option<PatientRecord>,
 ) -> Result<IssuedLink, AppError> {
     let display_name = validate_display_name(display_name)?;
     let email = normalize_email(email).map_err(AppError::invalid_input)?;
@@ -81,6 +136,17 @@ pub async fn invite(
                 detail: serde_json::json!({ "invitation_id": issued.id, "roles": roles }),
             };
             events::record(connection, event).await?;
+            if let Some(record) = record {
+                create_patient_record(
+                    services,
+                    connection,
+                    inviter,
+                    user_id,
+                    &display_name,
+                    record,
+                )
+                .await?;
+            }
             Ok((user_id, issued))
         })
         .await?;
@@ -89,6 +155,48 @@ pub async fn invite(
         link: link(services, &issued.token),
         expires_at: timestamp(issued.expires_at),
     })
+}
+
+/// Creates the invited patient's record, linked to her account, with the inviter on her care
+/// team from now on. Both are recorded as accesses in the audit trail.
+async fn create_patient_record(
+    services: &Services,
+    connection: &mut AsyncPgConnection,
+    inviter: &SignedInUser,
+    user_id: UserId,
+    full_name: &str,
+    record: PatientRecord,
+) -> Result<(), AppError> {
+    let meta = RequestMeta::current();
+    let access = AccessContext {
+        actor: inviter.id,
+        actor_roles: inviter.roles.clone(),
+        clinic_id: inviter.clinic_id,
+        purpose: "patient invitation".to_owned(),
+        emergency: false,
+        client: ClientInfo {
+            address: meta.address,
+            user_agent: meta.user_agent,
+            request_id: meta.request_id,
+        },
+    };
+    let patient = NewPatient {
+        user_id: Some(user_id),
+        full_name: full_name.to_owned(),
+        date_of_birth: record.date_of_birth,
+        address: String::new(),
+        phone: String::new(),
+    };
+    let keys = RecordKeys::from_services(services);
+    let patient_id = records::create_patient(connection, keys, &access, &patient).await?;
+    let member = NewCareTeamMember {
+        provider: inviter.id,
+        role: record.care_role,
+        starts_at: Utc::now(),
+        ends_at: None,
+    };
+    records::add_care_team_member(connection, &access, patient_id, &member).await?;
+    Ok(())
 }
 
 /// Loads a user of the actor's clinic; users of other clinics are not found.
