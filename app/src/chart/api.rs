@@ -382,11 +382,15 @@ pub async fn find_patients(name: String, purpose: String) -> Result<Vec<PatientI
     use crate::records::{self, PatientQuery, RecordKeys};
 
     let (services, actor) = super::server::begin().await?;
-    if !actor.roles.iter().any(|role| role.may_invite_patients()) || actor.roles.contains(&Role::Patient) {
+    if !actor.roles.iter().any(|role| role.may_invite_patients())
+        || actor.roles.contains(&Role::Patient)
+    {
         return Err(AppError::not_found());
     }
     if name.split_whitespace().count() < 2 {
-        return Err(AppError::invalid_input("Enter the patient's first and last name."));
+        return Err(AppError::invalid_input(
+            "Enter the patient's first and last name.",
+        ));
     }
     let mut conn = crate::db::connection(&services.pool).await?;
 

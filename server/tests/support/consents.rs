@@ -2,6 +2,7 @@
 
 use app::access::DataCategory;
 use app::consent::{self, ConsentKind, NewConsentGrant, SignatureEvidence};
+use app::crypto::KeyProvider;
 use app::identity::Role;
 use app::ids::{PatientId, UserId};
 use chrono::{Duration, Utc};
@@ -35,6 +36,17 @@ async fn any_user(conn: &mut AsyncPgConnection) -> UserId {
 pub async fn set_consent(
     app: &TestApp,
     conn: &mut AsyncPgConnection,
+    patient: PatientId,
+    state: Consent,
+) {
+    let keys = app.state.services.keys.clone();
+    set_consent_with_keys(conn, keys.as_ref(), patient, state).await;
+}
+
+/// [`set_consent`] for a patient whose data key is wrapped by `keys`.
+pub async fn set_consent_with_keys(
+    conn: &mut AsyncPgConnection,
+    keys: &dyn KeyProvider,
     patient: PatientId,
     state: Consent,
 ) {
@@ -86,14 +98,11 @@ pub async fn set_consent(
         witness_name: None,
         granted_by: owner.user.unwrap_or(signer),
     };
-    let keys = app.state.services.keys.clone();
-    let id = consent::grant_consent(conn, keys.as_ref(), &grant)
-        .await
-        .unwrap();
+    let id = consent::grant_consent(conn, keys, &grant).await.unwrap();
     if state == Consent::Revoked {
         consent::revoke_consent(
             conn,
-            keys.as_ref(),
+            keys,
             owner.clinic,
             patient,
             id,
