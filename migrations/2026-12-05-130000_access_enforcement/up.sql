@@ -52,3 +52,8 @@ CREATE TABLE compliance_notifications (
 );
 
 CREATE INDEX compliance_notifications_clinic ON compliance_notifications (clinic_id, created_at DESC);
+
+-- Reading entries and observations by id finds their owner in any clinic, so that an attempt
+-- on another clinic's row is denied and audited like any other.
+CREATE INDEX clinical_entries_id ON clinical_entries (id);
+CREATE INDEX observations_id ON observations (id);

@@ -130,7 +130,7 @@ pub async fn read_chart_entries(
     let mut conn = crate::db::connection(&services.pool).await?;
     let mut targets = Vec::with_capacity(ids.len());
     for id in &ids {
-        let owner = records::entry_owner(&mut conn, actor.clinic, *id).await?;
+        let owner = records::entry_owner(&mut conn, *id).await?;
         targets.push(owner.ok_or_else(AppError::not_found)?);
     }
     let authorizations =
@@ -233,7 +233,7 @@ pub async fn read_chart_observations(
     let mut conn = crate::db::connection(&services.pool).await?;
     let mut targets = Vec::with_capacity(ids.len());
     for id in &ids {
-        let owner = records::observation_owner(&mut conn, actor.clinic, *id).await?;
+        let owner = records::observation_owner(&mut conn, *id).await?;
         targets.push(owner.ok_or_else(AppError::not_found)?);
     }
     let authorizations =

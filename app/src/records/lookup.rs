@@ -10,16 +10,16 @@ use super::observations::{Observation, load_observations, observation_category};
 use super::schema::{clinical_entries, observations};
 use super::{RecordKeys, RecordsError};
 use crate::access::{Authorization, DataCategory};
-use crate::ids::{ClinicId, PatientId};
+use crate::ids::PatientId;
 
-/// Returns the patient and category of an entry of `clinic_id`, or `None` if there is none.
+/// Returns the patient and category of an entry in any clinic, or `None` if there is none. A
+/// row of another clinic is found too, so that the policy denies and audits the attempt.
 pub async fn entry_owner(
     conn: &mut AsyncPgConnection,
-    clinic_id: ClinicId,
     entry_id: uuid::Uuid,
 ) -> Result<Option<(PatientId, DataCategory)>, RecordsError> {
     let row: Option<(uuid::Uuid, String)> = clinical_entries::table
-        .find((clinic_id.0, entry_id))
+        .filter(clinical_entries::id.eq(entry_id))
         .select((
             clinical_entries::patient_id,
             clinical_entries::classification,
@@ -39,14 +39,13 @@ pub async fn entry_owner(
     Ok(Some((PatientId(patient), classification.category())))
 }
 
-/// Returns the patient and category of an observation of `clinic_id`, or `None`.
+/// Returns the patient and category of an observation in any clinic, or `None`.
 pub async fn observation_owner(
     conn: &mut AsyncPgConnection,
-    clinic_id: ClinicId,
     observation_id: uuid::Uuid,
 ) -> Result<Option<(PatientId, DataCategory)>, RecordsError> {
     let row: Option<(uuid::Uuid, String, Option<uuid::Uuid>)> = observations::table
-        .find((clinic_id.0, observation_id))
+        .filter(observations::id.eq(observation_id))
         .select((
             observations::patient_id,
             observations::kind,
