@@ -6,6 +6,7 @@
 //! by `ssr` so that the browser build never contains them.
 
 pub mod access;
+pub mod chart;
 pub mod consent;
 pub mod error;
 pub mod identity;

@@ -8,6 +8,10 @@ use leptos_router::{
 };
 
 use crate::consent::pages::{AdminConsentsPage, PatientConsentsPage};
+use crate::access::pages::{
+    AccessHistoryPage, CareTeamPage, CompliancePage, EmergencyAccessPage, PermissionsPage,
+};
+use crate::chart::pages::ChartPage;
 use crate::identity::pages::{
     AccountResource, AdminUsersPage, EnrollPage, SecurityPage, SignInPage,
 };
@@ -61,6 +65,24 @@ pub fn App() -> impl IntoView {
                         view=SecurityPage
                     />
                     <Route path=(StaticSegment("admin"), StaticSegment("users")) view=AdminUsersPage />
+                    <Route path=(StaticSegment("clinician"), StaticSegment("chart")) view=ChartPage />
+                    <Route
+                        path=(StaticSegment("clinician"), StaticSegment("emergency"))
+                        view=EmergencyAccessPage
+                    />
+                    <Route
+                        path=(StaticSegment("compliance"), StaticSegment("emergency"))
+                        view=CompliancePage
+                    />
+                    <Route path=(StaticSegment("admin"), StaticSegment("care-team")) view=CareTeamPage />
+                    <Route
+                        path=(StaticSegment("admin"), StaticSegment("permissions"))
+                        view=PermissionsPage
+                    />
+                    <Route
+                        path=(StaticSegment("patient"), StaticSegment("access-history"))
+                        view=AccessHistoryPage
+                    />
                     <Route
                         path=(StaticSegment("admin"), StaticSegment("consents"))
                         view=AdminConsentsPage

@@ -4,6 +4,7 @@
 
 mod support;
 
+use app::access::{Action, Actor, Authorization, DataCategory};
 use app::audit::{AccessAction, AccessOutcome, ClientInfo, HistoryPage, patient_access_history};
 use app::clinical::growth::Sex;
 use app::clinical::units::{Entered, LengthUnit, MassUnit, PressureUnit, TemperatureUnit};
@@ -29,14 +30,17 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use server::cohort::{CohortOptions, generate};
 use server::secrets::SecretKey;
 use support::TestApp;
+use support::matrix::Consent;
 
-/// A clinic with one midwife, her access context and a database connection.
+/// A clinic with one GP, her access context, her actor for the access policy and a database
+/// connection.
 struct Clinic {
     app: TestApp,
     conn: AsyncPgConnection,
     clinic_id: ClinicId,
-    midwife: UserId,
+    gp: UserId,
     access: AccessContext,
+    actor: Actor,
 }
 
 impl Clinic {
@@ -46,23 +50,59 @@ impl Clinic {
         let clinic_id = accounts::ensure_clinic(&mut conn, "harbour-clinic", "Harbour Clinic")
             .await
             .unwrap();
-        let midwife = create_staff(&app, &mut conn, clinic_id, "midwife@harbour.example").await;
-        let access = access_for(clinic_id, midwife);
+        let gp = create_staff(&app, &mut conn, clinic_id, "gp@harbour.example").await;
+        let access = access_for(clinic_id, gp);
+        let actor = actor_of(&access);
         Self {
             app,
             conn,
             clinic_id,
-            midwife,
+            gp,
             access,
+            actor,
         }
     }
 
+    /// Creates a patient with the clinic's GP on her care team and her care consent granted.
     async fn patient(&mut self, name: &str) -> PatientId {
+        let patient_id = self.bare_patient(name).await;
+        self.admit(patient_id).await;
+        patient_id
+    }
+
+    /// Creates a patient with no care team and no consent.
+    async fn bare_patient(&mut self, name: &str) -> PatientId {
         let keys = RecordKeys::from_services(&self.app.state.services);
         app::records::create_patient(&mut self.conn, keys, &self.access, &new_patient(name))
             .await
             .unwrap()
     }
+
+    /// Puts the clinic's GP on the patient's care team and grants her care consent.
+    async fn admit(&mut self, patient_id: PatientId) {
+        join_care_team(&mut self.conn, &self.access, patient_id, self.gp).await;
+        support::consents::set_consent(&self.app, &mut self.conn, patient_id, Consent::Granted)
+            .await;
+    }
+}
+
+/// Adds `provider` to the patient's care team as her GP, from the start of 2026 on, before
+/// any membership the tests add themselves.
+async fn join_care_team(
+    conn: &mut AsyncPgConnection,
+    access: &AccessContext,
+    patient_id: PatientId,
+    provider: UserId,
+) {
+    let member = NewCareTeamMember {
+        provider,
+        role: Role::PrimaryCareProvider,
+        starts_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+        ends_at: None,
+    };
+    app::records::add_care_team_member(conn, access, patient_id, &member)
+        .await
+        .unwrap();
 }
 
 async fn create_staff(
@@ -74,9 +114,9 @@ async fn create_staff(
     let services = &app.state.services;
     let account = NewAccount {
         clinic_id,
-        display_name: "Synthetic Midwife",
+        display_name: "Synthetic GP",
         email,
-        roles: &[Role::Midwife],
+        roles: &[Role::PrimaryCareProvider],
         granted_by: None,
     };
     accounts::create_user(conn, services.keys.as_ref(), &services.blind_index, account)
@@ -87,7 +127,7 @@ async fn create_staff(
 fn access_for(clinic_id: ClinicId, actor: UserId) -> AccessContext {
     AccessContext {
         actor,
-        actor_roles: vec![Role::Midwife],
+        actor_roles: vec![Role::PrimaryCareProvider],
         clinic_id,
         purpose: "postnatal visit".to_owned(),
         emergency: false,
@@ -97,6 +137,86 @@ fn access_for(clinic_id: ClinicId, actor: UserId) -> AccessContext {
             request_id: Some("req-records".to_owned()),
         },
     }
+}
+
+/// The policy's actor for the user of an access context.
+fn actor_of(access: &AccessContext) -> Actor {
+    Actor {
+        user: access.actor,
+        roles: access.actor_roles.clone(),
+        clinic: access.clinic_id,
+        client: access.client.clone(),
+    }
+}
+
+/// Authorizes `actor` through the access policy, as a server function does, or panics.
+async fn allow(
+    app: &TestApp,
+    actor: &Actor,
+    patient_id: PatientId,
+    category: DataCategory,
+    action: Action,
+) -> Authorization {
+    try_allow(app, actor, patient_id, category, action)
+        .await
+        .unwrap_or_else(|error| panic!("{category:?} {action:?} was not authorized: {error:?}"))
+}
+
+async fn try_allow(
+    app: &TestApp,
+    actor: &Actor,
+    patient_id: PatientId,
+    category: DataCategory,
+    action: Action,
+) -> Result<Authorization, app::error::AppError> {
+    let mut conn = app.pool.get().await.unwrap();
+    app::access::guard::authorize(
+        &mut conn,
+        actor,
+        patient_id,
+        category,
+        action,
+        "postnatal visit",
+    )
+    .await
+}
+
+/// Lists a patient's observations of every kind, one category after the other, ordered by time.
+async fn all_observations(
+    clinic: &mut Clinic,
+    patient_id: PatientId,
+) -> Result<Vec<app::records::Observation>, RecordsError> {
+    let keys = RecordKeys::from_services(&clinic.app.state.services);
+    let mut found = Vec::new();
+    for category in [
+        DataCategory::Maternal,
+        DataCategory::Infant,
+        DataCategory::MentalHealth,
+    ] {
+        let authorization = allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            category,
+            Action::Read,
+        )
+        .await;
+        found.extend(
+            app::records::list_observations(
+                &mut clinic.conn,
+                keys,
+                &authorization,
+                ObservationKind::ALL,
+            )
+            .await?,
+        );
+    }
+    found.sort_by_key(|observation| (observation.observed_at, observation.id));
+    Ok(found)
+}
+
+fn observation_category_of(new: &NewObservation) -> DataCategory {
+    app::records::observation_category(new.value.kind(), new.infant_id.is_some())
 }
 
 fn new_patient(name: &str) -> NewPatient {
@@ -231,8 +351,14 @@ async fn identity_round_trips_by_field() {
     let all = app::records::read_patient_identity(
         &mut clinic.conn,
         keys,
-        &clinic.access,
-        patient_id,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            DataCategory::Contact,
+            Action::Read,
+        )
+        .await,
         &PatientField::ALL,
     )
     .await
@@ -240,8 +366,14 @@ async fn identity_round_trips_by_field() {
     let name_only = app::records::read_patient_identity(
         &mut clinic.conn,
         keys,
-        &clinic.access,
-        patient_id,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            DataCategory::Contact,
+            Action::Read,
+        )
+        .await,
         &[PatientField::FullName],
     )
     .await
@@ -269,33 +401,49 @@ async fn observations_round_trip_every_kind() {
     let infant_id = app::records::add_infant(
         &mut clinic.conn,
         keys,
-        &clinic.access,
-        patient_id,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            DataCategory::Infant,
+            Action::Write,
+        )
+        .await,
         &new_infant(),
     )
     .await
     .unwrap();
     let observations = every_observation(infant_id);
     for new in &observations {
-        app::records::add_observation(&mut clinic.conn, keys, &clinic.access, patient_id, new)
-            .await
-            .unwrap();
+        app::records::add_observation(
+            &mut clinic.conn,
+            keys,
+            &allow(
+                &clinic.app,
+                &clinic.actor,
+                patient_id,
+                observation_category_of(new),
+                Action::Write,
+            )
+            .await,
+            new,
+        )
+        .await
+        .unwrap();
     }
 
-    let listed = app::records::list_observations(
-        &mut clinic.conn,
-        keys,
-        &clinic.access,
-        patient_id,
-        ObservationKind::ALL,
-    )
-    .await
-    .unwrap();
+    let listed = all_observations(&mut clinic, patient_id).await.unwrap();
     let growth = app::records::list_observations(
         &mut clinic.conn,
         keys,
-        &clinic.access,
-        patient_id,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            DataCategory::Infant,
+            Action::Read,
+        )
+        .await,
         &[ObservationKind::Length, ObservationKind::HeadCircumference],
     )
     .await
@@ -306,7 +454,7 @@ async fn observations_round_trip_every_kind() {
         assert_eq!(stored.value, new.value);
         assert_eq!(stored.infant_id, new.infant_id);
         assert_eq!(stored.observed_at, new.observed_at);
-        assert_eq!(stored.author, clinic.midwife);
+        assert_eq!(stored.author, clinic.gp);
     }
     assert_eq!(growth.len(), 2);
     match &listed[0].value {
@@ -326,9 +474,20 @@ async fn observations_round_trip_every_kind() {
         other => panic!("expected EPDS, got {other:?}"),
     }
 
-    let infants = app::records::list_infants(&mut clinic.conn, keys, &clinic.access, patient_id)
-        .await
-        .unwrap();
+    let infants = app::records::list_infants(
+        &mut clinic.conn,
+        keys,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            DataCategory::Infant,
+            Action::Read,
+        )
+        .await,
+    )
+    .await
+    .unwrap();
     assert_eq!(infants.len(), 1);
     assert_eq!(infants[0].id, infant_id);
     assert_eq!(infants[0].name, "Pip Nowak (synthetic)");
@@ -346,8 +505,14 @@ async fn observation_subject_checked() {
     let other_infant = app::records::add_infant(
         &mut clinic.conn,
         keys,
-        &clinic.access,
-        other_patient,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            other_patient,
+            DataCategory::Infant,
+            Action::Write,
+        )
+        .await,
         &new_infant(),
     )
     .await
@@ -359,16 +524,28 @@ async fn observation_subject_checked() {
     let first = app::records::add_observation(
         &mut clinic.conn,
         keys,
-        &clinic.access,
-        patient_id,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            observation_category_of(&without_infant),
+            Action::Write,
+        )
+        .await,
         &without_infant,
     )
     .await;
     let second = app::records::add_observation(
         &mut clinic.conn,
         keys,
-        &clinic.access,
-        patient_id,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            observation_category_of(&foreign_infant),
+            Action::Write,
+        )
+        .await,
         &foreign_infant,
     )
     .await;
@@ -391,8 +568,14 @@ async fn entries_and_notes_round_trip_per_classification() {
     let infant_id = app::records::add_infant(
         &mut clinic.conn,
         keys,
-        &clinic.access,
-        patient_id,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            DataCategory::Infant,
+            Action::Write,
+        )
+        .await,
         &new_infant(),
     )
     .await
@@ -417,23 +600,47 @@ async fn entries_and_notes_round_trip_per_classification() {
         app::records::add_clinical_entry(
             &mut clinic.conn,
             keys,
-            &clinic.access,
-            patient_id,
+            &allow(
+                &clinic.app,
+                &clinic.actor,
+                patient_id,
+                entry.classification.category(),
+                Action::Write,
+            )
+            .await,
             &entry,
         )
         .await
         .unwrap();
-        app::records::add_note(&mut clinic.conn, keys, &clinic.access, patient_id, &note)
-            .await
-            .unwrap();
+        app::records::add_note(
+            &mut clinic.conn,
+            keys,
+            &allow(
+                &clinic.app,
+                &clinic.actor,
+                patient_id,
+                note.classification.category(),
+                Action::Write,
+            )
+            .await,
+            &note,
+        )
+        .await
+        .unwrap();
     }
 
     for classification in Classification::ALL {
         let entries = app::records::list_clinical_entries(
             &mut clinic.conn,
             keys,
-            &clinic.access,
-            patient_id,
+            &allow(
+                &clinic.app,
+                &clinic.actor,
+                patient_id,
+                classification.category(),
+                Action::Read,
+            )
+            .await,
             classification,
         )
         .await
@@ -441,8 +648,14 @@ async fn entries_and_notes_round_trip_per_classification() {
         let notes = app::records::list_notes(
             &mut clinic.conn,
             keys,
-            &clinic.access,
-            patient_id,
+            &allow(
+                &clinic.app,
+                &clinic.actor,
+                patient_id,
+                classification.category(),
+                Action::Read,
+            )
+            .await,
             classification,
         )
         .await
@@ -465,7 +678,7 @@ async fn entries_and_notes_round_trip_per_classification() {
                 .body
                 .starts_with(&format!("Synthetic {}", classification.as_str()))
         );
-        assert_eq!(notes[0].author, clinic.midwife);
+        assert_eq!(notes[0].author, clinic.gp);
     }
 }
 
@@ -474,47 +687,84 @@ async fn appointments_and_care_team_round_trip() {
     let mut clinic = Clinic::new().await;
     let patient_id = clinic.patient("Kaśka Nowak").await;
     let appointment = NewAppointment {
-        clinician: clinic.midwife,
+        clinician: clinic.gp,
         starts_at: at(25, 10),
         ends_at: at(25, 11),
         kind: AppointmentKind::PostnatalVisit,
         status: AppointmentStatus::Scheduled,
     };
     let member = NewCareTeamMember {
-        provider: clinic.midwife,
+        provider: clinic.gp,
         role: Role::Midwife,
         starts_at: at(20, 8),
         ends_at: None,
     };
 
-    app::records::schedule_appointment(&mut clinic.conn, &clinic.access, patient_id, &appointment)
-        .await
-        .unwrap();
+    app::records::schedule_appointment(
+        &mut clinic.conn,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            DataCategory::CareLogistics,
+            Action::Write,
+        )
+        .await,
+        &appointment,
+    )
+    .await
+    .unwrap();
     app::records::add_care_team_member(&mut clinic.conn, &clinic.access, patient_id, &member)
         .await
         .unwrap();
-    let appointments =
-        app::records::list_appointments(&mut clinic.conn, &clinic.access, patient_id)
-            .await
-            .unwrap();
-    let team = app::records::list_care_team(&mut clinic.conn, &clinic.access, patient_id)
-        .await
-        .unwrap();
+    let appointments = app::records::list_appointments(
+        &mut clinic.conn,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            DataCategory::CareLogistics,
+            Action::Read,
+        )
+        .await,
+    )
+    .await
+    .unwrap();
+    let team = app::records::list_care_team(
+        &mut clinic.conn,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            DataCategory::CareLogistics,
+            Action::Read,
+        )
+        .await,
+    )
+    .await
+    .unwrap();
 
     assert_eq!(appointments.len(), 1);
     assert_eq!(appointments[0].kind, AppointmentKind::PostnatalVisit);
     assert_eq!(appointments[0].starts_at, appointment.starts_at);
-    assert_eq!(team.len(), 1);
-    assert_eq!(team[0].provider, clinic.midwife);
-    assert_eq!(team[0].role, Role::Midwife);
+    // The first membership is the fixture's, which lets the GP in.
+    assert_eq!(team.len(), 2);
+    assert_eq!(team[1].provider, clinic.gp);
+    assert_eq!(team[1].role, Role::Midwife);
     let backwards = NewAppointment {
         ends_at: appointment.starts_at,
         ..appointment
     };
     let rejected = app::records::schedule_appointment(
         &mut clinic.conn,
-        &clinic.access,
-        patient_id,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            DataCategory::CareLogistics,
+            Action::Write,
+        )
+        .await,
         &backwards,
     )
     .await;
@@ -540,7 +790,7 @@ async fn every_appointment_kind_and_role_stored() {
     let statuses = AppointmentStatus::ALL;
     for (index, kind) in AppointmentKind::ALL.iter().enumerate() {
         let appointment = NewAppointment {
-            clinician: clinic.midwife,
+            clinician: clinic.gp,
             starts_at: at(1 + index as u32, 9),
             ends_at: at(1 + index as u32, 10),
             kind: *kind,
@@ -548,8 +798,14 @@ async fn every_appointment_kind_and_role_stored() {
         };
         app::records::schedule_appointment(
             &mut clinic.conn,
-            &clinic.access,
-            patient_id,
+            &allow(
+                &clinic.app,
+                &clinic.actor,
+                patient_id,
+                DataCategory::CareLogistics,
+                Action::Write,
+            )
+            .await,
             &appointment,
         )
         .await
@@ -564,7 +820,7 @@ async fn every_appointment_kind_and_role_stored() {
     ];
     for role in roles {
         let member = NewCareTeamMember {
-            provider: clinic.midwife,
+            provider: clinic.gp,
             role,
             starts_at: at(1, 8),
             ends_at: Some(at(30, 8)),
@@ -574,13 +830,32 @@ async fn every_appointment_kind_and_role_stored() {
             .unwrap();
     }
 
-    let appointments =
-        app::records::list_appointments(&mut clinic.conn, &clinic.access, patient_id)
-            .await
-            .unwrap();
-    let team = app::records::list_care_team(&mut clinic.conn, &clinic.access, patient_id)
-        .await
-        .unwrap();
+    let appointments = app::records::list_appointments(
+        &mut clinic.conn,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            DataCategory::CareLogistics,
+            Action::Read,
+        )
+        .await,
+    )
+    .await
+    .unwrap();
+    let team = app::records::list_care_team(
+        &mut clinic.conn,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            DataCategory::CareLogistics,
+            Action::Read,
+        )
+        .await,
+    )
+    .await
+    .unwrap();
 
     let kinds: Vec<AppointmentKind> = appointments
         .iter()
@@ -588,7 +863,8 @@ async fn every_appointment_kind_and_role_stored() {
         .collect();
     assert_eq!(kinds, AppointmentKind::ALL);
     assert_eq!(appointments[1].status, statuses[1]);
-    let mut stored_roles: Vec<Role> = team.iter().map(|member| member.role).collect();
+    // The first membership is the fixture's, which lets the GP in.
+    let mut stored_roles: Vec<Role> = team.iter().skip(1).map(|member| member.role).collect();
     stored_roles.sort();
     assert_eq!(stored_roles, roles);
 }
@@ -599,13 +875,21 @@ async fn each_access_records_one_event() {
     let services = clinic.app.state.services.clone();
     let keys = RecordKeys::from_services(&services);
     let before = audit_count(&mut clinic.conn).await;
-    let patient_id = clinic.patient("Kaśka Nowak").await;
+    let patient_id = clinic.bare_patient("Kaśka Nowak").await;
     let after_create = audit_count(&mut clinic.conn).await;
+    clinic.admit(patient_id).await;
+    let before_access = audit_count(&mut clinic.conn).await;
     let infant_id = app::records::add_infant(
         &mut clinic.conn,
         keys,
-        &clinic.access,
-        patient_id,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            DataCategory::Infant,
+            Action::Write,
+        )
+        .await,
         &new_infant(),
     )
     .await
@@ -615,38 +899,59 @@ async fn each_access_records_one_event() {
         3,
         ObservationValue::weight(Entered::new(3.1, MassUnit::Kilograms)).unwrap(),
     );
-    app::records::add_observation(&mut clinic.conn, keys, &clinic.access, patient_id, &weight)
-        .await
-        .unwrap();
+    app::records::add_observation(
+        &mut clinic.conn,
+        keys,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            observation_category_of(&weight),
+            Action::Write,
+        )
+        .await,
+        &weight,
+    )
+    .await
+    .unwrap();
     app::records::list_observations(
         &mut clinic.conn,
         keys,
-        &clinic.access,
-        patient_id,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            DataCategory::Infant,
+            Action::Read,
+        )
+        .await,
         &[ObservationKind::Weight, ObservationKind::Epds],
     )
     .await
     .unwrap();
 
     assert_eq!(after_create - before, 1);
-    assert_eq!(audit_count(&mut clinic.conn).await - before, 4);
+    assert_eq!(audit_count(&mut clinic.conn).await - before_access, 3);
     let events = history(&mut clinic.conn, patient_id).await;
-    assert_eq!(events.len(), 4);
     let read = &events[0];
     assert_eq!(read.action, AccessAction::Read);
     assert_eq!(
         read.data_elements,
         ["observation.weight", "observation.epds"]
     );
-    assert_eq!(read.actor_user_id, Some(clinic.midwife));
-    assert_eq!(read.actor_roles, ["midwife"]);
+    assert_eq!(read.actor_user_id, Some(clinic.gp));
+    assert_eq!(read.actor_roles, ["primary_care_provider"]);
     assert_eq!(read.purpose, "postnatal visit");
     assert_eq!(read.outcome, AccessOutcome::Allowed);
     assert!(!read.emergency);
     assert_eq!(read.client, clinic.access.client);
     assert_eq!(events[1].action, AccessAction::Write);
     assert_eq!(events[1].data_elements, ["observation.weight"]);
-    assert_eq!(events[3].data_elements.len(), 4);
+    assert_eq!(
+        events.last().unwrap().data_elements.len(),
+        4,
+        "the creation"
+    );
 }
 
 #[tokio::test]
@@ -674,8 +979,20 @@ async fn failed_audit_rolls_back_access() {
         written_at: at(22, 9),
         body: "Synthetic therapy note.".to_owned(),
     };
-    let written =
-        app::records::add_note(&mut clinic.conn, keys, &clinic.access, patient_id, &note).await;
+    let written = app::records::add_note(
+        &mut clinic.conn,
+        keys,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            note.classification.category(),
+            Action::Write,
+        )
+        .await,
+        &note,
+    )
+    .await;
     let created = app::records::create_patient(
         &mut clinic.conn,
         keys,
@@ -686,8 +1003,14 @@ async fn failed_audit_rolls_back_access() {
     let read = app::records::read_patient_identity(
         &mut clinic.conn,
         keys,
-        &clinic.access,
-        patient_id,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            DataCategory::Contact,
+            Action::Read,
+        )
+        .await,
         &[PatientField::Phone],
     )
     .await;
@@ -722,8 +1045,14 @@ async fn failed_audit_rolls_back_access() {
     let notes = app::records::list_notes(
         &mut clinic.conn,
         keys,
-        &clinic.access,
-        patient_id,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            DataCategory::MentalHealth,
+            Action::Read,
+        )
+        .await,
         Classification::MentalHealth,
     )
     .await
@@ -779,9 +1108,21 @@ async fn moved_ciphertext_fails_to_decrypt() {
     for (patient_id, hour) in [(first, 1), (first, 2), (second, 3)] {
         let value = ObservationValue::epds(vec![Some(0); 10]).unwrap();
         let new = observation(None, hour, value);
-        app::records::add_observation(&mut clinic.conn, keys, &clinic.access, patient_id, &new)
-            .await
-            .unwrap();
+        app::records::add_observation(
+            &mut clinic.conn,
+            keys,
+            &allow(
+                &clinic.app,
+                &clinic.actor,
+                patient_id,
+                observation_category_of(&new),
+                Action::Write,
+            )
+            .await,
+            &new,
+        )
+        .await
+        .unwrap();
     }
 
     // Within one patient: the second observation gets the first one's ciphertext.
@@ -816,32 +1157,56 @@ async fn moved_ciphertext_fails_to_decrypt() {
     let within = app::records::list_observations(
         &mut clinic.conn,
         keys,
-        &clinic.access,
-        first,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            first,
+            DataCategory::MentalHealth,
+            Action::Read,
+        )
+        .await,
         &[ObservationKind::Epds],
     )
     .await;
     let name = app::records::read_patient_identity(
         &mut clinic.conn,
         keys,
-        &clinic.access,
-        second,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            second,
+            DataCategory::Contact,
+            Action::Read,
+        )
+        .await,
         &[PatientField::FullName],
     )
     .await;
     let across = app::records::list_observations(
         &mut clinic.conn,
         keys,
-        &clinic.access,
-        second,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            second,
+            DataCategory::MentalHealth,
+            Action::Read,
+        )
+        .await,
         &[ObservationKind::Epds],
     )
     .await;
     let untouched_field = app::records::read_patient_identity(
         &mut clinic.conn,
         keys,
-        &clinic.access,
-        second,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            second,
+            DataCategory::Contact,
+            Action::Read,
+        )
+        .await,
         &[PatientField::Phone],
     )
     .await;
@@ -862,8 +1227,14 @@ async fn debug_output_hides_identity() {
     let identity = app::records::read_patient_identity(
         &mut clinic.conn,
         keys,
-        &clinic.access,
-        patient_id,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            DataCategory::Contact,
+            Action::Read,
+        )
+        .await,
         &PatientField::ALL,
     )
     .await
@@ -900,12 +1271,12 @@ async fn other_clinic_cannot_reach_patient() {
     .await;
     let access = access_for(other_clinic, outsider);
 
-    let read = app::records::read_patient_identity(
-        &mut clinic.conn,
-        keys,
-        &access,
+    let read = try_allow(
+        &clinic.app,
+        &actor_of(&access),
         patient_id,
-        &[PatientField::FullName],
+        DataCategory::Contact,
+        Action::Read,
     )
     .await;
     let found = app::records::search_patients(
@@ -917,7 +1288,7 @@ async fn other_clinic_cannot_reach_patient() {
     .await
     .unwrap();
 
-    assert!(matches!(read, Err(RecordsError::NotFound)), "{read:?}");
+    assert_eq!(read.unwrap_err(), app::error::AppError::not_found());
     assert!(found.is_empty());
 }
 
@@ -1061,8 +1432,14 @@ async fn erased_patient_unreadable_and_audited() {
     let infant_id = app::records::add_infant(
         &mut clinic.conn,
         keys,
-        &clinic.access,
-        patient_id,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            DataCategory::Infant,
+            Action::Write,
+        )
+        .await,
         &new_infant(),
     )
     .await
@@ -1075,37 +1452,69 @@ async fn erased_patient_unreadable_and_audited() {
             dirty: true,
         },
     );
-    app::records::add_observation(&mut clinic.conn, keys, &clinic.access, patient_id, &feed)
-        .await
-        .unwrap();
+    app::records::add_observation(
+        &mut clinic.conn,
+        keys,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            observation_category_of(&feed),
+            Action::Write,
+        )
+        .await,
+        &feed,
+    )
+    .await
+    .unwrap();
+
+    // Authorized before the erasure, so that the record store itself is what refuses.
+    let contact = allow(
+        &clinic.app,
+        &clinic.actor,
+        patient_id,
+        DataCategory::Contact,
+        Action::Read,
+    )
+    .await;
+    let infant_read = allow(
+        &clinic.app,
+        &clinic.actor,
+        patient_id,
+        DataCategory::Infant,
+        Action::Read,
+    )
+    .await;
+    let infant_write = allow(
+        &clinic.app,
+        &clinic.actor,
+        patient_id,
+        DataCategory::Infant,
+        Action::Write,
+    )
+    .await;
+    let logistics = allow(
+        &clinic.app,
+        &clinic.actor,
+        patient_id,
+        DataCategory::CareLogistics,
+        Action::Read,
+    )
+    .await;
 
     app::records::erase_patient(&mut clinic.conn, &clinic.access, patient_id)
         .await
         .unwrap();
 
-    let identity = app::records::read_patient_identity(
-        &mut clinic.conn,
-        keys,
-        &clinic.access,
-        patient_id,
-        &PatientField::ALL,
-    )
-    .await;
-    let observations = app::records::list_observations(
-        &mut clinic.conn,
-        keys,
-        &clinic.access,
-        patient_id,
-        ObservationKind::ALL,
-    )
-    .await;
-    let infants =
-        app::records::list_infants(&mut clinic.conn, keys, &clinic.access, patient_id).await;
-    let write =
-        app::records::add_observation(&mut clinic.conn, keys, &clinic.access, patient_id, &feed)
+    let identity =
+        app::records::read_patient_identity(&mut clinic.conn, keys, &contact, &PatientField::ALL)
             .await;
-    let appointments =
-        app::records::list_appointments(&mut clinic.conn, &clinic.access, patient_id).await;
+    let observations =
+        app::records::list_observations(&mut clinic.conn, keys, &infant_read, ObservationKind::ALL)
+            .await;
+    let infants = app::records::list_infants(&mut clinic.conn, keys, &infant_read).await;
+    let write = app::records::add_observation(&mut clinic.conn, keys, &infant_write, &feed).await;
+    let appointments = app::records::list_appointments(&mut clinic.conn, &logistics).await;
     let again = app::records::erase_patient(&mut clinic.conn, &clinic.access, patient_id).await;
     let found = app::records::search_patients(
         &mut clinic.conn,
@@ -1144,7 +1553,23 @@ async fn erased_patient_unreadable_and_audited() {
     let events = history(&mut clinic.conn, patient_id).await;
     assert_eq!(events[0].action, AccessAction::Delete);
     assert_eq!(events[0].data_elements, ["patient.data_key"]);
-    assert_eq!(events[0].actor_user_id, Some(clinic.midwife));
+    assert_eq!(events[0].actor_user_id, Some(clinic.gp));
+
+    let after = try_allow(
+        &clinic.app,
+        &clinic.actor,
+        patient_id,
+        DataCategory::Contact,
+        Action::Read,
+    )
+    .await;
+    assert_eq!(after.unwrap_err(), app::error::AppError::not_found());
+    let events = history(&mut clinic.conn, patient_id).await;
+    assert_eq!(
+        events[0].outcome,
+        AccessOutcome::Denied,
+        "the refused request is audited"
+    );
 }
 
 /// Runs `nurture` with `arguments` against `database` with the given KEK settings.
@@ -1225,12 +1650,26 @@ async fn rotation_resumes_after_interruption() {
             app::records::create_patient(&mut clinic.conn, old_keys, &access, &new_patient(&name))
                 .await
                 .unwrap();
+        join_care_team(&mut clinic.conn, &access, patient_id, staff[0]).await;
+        support::consents::set_consent_with_keys(
+            &mut clinic.conn,
+            &old,
+            patient_id,
+            Consent::Granted,
+        )
+        .await;
         let value = ObservationValue::epds(vec![Some(1); 10]).unwrap();
         app::records::add_observation(
             &mut clinic.conn,
             old_keys,
-            &access,
-            patient_id,
+            &allow(
+                &clinic.app,
+                &actor_of(&access),
+                patient_id,
+                DataCategory::MentalHealth,
+                Action::Write,
+            )
+            .await,
             &observation(None, 1, value),
         )
         .await
@@ -1304,8 +1743,14 @@ async fn rotation_resumes_after_interruption() {
         let identity = app::records::read_patient_identity(
             &mut clinic.conn,
             new_keys,
-            &access,
-            *patient_id,
+            &allow(
+                &clinic.app,
+                &actor_of(&access),
+                *patient_id,
+                DataCategory::Contact,
+                Action::Read,
+            )
+            .await,
             &[PatientField::FullName],
         )
         .await
@@ -1313,8 +1758,14 @@ async fn rotation_resumes_after_interruption() {
         let screens = app::records::list_observations(
             &mut clinic.conn,
             new_keys,
-            &access,
-            *patient_id,
+            &allow(
+                &clinic.app,
+                &actor_of(&access),
+                *patient_id,
+                DataCategory::MentalHealth,
+                Action::Read,
+            )
+            .await,
             &[ObservationKind::Epds],
         )
         .await
@@ -1331,8 +1782,14 @@ async fn rotation_resumes_after_interruption() {
     let old_read = app::records::read_patient_identity(
         &mut clinic.conn,
         old_keys,
-        &access,
-        patients[0].0,
+        &allow(
+            &clinic.app,
+            &actor_of(&access),
+            patients[0].0,
+            DataCategory::Contact,
+            Action::Read,
+        )
+        .await,
         &[PatientField::FullName],
     )
     .await;
@@ -1409,36 +1866,65 @@ async fn rotation_without_old_key_stops() {
     assert_eq!(pending_patient_keys(&mut clinic.conn, 2).await.unwrap(), 1);
 }
 
-/// Decrypted content of a generated clinic, without ids, in generation order.
+/// Decrypted content of a generated clinic, without ids, in generation order. A GP of that
+/// clinic joins each patient's care team with her consent granted, and reads through the policy.
 async fn cohort_content(
-    conn: &mut AsyncPgConnection,
+    clinic: &mut Clinic,
     keys: RecordKeys<'_>,
-    access: &AccessContext,
+    clinic_id: ClinicId,
     patients: &[PatientId],
 ) -> Vec<String> {
+    let email = format!("reader-{clinic_id}@harbour.example");
+    let reader = create_staff(&clinic.app, &mut clinic.conn, clinic_id, &email).await;
+    let access = access_for(clinic_id, reader);
+    let actor = actor_of(&access);
     let mut content = Vec::new();
     for patient_id in patients {
-        let identity = app::records::read_patient_identity(
-            conn,
-            keys,
-            access,
+        join_care_team(&mut clinic.conn, &access, *patient_id, reader).await;
+        support::consents::set_consent(
+            &clinic.app,
+            &mut clinic.conn,
             *patient_id,
+            Consent::Granted,
+        )
+        .await;
+        let allowed = |category, action| allow(&clinic.app, &actor, *patient_id, category, action);
+        let identity = app::records::read_patient_identity(
+            &mut clinic.conn,
+            keys,
+            &allowed(DataCategory::Contact, Action::Read).await,
             &PatientField::ALL,
         )
         .await
         .unwrap();
-        let infants = app::records::list_infants(conn, keys, access, *patient_id)
-            .await
-            .unwrap();
-        let observations =
-            app::records::list_observations(conn, keys, access, *patient_id, ObservationKind::ALL)
-                .await
-                .unwrap();
-        let entries = app::records::list_clinical_entries(
-            conn,
+        let infants = app::records::list_infants(
+            &mut clinic.conn,
             keys,
-            access,
-            *patient_id,
+            &allowed(DataCategory::Infant, Action::Read).await,
+        )
+        .await
+        .unwrap();
+        let mut observations = Vec::new();
+        for category in [
+            DataCategory::Maternal,
+            DataCategory::Infant,
+            DataCategory::MentalHealth,
+        ] {
+            observations.extend(
+                app::records::list_observations(
+                    &mut clinic.conn,
+                    keys,
+                    &allowed(category, Action::Read).await,
+                    ObservationKind::ALL,
+                )
+                .await
+                .unwrap(),
+            );
+        }
+        let entries = app::records::list_clinical_entries(
+            &mut clinic.conn,
+            keys,
+            &allowed(DataCategory::Maternal, Action::Read).await,
             Classification::Maternal,
         )
         .await
@@ -1491,31 +1977,10 @@ async fn generator_is_deterministic_for_seed() {
         .unwrap();
 
     let keys = RecordKeys::from_services(&services);
-    let reader = |clinic_id, staff: &server::cohort::Staff| AccessContext {
-        actor: staff.midwives[0],
-        ..access_for(clinic_id, staff.midwives[0])
-    };
-    let first_content = cohort_content(
-        &mut clinic.conn,
-        keys,
-        &reader(first.clinic_id, &first.staff),
-        &first.patients,
-    )
-    .await;
-    let second_content = cohort_content(
-        &mut clinic.conn,
-        keys,
-        &reader(second.clinic_id, &second.staff),
-        &second.patients,
-    )
-    .await;
-    let third_content = cohort_content(
-        &mut clinic.conn,
-        keys,
-        &reader(third.clinic_id, &third.staff),
-        &third.patients,
-    )
-    .await;
+    let first_content = cohort_content(&mut clinic, keys, first.clinic_id, &first.patients).await;
+    let second_content =
+        cohort_content(&mut clinic, keys, second.clinic_id, &second.patients).await;
+    let third_content = cohort_content(&mut clinic, keys, third.clinic_id, &third.patients).await;
 
     assert_eq!(first.patients.len(), 12);
     assert_eq!(

@@ -60,4 +60,8 @@ kinds! {
     KeyRotationStarted => "key_rotation_started",
     DataKeysRewrapped => "data_keys_rewrapped",
     KeyRotationFinished => "key_rotation_finished",
+    EmergencyAccessRequested => "emergency_access_requested",
+    EmergencyAccessDenied => "emergency_access_denied",
+    EmergencyAccessReviewed => "emergency_access_reviewed",
+    AccessSettingsChanged => "access_settings_changed",
 }

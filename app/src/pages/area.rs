@@ -100,6 +100,12 @@ fn AreaLinks(area: Area) -> impl IntoView {
             {(area == Area::Admin).then(|| view! { <li><a href="/admin/users">"Users and roles"</a></li> })}
             {(area == Area::Admin).then(|| view! { <li><a href="/admin/consents">"Consent templates"</a></li> })}
             {(area == Area::Patient).then(|| view! { <li><a href="/patient/consents">"My consents"</a></li> })}
+            {(area == Area::Admin).then(|| view! { <li><a href="/admin/care-team">"Care teams"</a></li> })}
+            {(area == Area::Admin).then(|| view! { <li><a href="/admin/permissions">"Permissions"</a></li> })}
+            {(area == Area::Clinician).then(|| view! { <li><a href="/clinician/chart">"Patient chart"</a></li> })}
+            {(area == Area::Clinician).then(|| view! { <li><a href="/clinician/emergency">"Emergency access"</a></li> })}
+            {(area == Area::Compliance).then(|| view! { <li><a href="/compliance/emergency">"Emergency access oversight"</a></li> })}
+            {(area == Area::Patient).then(|| view! { <li><a href="/patient/access-history">"Who accessed my record"</a></li> })}
             <li>
                 <a href="/account/security">"Your passkeys and sessions"</a>
             </li>

@@ -57,7 +57,7 @@ impl AccessContext {
 }
 
 /// Rejects a purpose that is empty or longer than the audit trail stores.
-pub(super) fn validate_purpose(purpose: &str) -> Result<(), RecordsError> {
+pub fn validate_purpose(purpose: &str) -> Result<(), RecordsError> {
     let length = purpose.trim().chars().count();
     if length == 0 || length > MAX_PURPOSE_CHARS {
         return Err(RecordsError::InvalidInput(format!(
@@ -68,10 +68,9 @@ pub(super) fn validate_purpose(purpose: &str) -> Result<(), RecordsError> {
 }
 
 /// Records the access in the audit trail. Call it inside the operation's transaction, after the
-/// data was read or written, so that the two commit or roll back together.
-// NOTE: no access policy runs yet, so every access is recorded as allowed. The policy check
-// (role, care team, time window, consent) belongs at the top of each public function, before
-// its transaction, and a denial must be recorded like an access.
+/// data was read or written, so that the two commit or roll back together. The functions that
+/// take an [`crate::access::Authorization`] were allowed by the policy; denials are recorded by
+/// [`crate::access::guard::authorize`] itself.
 pub(super) async fn record(
     conn: &mut AsyncPgConnection,
     access: &AccessContext,

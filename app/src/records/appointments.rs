@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::RecordsError;
 use super::access::{self, AccessContext, ensure_active_patient};
 use super::schema::{appointments, care_team_members};
+use crate::access::{Action, Authorization, DataCategory};
 use crate::audit::AccessAction;
 use crate::identity::Role;
 use crate::ids::{ClinicId, PatientId, UserId};
@@ -215,13 +216,13 @@ pub(super) async fn insert_care_team(
     Ok(())
 }
 
-/// Books an appointment for a patient of the caller's clinic.
+/// Books an appointment for the authorized patient.
 pub async fn schedule_appointment(
     conn: &mut AsyncPgConnection,
-    access: &AccessContext,
-    patient_id: PatientId,
+    authorization: &Authorization,
     new: &NewAppointment,
 ) -> Result<uuid::Uuid, RecordsError> {
+    let (access, patient_id) = authorization.scope(DataCategory::CareLogistics, Action::Write)?;
     access.validate()?;
     let row = appointment_row(access.clinic_id, patient_id, new)?;
     let id = row.id;
@@ -236,12 +237,12 @@ pub async fn schedule_appointment(
     Ok(id)
 }
 
-/// Lists a patient's appointments, earliest first.
+/// Lists the authorized patient's appointments, earliest first.
 pub async fn list_appointments(
     conn: &mut AsyncPgConnection,
-    access: &AccessContext,
-    patient_id: PatientId,
+    authorization: &Authorization,
 ) -> Result<Vec<Appointment>, RecordsError> {
+    let (access, patient_id) = authorization.scope(DataCategory::CareLogistics, Action::Read)?;
     access.validate()?;
 
     conn.transaction::<_, RecordsError, _>(async move |conn| {
@@ -315,8 +316,26 @@ pub async fn add_care_team_member(
     Ok(id)
 }
 
-/// Lists a patient's care team, past and present members, earliest start first.
+/// Lists the authorized patient's care team, past and present members, earliest start first.
 pub async fn list_care_team(
+    conn: &mut AsyncPgConnection,
+    authorization: &Authorization,
+) -> Result<Vec<CareTeamMember>, RecordsError> {
+    let (access, patient_id) = authorization.scope(DataCategory::CareLogistics, Action::Read)?;
+    load_care_team(conn, access, patient_id).await
+}
+
+/// Lists a patient's care team for an admin or care coordinator who manages it; audited like
+/// [`list_care_team`]. The caller checks the manager's role.
+pub async fn list_care_team_for_management(
+    conn: &mut AsyncPgConnection,
+    access: &AccessContext,
+    patient_id: PatientId,
+) -> Result<Vec<CareTeamMember>, RecordsError> {
+    load_care_team(conn, access, patient_id).await
+}
+
+async fn load_care_team(
     conn: &mut AsyncPgConnection,
     access: &AccessContext,
     patient_id: PatientId,

@@ -7,9 +7,10 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 
 use super::RecordsError;
-use super::access::{self, AccessContext, PatientKey, RecordKeys, version_from_db, version_to_db};
+use super::access::{self, PatientKey, RecordKeys, version_from_db, version_to_db};
 use super::infants::ensure_infant_of;
 use super::schema::{clinical_entries, clinical_notes};
+use crate::access::{Action, Authorization, DataCategory};
 use crate::audit::AccessAction;
 use crate::crypto::DataClass;
 use crate::ids::{ClinicId, InfantId, PatientId, UserId};
@@ -50,6 +51,27 @@ impl Classification {
     /// Value stored in the `classification` columns.
     pub fn as_str(self) -> &'static str {
         self.data_class().label()
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|class| class.as_str() == text)
+    }
+
+    /// The access-policy category of data in this classification.
+    pub fn category(self) -> DataCategory {
+        match self {
+            Classification::Maternal => DataCategory::Maternal,
+            Classification::Infant => DataCategory::Infant,
+            Classification::MentalHealth => DataCategory::MentalHealth,
+            Classification::FamilyHistory => DataCategory::FamilyHistory,
+        }
+    }
+
+    /// The classification of a clinical category; `None` for contact data and care logistics.
+    pub fn from_category(category: DataCategory) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|class| class.category() == category)
     }
 }
 
@@ -190,14 +212,14 @@ fn element(prefix: &str, classification: Classification) -> String {
     format!("{prefix}.{}", classification.as_str())
 }
 
-/// Adds a structured clinical entry to a patient's record.
+/// Adds a structured clinical entry to the authorized patient's record.
 pub async fn add_clinical_entry(
     conn: &mut AsyncPgConnection,
     keys: RecordKeys<'_>,
-    access: &AccessContext,
-    patient_id: PatientId,
+    authorization: &Authorization,
     new: &NewClinicalEntry,
 ) -> Result<uuid::Uuid, RecordsError> {
+    let (access, patient_id) = authorization.scope(new.classification.category(), Action::Write)?;
     access.validate()?;
 
     conn.transaction::<_, RecordsError, _>(async move |conn| {
@@ -216,14 +238,25 @@ pub async fn add_clinical_entry(
     .await
 }
 
-/// Lists a patient's clinical entries of one classification, oldest first.
+/// Lists the authorized patient's clinical entries of one classification, oldest first.
 pub async fn list_clinical_entries(
     conn: &mut AsyncPgConnection,
     keys: RecordKeys<'_>,
-    access: &AccessContext,
-    patient_id: PatientId,
+    authorization: &Authorization,
     classification: Classification,
 ) -> Result<Vec<ClinicalEntry>, RecordsError> {
+    load_entries(conn, keys, authorization, classification, None).await
+}
+
+/// Loads entries of one classification, all of them or only the one with id `only`.
+pub(super) async fn load_entries(
+    conn: &mut AsyncPgConnection,
+    keys: RecordKeys<'_>,
+    authorization: &Authorization,
+    classification: Classification,
+    only: Option<uuid::Uuid>,
+) -> Result<Vec<ClinicalEntry>, RecordsError> {
+    let (access, patient_id) = authorization.scope(classification.category(), Action::Read)?;
     access.validate()?;
 
     conn.transaction::<_, RecordsError, _>(async move |conn| {
@@ -237,10 +270,15 @@ pub async fn list_clinical_entries(
             i32,
             Vec<u8>,
         );
-        let rows: Vec<Row> = clinical_entries::table
+        let mut query = clinical_entries::table
             .filter(clinical_entries::clinic_id.eq(access.clinic_id.0))
             .filter(clinical_entries::patient_id.eq(patient_id.0))
             .filter(clinical_entries::classification.eq(classification.as_str()))
+            .into_boxed();
+        if let Some(id) = only {
+            query = query.filter(clinical_entries::id.eq(id));
+        }
+        let rows: Vec<Row> = query
             .order((clinical_entries::recorded_at, clinical_entries::id))
             .select((
                 clinical_entries::id,
@@ -282,14 +320,14 @@ pub async fn list_clinical_entries(
     .await
 }
 
-/// Adds a free-text clinical note written by the caller.
+/// Adds a free-text clinical note written by the caller to the authorized patient's record.
 pub async fn add_note(
     conn: &mut AsyncPgConnection,
     keys: RecordKeys<'_>,
-    access: &AccessContext,
-    patient_id: PatientId,
+    authorization: &Authorization,
     new: &NewClinicalNote,
 ) -> Result<uuid::Uuid, RecordsError> {
+    let (access, patient_id) = authorization.scope(new.classification.category(), Action::Write)?;
     access.validate()?;
     let length = new.body.trim().chars().count();
     if length == 0 || length > MAX_NOTE_CHARS {
@@ -328,14 +366,14 @@ pub async fn add_note(
     .await
 }
 
-/// Lists a patient's notes of one classification with their bodies, oldest first.
+/// Lists the authorized patient's notes of one classification with their bodies, oldest first.
 pub async fn list_notes(
     conn: &mut AsyncPgConnection,
     keys: RecordKeys<'_>,
-    access: &AccessContext,
-    patient_id: PatientId,
+    authorization: &Authorization,
     classification: Classification,
 ) -> Result<Vec<ClinicalNote>, RecordsError> {
+    let (access, patient_id) = authorization.scope(classification.category(), Action::Read)?;
     access.validate()?;
 
     conn.transaction::<_, RecordsError, _>(async move |conn| {

@@ -6,8 +6,9 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 
 use super::RecordsError;
-use super::access::{self, AccessContext, PatientKey, RecordKeys, version_to_db};
+use super::access::{self, PatientKey, RecordKeys, version_to_db};
 use super::schema::infants;
+use crate::access::{Action, Authorization, DataCategory};
 use crate::audit::AccessAction;
 use crate::clinical::growth::Sex;
 use crate::clinical::units::{Entered, MassUnit};
@@ -164,10 +165,10 @@ pub(super) async fn ensure_infant_of(
 pub async fn add_infant(
     conn: &mut AsyncPgConnection,
     keys: RecordKeys<'_>,
-    access: &AccessContext,
-    patient_id: PatientId,
+    authorization: &Authorization,
     new: &NewInfant,
 ) -> Result<InfantId, RecordsError> {
+    let (access, patient_id) = authorization.scope(DataCategory::Infant, Action::Write)?;
     access.validate()?;
 
     conn.transaction::<_, RecordsError, _>(async move |conn| {
@@ -186,9 +187,9 @@ pub async fn add_infant(
 pub async fn list_infants(
     conn: &mut AsyncPgConnection,
     keys: RecordKeys<'_>,
-    access: &AccessContext,
-    patient_id: PatientId,
+    authorization: &Authorization,
 ) -> Result<Vec<Infant>, RecordsError> {
+    let (access, patient_id) = authorization.scope(DataCategory::Infant, Action::Read)?;
     access.validate()?;
 
     conn.transaction::<_, RecordsError, _>(async move |conn| {

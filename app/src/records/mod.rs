@@ -1,7 +1,11 @@
 //! The encrypted clinical record store: patients, infants, care teams, clinical entries,
 //! observations, appointments, clinical notes and secure messages.
 //!
-//! Every public function performs one meaningful operation for an [`AccessContext`], decrypts
+//! Every function that reads or writes an existing patient's data takes an
+//! [`crate::access::Authorization`] from the access policy, which names the patient, the data
+//! category and the action; the other functions (creating, erasing, searching, importing and
+//! managing care teams) take an [`AccessContext`] and their callers check the actor's role.
+//! Every public function performs one meaningful operation, decrypts
 //! only the fields it returns, and records one event in the audit trail in the same database
 //! transaction. If the audit event cannot be written, the whole operation rolls back, so no
 //! access goes unrecorded.
@@ -18,6 +22,7 @@
 mod access;
 mod accounts;
 mod appointments;
+mod care_team;
 mod entries;
 mod error;
 mod import;
@@ -25,6 +30,7 @@ mod infants;
 mod message_import;
 mod message_reads;
 mod messages;
+mod lookup;
 pub mod names;
 mod observation_values;
 mod observations;
@@ -34,13 +40,14 @@ mod schema;
 mod sealing;
 mod search;
 
-pub use access::{AccessContext, RecordKeys};
+pub use access::{AccessContext, RecordKeys, validate_purpose};
 pub use accounts::patient_of_account;
 pub use appointments::{
     Appointment, AppointmentKind, AppointmentStatus, CareTeamMember, NewAppointment,
     NewCareTeamMember, add_care_team_member, list_appointments, list_care_team,
-    provider_cares_for_account, schedule_appointment,
+    list_care_team_for_management, provider_cares_for_account, schedule_appointment,
 };
+pub use care_team::{care_team_memberships, end_care_team_membership};
 pub use entries::{
     Classification, ClinicalEntry, ClinicalNote, NewClinicalEntry, NewClinicalNote,
     add_clinical_entry, add_note, list_clinical_entries, list_notes,
@@ -51,11 +58,14 @@ pub use infants::{Infant, NewInfant, add_infant, list_infants};
 pub use message_import::{ImportedMessage, ImportedThread, MessageSender};
 pub use message_reads::{read_thread, unread_counts};
 pub use messages::{Message, NewThread, Thread, UnreadCount, send_message, start_thread};
+pub use lookup::{entry_owner, observation_owner, read_clinical_entry, read_observation};
 pub use observation_values::{FeedingMethod, ObservationKind, ObservationValue};
-pub use observations::{NewObservation, Observation, add_observation, list_observations};
+pub use observations::{
+    NewObservation, Observation, add_observation, list_observations, observation_category,
+};
 pub use patients::{
-    NewPatient, PatientField, PatientIdentity, PatientQuery, create_patient, erase_patient,
-    read_patient_identity,
+    NewPatient, PatientField, PatientIdentity, PatientOwner, PatientQuery, create_patient,
+    erase_patient, patient_owner, read_patient_identity,
 };
 pub use sealing::{SealedLocation, open_patient_values, seal_patient_value};
 pub use search::search_patients;

@@ -7,11 +7,13 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use super::RecordsError;
-use super::access::{self, AccessContext, PatientKey, RecordKeys, version_from_db, version_to_db};
+use super::access::{self, PatientKey, RecordKeys, version_from_db, version_to_db};
 use super::infants::ensure_infant_of;
 use super::observation_values::{ObservationKind, ObservationValue, data_class};
 use super::schema::observations;
+use crate::access::{Action, Authorization, DataCategory};
 use crate::audit::AccessAction;
+use crate::crypto::DataClass;
 use crate::ids::{ClinicId, InfantId, PatientId, UserId};
 
 const TABLE: &str = "observations";
@@ -110,14 +112,26 @@ fn element(kind: ObservationKind) -> String {
     format!("observation.{}", kind.as_str())
 }
 
-/// Records an observation of a patient, or of her infant, authored by the caller.
+/// Returns the access-policy category of an observation of `kind`, of an infant or not.
+pub fn observation_category(kind: ObservationKind, infant: bool) -> DataCategory {
+    match data_class(kind, infant) {
+        DataClass::Infant => DataCategory::Infant,
+        DataClass::MentalHealth => DataCategory::MentalHealth,
+        DataClass::FamilyHistory => DataCategory::FamilyHistory,
+        DataClass::Contact => DataCategory::Contact,
+        DataClass::Maternal => DataCategory::Maternal,
+    }
+}
+
+/// Records an observation of the authorized patient, or of her infant, authored by the caller.
 pub async fn add_observation(
     conn: &mut AsyncPgConnection,
     keys: RecordKeys<'_>,
-    access: &AccessContext,
-    patient_id: PatientId,
+    authorization: &Authorization,
     new: &NewObservation,
 ) -> Result<uuid::Uuid, RecordsError> {
+    let category = observation_category(new.value.kind(), new.infant_id.is_some());
+    let (access, patient_id) = authorization.scope(category, Action::Write)?;
     access.validate()?;
 
     conn.transaction::<_, RecordsError, _>(async move |conn| {
@@ -136,14 +150,29 @@ pub async fn add_observation(
     .await
 }
 
-/// Lists a patient's observations of the given kinds, including her infants', oldest first.
+/// Lists the authorized patient's observations of the given kinds, including her infants',
+/// oldest first. Only observations in the authorization's category are returned: weights of
+/// the mother are maternal data, weights of her infants infant data.
 pub async fn list_observations(
     conn: &mut AsyncPgConnection,
     keys: RecordKeys<'_>,
-    access: &AccessContext,
-    patient_id: PatientId,
+    authorization: &Authorization,
     kinds: &[ObservationKind],
 ) -> Result<Vec<Observation>, RecordsError> {
+    load_observations(conn, keys, authorization, kinds, None).await
+}
+
+/// Loads observations of the given kinds in the authorization's category, all of them or only
+/// the one with id `only`.
+pub(super) async fn load_observations(
+    conn: &mut AsyncPgConnection,
+    keys: RecordKeys<'_>,
+    authorization: &Authorization,
+    kinds: &[ObservationKind],
+    only: Option<uuid::Uuid>,
+) -> Result<Vec<Observation>, RecordsError> {
+    let category = authorization.category();
+    let (access, patient_id) = authorization.scope(category, Action::Read)?;
     access.validate()?;
     if kinds.is_empty() {
         return Err(RecordsError::InvalidInput(
@@ -163,10 +192,15 @@ pub async fn list_observations(
             i32,
             Vec<u8>,
         );
-        let rows: Vec<Row> = observations::table
+        let mut query = observations::table
             .filter(observations::clinic_id.eq(access.clinic_id.0))
             .filter(observations::patient_id.eq(patient_id.0))
             .filter(observations::kind.eq_any(&names))
+            .into_boxed();
+        if let Some(id) = only {
+            query = query.filter(observations::id.eq(id));
+        }
+        let rows: Vec<Row> = query
             .order((observations::observed_at, observations::id))
             .select((
                 observations::id,
@@ -187,6 +221,9 @@ pub async fn list_observations(
                 column: "kind",
                 row_id: id,
             })?;
+            if observation_category(kind, infant_id.is_some()) != category {
+                continue;
+            }
             let mut context = key.context(TABLE, COLUMN, id, data_class(kind, infant_id.is_some()));
             context.data_key_version = version_from_db(version);
             found.push(Observation {

@@ -8,6 +8,7 @@ use super::RecordsError;
 use super::access::{self, AccessContext, PatientKey, RecordKeys, version_to_db};
 use super::names::{date_of_birth_index, name_token_index, name_tokens};
 use super::schema::{patient_name_tokens, patients};
+use crate::access::{Action, Authorization, DataCategory};
 use crate::audit::AccessAction;
 use crate::crypto::DataClass;
 use crate::ids::{ClinicId, PatientId, UserId};
@@ -256,14 +257,14 @@ pub async fn create_patient(
     Ok(patient_id)
 }
 
-/// Decrypts the requested identity fields of a patient of the caller's clinic.
+/// Decrypts the requested identity fields of the authorized patient.
 pub async fn read_patient_identity(
     conn: &mut AsyncPgConnection,
     keys: RecordKeys<'_>,
-    access: &AccessContext,
-    patient_id: PatientId,
+    authorization: &Authorization,
     fields: &[PatientField],
 ) -> Result<PatientIdentity, RecordsError> {
+    let (access, patient_id) = authorization.scope(DataCategory::Contact, Action::Read)?;
     access.validate()?;
     if fields.is_empty() {
         return Err(RecordsError::InvalidInput(
@@ -380,4 +381,30 @@ async fn patient_missing_or_erased(
         Ok(None) => RecordsError::NotFound,
         Err(error) => RecordsError::Database(error),
     }
+}
+
+/// The clinic and portal account of a patient, which the access policy needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PatientOwner {
+    pub clinic: ClinicId,
+    pub user: Option<UserId>,
+}
+
+/// Returns the clinic and account of a patient who exists and is not erased, in any clinic. It
+/// reads no encrypted field and writes no audit event: the policy calls it before deciding.
+pub async fn patient_owner(
+    conn: &mut AsyncPgConnection,
+    patient_id: PatientId,
+) -> Result<Option<PatientOwner>, RecordsError> {
+    let row: Option<(uuid::Uuid, Option<uuid::Uuid>)> = patients::table
+        .filter(patients::id.eq(patient_id.0))
+        .filter(patients::erased_at.is_null())
+        .select((patients::clinic_id, patients::user_id))
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(row.map(|(clinic, user)| PatientOwner {
+        clinic: ClinicId(clinic),
+        user: user.map(UserId),
+    }))
 }

@@ -6,6 +6,10 @@
     reason = "each test binary uses a different subset of the fixtures"
 )]
 
+pub mod consents;
+pub mod matrix;
+pub mod personas;
+
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};

@@ -1,0 +1,300 @@
+//! The policy entry point: every server function that reads or writes patient data calls
+//! [`authorize`] first.
+//!
+//! `authorize` loads the facts about the patient (her clinic and account, care-team
+//! memberships, care consents, break-glass grants) and the clinic's permission table, and asks
+//! [`policy::decide`]. A denial is recorded in the audit trail in a transaction of its own, so it
+//! stays recorded although the request fails, and the caller gets the same "not found or not
+//! permitted" error whether or not the patient exists. An allowed request gets an
+//! [`Authorization`]: the record store's functions take one instead of a patient id, so they
+//! cannot be called for a patient or a data category that was not authorized.
+
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+
+use crate::access::policy::{self, AccessRequest, Decision, DenyReason, PatientFacts};
+use crate::access::{Action, DataCategory, emergency, settings};
+use crate::audit::{AccessAction, AccessOutcome, ClientInfo, NewAccessEvent, record_access};
+use crate::error::AppError;
+use crate::identity::Role;
+use crate::identity::server::auth::SignedInUser;
+use crate::identity::server::request::RequestMeta;
+use crate::ids::{ClinicId, PatientId, UserId};
+use crate::records::{self, AccessContext, RecordsError};
+
+/// The signed-in user who asks for access, with the client she uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub user: UserId,
+    pub roles: Vec<Role>,
+    pub clinic: ClinicId,
+    pub client: ClientInfo,
+}
+
+impl Actor {
+    /// Builds the actor of the current request from its signed-in user.
+    pub fn from_signed_in(user: &SignedInUser) -> Self {
+        let meta = RequestMeta::current();
+        Self {
+            user: user.id,
+            roles: user.roles.clone(),
+            clinic: user.clinic_id,
+            client: ClientInfo {
+                address: meta.address,
+                user_agent: meta.user_agent,
+                request_id: meta.request_id,
+            },
+        }
+    }
+}
+
+/// Proof that the policy allowed one action on one data category of one patient. Only
+/// [`authorize`] creates it; the record store reads the patient from it.
+#[derive(Debug, Clone)]
+pub struct Authorization {
+    access: AccessContext,
+    patient: PatientId,
+    category: DataCategory,
+    action: Action,
+}
+
+impl Authorization {
+    pub fn patient(&self) -> PatientId {
+        self.patient
+    }
+
+    pub fn category(&self) -> DataCategory {
+        self.category
+    }
+
+    pub fn action(&self) -> Action {
+        self.action
+    }
+
+    /// Whether the access rests on a break-glass grant, so it is audited as emergency access.
+    pub fn is_emergency(&self) -> bool {
+        self.access.emergency
+    }
+
+    /// Returns the audit context and the patient, if this authorization covers `category` and
+    /// `action`; otherwise the record store answers as for a missing record.
+    pub(crate) fn scope(
+        &self,
+        category: DataCategory,
+        action: Action,
+    ) -> Result<(&AccessContext, PatientId), RecordsError> {
+        if self.category == category && self.action == action {
+            Ok((&self.access, self.patient))
+        } else {
+            tracing::error!(
+                authorized = ?(self.category, self.action),
+                requested = ?(category, action),
+                "record operation called with an authorization for something else"
+            );
+            Err(RecordsError::NotFound)
+        }
+    }
+}
+
+/// Decides whether `actor` may perform `action` on `category` of `patient` for `purpose`.
+/// Denials are audited and answered with [`AppError::not_found`].
+pub async fn authorize(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    patient: PatientId,
+    category: DataCategory,
+    action: Action,
+    purpose: &str,
+) -> Result<Authorization, AppError> {
+    authorize_at(conn, actor, patient, category, action, purpose, Utc::now()).await
+}
+
+/// [`authorize`] at a given instant, so that tests can probe the exact limits of time windows.
+pub async fn authorize_at(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    patient: PatientId,
+    category: DataCategory,
+    action: Action,
+    purpose: &str,
+    at: DateTime<Utc>,
+) -> Result<Authorization, AppError> {
+    records::validate_purpose(purpose)?;
+    let decision = decide(conn, actor, patient, category, action, at).await?;
+
+    let access = AccessContext {
+        actor: actor.user,
+        actor_roles: actor.roles.clone(),
+        clinic_id: actor.clinic,
+        purpose: purpose.trim().to_owned(),
+        emergency: decision.is_emergency(),
+        client: actor.client.clone(),
+    };
+    if let Decision::Deny(reason) = decision {
+        record_denial(conn, &access, patient, category, action, reason).await?;
+        return Err(AppError::not_found());
+    }
+    Ok(Authorization {
+        access,
+        patient,
+        category,
+        action,
+    })
+}
+
+/// Authorizes several patients for one purpose; one denial refuses the whole request, and every
+/// denial is audited.
+pub async fn authorize_all(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    targets: &[(PatientId, DataCategory)],
+    action: Action,
+    purpose: &str,
+) -> Result<Vec<Authorization>, AppError> {
+    let mut granted = Vec::with_capacity(targets.len());
+    let mut denied = false;
+    for (patient, category) in targets {
+        match authorize(conn, actor, *patient, *category, action, purpose).await {
+            Ok(authorization) => granted.push(authorization),
+            Err(error) if error.code == crate::error::ErrorCode::NotFound => denied = true,
+            Err(error) => return Err(error),
+        }
+    }
+    if denied {
+        return Err(AppError::not_found());
+    }
+    Ok(granted)
+}
+
+/// Loads the facts and the permission table and applies the policy.
+async fn decide(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    patient: PatientId,
+    category: DataCategory,
+    action: Action,
+    at: DateTime<Utc>,
+) -> Result<Decision, AppError> {
+    let Some(owner) = records::patient_owner(conn, patient).await? else {
+        return Ok(Decision::Deny(DenyReason::NotInScope));
+    };
+    let request = AccessRequest {
+        user: actor.user,
+        roles: actor.roles.clone(),
+        user_clinic: actor.clinic,
+        patient,
+        patient_clinic: owner.clinic,
+        patient_user: owner.user,
+        category,
+        action,
+        at,
+    };
+    if owner.clinic != actor.clinic && owner.user != Some(actor.user) {
+        return Ok(Decision::Deny(DenyReason::OtherClinic));
+    }
+
+    let facts = PatientFacts {
+        memberships: records::care_team_memberships(conn, owner.clinic, patient).await?,
+        consents: crate::consent::care_consents(conn, patient)
+            .await
+            .map_err(|error| {
+                tracing::error!(%error, "loading care consents failed");
+                AppError::internal()
+            })?,
+        emergency_grants: emergency::grants_for(conn, owner.clinic, patient).await?,
+    };
+    let table = settings::permission_table(conn, actor.clinic).await?;
+    Ok(policy::decide(&request, &facts, &table))
+}
+
+/// Records a denied access in a transaction of its own.
+async fn record_denial(
+    conn: &mut AsyncPgConnection,
+    access: &AccessContext,
+    patient: PatientId,
+    category: DataCategory,
+    action: Action,
+    reason: DenyReason,
+) -> Result<(), AppError> {
+    tracing::info!(?reason, %patient, "access denied by policy");
+    let event = NewAccessEvent {
+        clinic_id: access.clinic_id,
+        actor_user_id: Some(access.actor),
+        actor_roles: access
+            .actor_roles
+            .iter()
+            .map(|role| role.as_str().to_owned())
+            .collect(),
+        patient_id: patient,
+        action: audit_action(action),
+        purpose: access.purpose.clone(),
+        data_elements: vec![category_element(category).to_owned()],
+        outcome: AccessOutcome::Denied,
+        emergency: false,
+        client: access.client.clone(),
+    };
+    conn.transaction::<_, AppError, _>(async move |conn| {
+        record_access(conn, event).await.map_err(|error| {
+            tracing::error!(%error, "recording a denied access failed");
+            AppError::internal()
+        })?;
+        Ok(())
+    })
+    .await
+}
+
+/// Returns the audit trail's name for an action.
+pub fn audit_action(action: Action) -> AccessAction {
+    match action {
+        Action::Read => AccessAction::Read,
+        Action::Write => AccessAction::Write,
+        Action::Delete => AccessAction::Delete,
+        Action::Export => AccessAction::Export,
+    }
+}
+
+/// Returns the data element a denial names: the category, since nothing was read.
+pub fn category_element(category: DataCategory) -> &'static str {
+    match category {
+        DataCategory::Maternal => "category.maternal",
+        DataCategory::Infant => "category.infant",
+        DataCategory::MentalHealth => "category.mental_health",
+        DataCategory::FamilyHistory => "category.family_history",
+        DataCategory::Contact => "category.contact",
+        DataCategory::CareLogistics => "category.care_logistics",
+    }
+}
+
+/// Records an allowed access that no record-store function records, such as reading the
+/// patient's own access history.
+pub async fn record_allowed(
+    conn: &mut AsyncPgConnection,
+    authorization: &Authorization,
+    data_elements: Vec<String>,
+) -> Result<(), AppError> {
+    let access = &authorization.access;
+    let event = NewAccessEvent {
+        clinic_id: access.clinic_id,
+        actor_user_id: Some(access.actor),
+        actor_roles: access
+            .actor_roles
+            .iter()
+            .map(|role| role.as_str().to_owned())
+            .collect(),
+        patient_id: authorization.patient,
+        action: audit_action(authorization.action),
+        purpose: access.purpose.clone(),
+        data_elements,
+        outcome: AccessOutcome::Allowed,
+        emergency: access.emergency,
+        client: access.client.clone(),
+    };
+    conn.transaction::<_, AppError, _>(async move |conn| {
+        record_access(conn, event).await.map_err(|error| {
+            tracing::error!(%error, "recording an access failed");
+            AppError::internal()
+        })?;
+        Ok(())
+    })
+    .await
+}

@@ -1,0 +1,178 @@
+//! The patient chart: server functions that read and write a patient's record for the
+//! clinician chart and the patient portal, their wire types, the registry of every server
+//! function that touches patient data, and the pages.
+//!
+//! Each server function here calls [`crate::access::guard::authorize`] before it touches the
+//! record, and the authorization matrix test in `server/tests/authorization.rs` iterates
+//! [`PATIENT_DATA_FUNCTIONS`].
+
+mod api;
+pub mod pages;
+#[cfg(feature = "ssr")]
+mod server;
+
+pub use api::*;
+
+use serde::{Deserialize, Serialize};
+
+use crate::access::{Action, DataCategory};
+use crate::ids::{InfantId, PatientId, UserId};
+
+/// A patient's name and date of birth, as the chart header shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatientSummary {
+    pub patient_id: PatientId,
+    pub full_name: String,
+    /// ISO 8601 date.
+    pub date_of_birth: String,
+}
+
+/// A clinical entry with its structured content as JSON text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryView {
+    pub id: String,
+    pub patient_id: PatientId,
+    pub category: DataCategory,
+    pub infant_id: Option<InfantId>,
+    pub entry_type: String,
+    pub recorded_at: String,
+    pub author: UserId,
+    pub payload: String,
+}
+
+/// An observation with its typed value as JSON text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservationView {
+    pub id: String,
+    pub patient_id: PatientId,
+    pub infant_id: Option<InfantId>,
+    pub kind: String,
+    pub observed_at: String,
+    pub author: UserId,
+    pub value: String,
+}
+
+/// A clinical note.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoteView {
+    pub id: String,
+    pub category: DataCategory,
+    pub written_at: String,
+    pub author: UserId,
+    pub body: String,
+}
+
+/// An appointment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppointmentView {
+    pub id: String,
+    pub clinician: UserId,
+    pub starts_at: String,
+    pub ends_at: String,
+    pub kind: String,
+    pub status: String,
+}
+
+/// Whose record a registered server function reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The patient named by a `patient_id` argument.
+    Patient,
+    /// The patients owning the rows named by an `ids` argument.
+    Rows,
+    /// The signed-in patient's own record.
+    OwnRecord,
+}
+
+/// A server function that reads or writes patient data: its endpoint under `/api/`, the data
+/// categories it can be asked for, its action and whose record it reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PatientDataFunction {
+    pub endpoint: &'static str,
+    pub categories: &'static [DataCategory],
+    pub action: Action,
+    pub target: Target,
+}
+
+const CLINICAL: &[DataCategory] = &[
+    DataCategory::Maternal,
+    DataCategory::Infant,
+    DataCategory::MentalHealth,
+    DataCategory::FamilyHistory,
+];
+const OBSERVED: &[DataCategory] = &[
+    DataCategory::Maternal,
+    DataCategory::Infant,
+    DataCategory::MentalHealth,
+];
+
+const fn function(
+    endpoint: &'static str,
+    categories: &'static [DataCategory],
+    action: Action,
+    target: Target,
+) -> PatientDataFunction {
+    PatientDataFunction {
+        endpoint,
+        categories,
+        action,
+        target,
+    }
+}
+
+/// Every server function that touches patient data. A test fails when a registered server
+/// function is neither here nor on its list of functions that touch none.
+pub const PATIENT_DATA_FUNCTIONS: &[PatientDataFunction] = &[
+    function(
+        "chart/summary",
+        &[DataCategory::Contact],
+        Action::Read,
+        Target::Patient,
+    ),
+    function("chart/entries", CLINICAL, Action::Read, Target::Patient),
+    function(
+        "chart/entries/add",
+        CLINICAL,
+        Action::Write,
+        Target::Patient,
+    ),
+    function("chart/entries/by-id", CLINICAL, Action::Read, Target::Rows),
+    function(
+        "chart/observations",
+        OBSERVED,
+        Action::Read,
+        Target::Patient,
+    ),
+    function(
+        "chart/observations/add",
+        OBSERVED,
+        Action::Write,
+        Target::Patient,
+    ),
+    function(
+        "chart/observations/by-id",
+        OBSERVED,
+        Action::Read,
+        Target::Rows,
+    ),
+    function("chart/notes", CLINICAL, Action::Read, Target::Patient),
+    function("chart/notes/add", CLINICAL, Action::Write, Target::Patient),
+    function(
+        "chart/appointments",
+        &[DataCategory::CareLogistics],
+        Action::Read,
+        Target::Patient,
+    ),
+    function(
+        "portal/summary",
+        &[DataCategory::Contact],
+        Action::Read,
+        Target::OwnRecord,
+    ),
+    function(
+        "portal/access-history",
+        &[DataCategory::CareLogistics],
+        Action::Read,
+        Target::OwnRecord,
+    ),
+];

@@ -1,0 +1,120 @@
+//! The clinician's chart page: open a patient's record for a stated purpose.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::access::DataCategory;
+use crate::chart::{
+    EntryView, ObservationView, PatientSummary, list_chart_entries, list_chart_observations,
+    read_patient_summary,
+};
+use crate::identity::pages::{StatusMessage, browser_action};
+use crate::ids::PatientId;
+
+/// What the chart shows after it opens: the patient and her maternal entries and observations.
+#[derive(Clone)]
+struct OpenedChart {
+    summary: PatientSummary,
+    entries: Vec<EntryView>,
+    observations: Vec<ObservationView>,
+}
+
+async fn open_chart(patient: String, purpose: String) -> Result<OpenedChart, String> {
+    let patient_id: PatientId = patient
+        .trim()
+        .parse()
+        .map_err(|_| "Enter the patient's record id.".to_owned())?;
+    let summary = read_patient_summary(patient_id, purpose.clone())
+        .await
+        .map_err(|error| error.message)?;
+    let entries = list_chart_entries(patient_id, DataCategory::Maternal, purpose.clone())
+        .await
+        .unwrap_or_default();
+    let observations = list_chart_observations(patient_id, DataCategory::Maternal, purpose)
+        .await
+        .unwrap_or_default();
+    Ok(OpenedChart {
+        summary,
+        entries,
+        observations,
+    })
+}
+
+/// Opens a patient's chart. Every read is checked by the access policy and audited with the
+/// purpose given here.
+#[component]
+pub fn ChartPage() -> impl IntoView {
+    let patient = RwSignal::new(String::new());
+    let purpose = RwSignal::new(String::new());
+    let open = browser_action(|(patient, purpose): &(String, String)| {
+        open_chart(patient.clone(), purpose.clone())
+    });
+    let error = Signal::derive(move || open.value().get().and_then(Result::err));
+    let chart = move || open.value().get().and_then(Result::ok);
+
+    view! {
+        <Title text="Patient chart" />
+        <h1>"Patient chart"</h1>
+        <section class="panel" aria-labelledby="open-chart-heading">
+            <h2 id="open-chart-heading">"Open a record"</h2>
+            <form
+                class="stack"
+                on:submit=move |event| {
+                    event.prevent_default();
+                    open.dispatch((patient.get_untracked(), purpose.get_untracked()));
+                }
+            >
+                <label for="chart-patient">"Patient record id"</label>
+                <input id="chart-patient" required bind:value=patient />
+                <label for="chart-purpose">"Purpose of access"</label>
+                <input id="chart-purpose" required maxlength="500" bind:value=purpose />
+                <button type="submit" class="button">"Open chart"</button>
+            </form>
+            <StatusMessage error notice=Signal::derive(|| None::<String>) />
+            <p class="hint">
+                "No access to this patient? In an emergency, "
+                <a href="/clinician/emergency">"request emergency access"</a> "."
+            </p>
+        </section>
+        {move || chart().map(|chart| view! { <ChartView chart /> })}
+    }
+}
+
+#[component]
+fn ChartView(chart: OpenedChart) -> impl IntoView {
+    view! {
+        <section class="panel" aria-labelledby="chart-heading" data-testid="chart">
+            <h2 id="chart-heading">{chart.summary.full_name}</h2>
+            <p>"Date of birth: " {chart.summary.date_of_birth}</p>
+            <h3>"Maternal entries"</h3>
+            <ul class="item-list" aria-label="Maternal entries">
+                {chart
+                    .entries
+                    .into_iter()
+                    .map(|entry| {
+                        view! {
+                            <li class="item">
+                                <p>{entry.entry_type} " · " {entry.recorded_at}</p>
+                                <p class="hint">{entry.payload}</p>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+            <h3>"Maternal observations"</h3>
+            <ul class="item-list" aria-label="Maternal observations">
+                {chart
+                    .observations
+                    .into_iter()
+                    .map(|observation| {
+                        view! {
+                            <li class="item">
+                                <p>{observation.kind} " · " {observation.observed_at}</p>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        </section>
+    }
+}

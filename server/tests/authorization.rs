@@ -1,0 +1,545 @@
+//! The authorization matrix of issue #5: every server function that touches patient data, as
+//! every role, in every relationship to the patient, under every state of her care consent.
+//! Each cell calls the function through the real router over HTTP and checks both the answer
+//! (200 or the same 404 as for a missing record) and the audit events of that one request,
+//! found by its `x-request-id`. The expected answers come from the permission table and the
+//! rules written out in [`expected`], independently of `app::access::policy`.
+//!
+//! Also here: the registry completeness check and direct-id attacks.
+
+mod support;
+
+use std::sync::Arc;
+
+use app::access::{Action, DataCategory, PermissionTable};
+use app::chart::{PATIENT_DATA_FUNCTIONS, PatientDataFunction, Target};
+use app::identity::Role;
+use app::ids::PatientId;
+use app::records::ObservationValue;
+use axum::http::StatusCode;
+use diesel::QueryableByName;
+use diesel::sql_types::{Bool, Text, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use support::TestApp;
+use support::matrix::{self, Consent, Relationship, World};
+use support::personas::{Persona, call_as};
+
+/// Endpoints of server functions that touch no patient data, or that are checked by role and
+/// audited on their own terms (care-team management, break-glass, permission settings).
+const OTHER_FUNCTIONS: &[&str] = &[
+    "identity/account",
+    "identity/sign-in/begin",
+    "identity/sign-in/finish",
+    "identity/sign-out",
+    "identity/invitation",
+    "identity/enroll/begin",
+    "identity/enroll/finish",
+    "identity/passkeys",
+    "identity/passkeys/begin",
+    "identity/passkeys/finish",
+    "identity/passkeys/rename",
+    "identity/passkeys/remove",
+    "identity/sessions",
+    "identity/sessions/end",
+    "identity/step-up/begin",
+    "identity/step-up/finish",
+    "admin/users",
+    "admin/users/invite",
+    "admin/users/roles",
+    "admin/users/deactivate",
+    "admin/users/end-sessions",
+    "admin/security-alerts",
+    "patients/invite",
+    "users/recovery-link",
+    // Name lookup for break-glass requests: clinicians only, ids only, each match audited.
+    "chart/find",
+    "emergency/request",
+    "emergency/mine",
+    "emergency/pending",
+    "emergency/unreviewed",
+    "emergency/decide",
+    "emergency/review",
+    "emergency/notifications",
+    "care-team/list",
+    "care-team/add",
+    "care-team/end",
+    "access/settings",
+    "access/settings/update",
+    "preferences/text-size",
+];
+
+#[tokio::test]
+async fn every_server_function_is_classified() {
+    let app = TestApp::new().await;
+    let _ = app.get("/healthz").await;
+    let registered: Vec<String> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path.trim_start_matches("/api/").to_owned())
+        .collect();
+    assert!(registered.len() > 10, "server functions are not registered");
+
+    let patient_data: Vec<&str> = PATIENT_DATA_FUNCTIONS.iter().map(|f| f.endpoint).collect();
+    for path in &registered {
+        assert!(
+            patient_data.contains(&path.as_str()) || OTHER_FUNCTIONS.contains(&path.as_str()),
+            "server function /api/{path} is in neither PATIENT_DATA_FUNCTIONS nor OTHER_FUNCTIONS; \
+             add it to the registry so that the authorization matrix covers it"
+        );
+    }
+    for endpoint in &patient_data {
+        assert!(
+            registered.iter().any(|path| path == endpoint),
+            "registry names /api/{endpoint}, which is not a registered server function"
+        );
+    }
+}
+
+/// What a cell expects: allowed (and whether as emergency access) or denied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expected {
+    Allowed { emergency: bool },
+    Denied,
+}
+
+const CARE_TEAM_ROLES: [Role; 5] = [
+    Role::PrimaryCareProvider,
+    Role::Midwife,
+    Role::LactationConsultant,
+    Role::MentalHealthSpecialist,
+    Role::CareCoordinator,
+];
+
+const EMERGENCY_ROLES: [Role; 4] = [
+    Role::PrimaryCareProvider,
+    Role::Midwife,
+    Role::LactationConsultant,
+    Role::MentalHealthSpecialist,
+];
+
+/// The rules of issue #5, written out: a patient uses her own record as her role permits; a
+/// care-team member needs an active membership, her role's permission and a consent in force;
+/// break-glass opens the clinical categories a clinician's role permits, for reading and
+/// writing, as emergency access; everything else is denied.
+fn expected(
+    role: Role,
+    relationship: Relationship,
+    consent: Consent,
+    category: DataCategory,
+    action: Action,
+    table: &PermissionTable,
+) -> Expected {
+    let permitted = table.allows(role, category, action);
+    let allowed = match relationship {
+        Relationship::OwnRecord => role == Role::Patient && permitted,
+        Relationship::OnCareTeam => {
+            CARE_TEAM_ROLES.contains(&role) && permitted && consent == Consent::Granted
+        }
+        Relationship::UnderBreakGlass => {
+            let emergency = EMERGENCY_ROLES.contains(&role)
+                && permitted
+                && category.is_clinical()
+                && matches!(action, Action::Read | Action::Write);
+            if emergency {
+                return Expected::Allowed { emergency: true };
+            }
+            false
+        }
+        Relationship::OffCareTeam
+        | Relationship::OtherClinic
+        | Relationship::ExpiredMembership
+        | Relationship::AfterBreakGlassExpiry => false,
+    };
+    if allowed {
+        Expected::Allowed { emergency: false }
+    } else {
+        Expected::Denied
+    }
+}
+
+/// One call of the matrix.
+#[derive(Debug, Clone)]
+struct Cell {
+    function: PatientDataFunction,
+    category: DataCategory,
+    role: Role,
+    relationship: Relationship,
+    consent: Consent,
+    expected: Expected,
+}
+
+#[derive(QueryableByName)]
+struct AuditOutcome {
+    #[diesel(sql_type = Text)]
+    outcome: String,
+    #[diesel(sql_type = Bool)]
+    emergency: bool,
+    #[diesel(sql_type = SqlUuid)]
+    patient_id: uuid::Uuid,
+}
+
+async fn audit_of_request(conn: &mut AsyncPgConnection, request_id: &str) -> Vec<AuditOutcome> {
+    diesel::sql_query(
+        "SELECT outcome, emergency, patient_id FROM data_access_audit WHERE request_id = $1",
+    )
+    .bind::<Text, _>(request_id)
+    .load(conn)
+    .await
+    .unwrap()
+}
+
+/// Runs one cell and returns a description of what went wrong, if anything.
+async fn run_cell(world: Arc<World>, cell: Cell, number: usize) -> Option<String> {
+    let persona = world.persona(cell.relationship, cell.consent, cell.role);
+    let patient = world.patient(cell.relationship, cell.consent, cell.role);
+    let arguments = world.arguments(&cell.function, cell.category, patient);
+    let request_id = format!("cell-{number}");
+    let (status, body) = call_as(
+        &world.app.router,
+        &persona.cookie,
+        cell.function.endpoint,
+        &arguments,
+        &request_id,
+    )
+    .await;
+
+    let mut conn = world.app.pool.get().await.unwrap();
+    let events = audit_of_request(&mut conn, &request_id).await;
+    let allowed_events: Vec<&AuditOutcome> = events
+        .iter()
+        .filter(|event| event.outcome == "allowed")
+        .collect();
+    let denied = events
+        .iter()
+        .filter(|event| event.outcome == "denied")
+        .count();
+    let on_patient = events.iter().all(|event| event.patient_id == patient.0);
+
+    let ok = match cell.expected {
+        Expected::Allowed { emergency } => {
+            status == StatusCode::OK
+                && !allowed_events.is_empty()
+                && denied == 0
+                && on_patient
+                && allowed_events
+                    .iter()
+                    .all(|event| event.emergency == emergency)
+        }
+        Expected::Denied => {
+            status == StatusCode::NOT_FOUND
+                && allowed_events.is_empty()
+                && denied == 1
+                && on_patient
+                && body["message"] == "Not found, or you do not have access to it."
+        }
+    };
+    (!ok).then(|| {
+        format!(
+            "{cell:?}: status {status}, {} allowed and {denied} denied events, body {body}",
+            allowed_events.len()
+        )
+    })
+}
+
+fn cells(table: &PermissionTable) -> Vec<Cell> {
+    let mut cells = Vec::new();
+    for function in PATIENT_DATA_FUNCTIONS {
+        for &category in function.categories {
+            for role in Role::ALL {
+                for relationship in Relationship::ALL {
+                    if function.target == Target::OwnRecord
+                        && relationship != Relationship::OwnRecord
+                    {
+                        continue;
+                    }
+                    for consent in Consent::ALL {
+                        let expected = expected(
+                            role,
+                            relationship,
+                            consent,
+                            category,
+                            function.action,
+                            table,
+                        );
+                        cells.push(Cell {
+                            function: *function,
+                            category,
+                            role,
+                            relationship,
+                            consent,
+                            expected,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    cells
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn authorization_matrix_has_no_failing_cell() {
+    let world = Arc::new(World::build().await);
+    let table = PermissionTable::default_for_clinic();
+    let cells = cells(&table);
+    let allowed = cells
+        .iter()
+        .filter(|cell| cell.expected != Expected::Denied)
+        .count();
+    println!("{} cells, {allowed} expected allowed", cells.len());
+    assert!(
+        allowed > 50 && allowed < cells.len() / 2,
+        "{allowed} allowed cells"
+    );
+
+    let limit = Arc::new(tokio::sync::Semaphore::new(6));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (number, cell) in cells.into_iter().enumerate() {
+        let world = world.clone();
+        let limit = limit.clone();
+        tasks.spawn(async move {
+            let _permit = limit.acquire().await.unwrap();
+            run_cell(world, cell, number).await
+        });
+    }
+    let mut failures = Vec::new();
+    while let Some(result) = tasks.join_next().await {
+        if let Some(failure) = result.unwrap() {
+            failures.push(failure);
+        }
+    }
+    failures.sort();
+    assert!(
+        failures.is_empty(),
+        "{} failing cells, the first ones:\n{}",
+        failures.len(),
+        failures
+            .iter()
+            .take(20)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+/// Calls a by-id function as `persona` and returns the status and the request's audit events.
+async fn by_id(
+    world: &World,
+    persona: &Persona,
+    endpoint: &str,
+    ids: &[String],
+    request_id: &str,
+) -> (StatusCode, Vec<AuditOutcome>) {
+    let mut arguments: Vec<(String, String)> = ids
+        .iter()
+        .enumerate()
+        .map(|(index, id)| (format!("ids[{index}]"), id.clone()))
+        .collect();
+    arguments.push(("purpose".to_owned(), "follow-up".to_owned()));
+    let arguments: Vec<(&str, String)> = arguments
+        .iter()
+        .map(|(key, value)| (key.as_str(), value.clone()))
+        .collect();
+    let (status, _) = call_as(
+        &world.app.router,
+        &persona.cookie,
+        endpoint,
+        &arguments,
+        request_id,
+    )
+    .await;
+    let mut conn = world.app.pool.get().await.unwrap();
+    (status, audit_of_request(&mut conn, request_id).await)
+}
+
+#[tokio::test]
+async fn patient_cannot_read_another_patients_rows_by_id() {
+    let world = World::build().await;
+    let patient = &world.personas[&Role::Patient];
+    let own = world.patient(Relationship::OwnRecord, Consent::Never, Role::Patient);
+    let other = world.patient(Relationship::OffCareTeam, Consent::Granted, Role::Patient);
+
+    let own_entry = world.entry_id(own, DataCategory::Maternal);
+    let (status, events) = by_id(&world, patient, "chart/entries/by-id", &[own_entry], "own").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].outcome, "allowed");
+
+    let other_entry = world.entry_id(other, DataCategory::Maternal);
+    let (status, events) = by_id(
+        &world,
+        patient,
+        "chart/entries/by-id",
+        &[other_entry],
+        "entry",
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].outcome, "denied");
+    assert_eq!(events[0].patient_id, other.0);
+
+    let other_observation = world.observation_id(other, DataCategory::Infant);
+    let (status, events) = by_id(
+        &world,
+        patient,
+        "chart/observations/by-id",
+        &[other_observation],
+        "observation",
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].outcome, "denied");
+
+    let missing = uuid::Uuid::new_v4().to_string();
+    let (status, events) = by_id(
+        &world,
+        patient,
+        "chart/entries/by-id",
+        &[missing],
+        "missing",
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "a missing row looks like a forbidden one"
+    );
+    assert!(events.is_empty());
+}
+
+#[tokio::test]
+async fn bulk_request_with_one_forbidden_id_is_refused_whole() {
+    let world = World::build().await;
+    let gp = &world.personas[&Role::PrimaryCareProvider];
+    let allowed = world.patient(
+        Relationship::OnCareTeam,
+        Consent::Granted,
+        Role::PrimaryCareProvider,
+    );
+    let forbidden = world.patient(
+        Relationship::OffCareTeam,
+        Consent::Granted,
+        Role::PrimaryCareProvider,
+    );
+    let allowed_entry = world.entry_id(allowed, DataCategory::Maternal);
+    let forbidden_entry = world.entry_id(forbidden, DataCategory::Maternal);
+
+    let (status, events) = by_id(
+        &world,
+        gp,
+        "chart/entries/by-id",
+        std::slice::from_ref(&allowed_entry),
+        "bulk-allowed",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "the allowed id alone is readable");
+    assert_eq!(events.len(), 1);
+
+    let (status, events) = by_id(
+        &world,
+        gp,
+        "chart/entries/by-id",
+        &[allowed_entry, forbidden_entry],
+        "bulk-mixed",
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        events.iter().all(|event| event.outcome == "denied"),
+        "nothing was read for the allowed id"
+    );
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].patient_id, forbidden.0);
+}
+
+#[tokio::test]
+async fn clinician_cannot_post_for_patient_outside_her_scope() {
+    let world = World::build().await;
+    let midwife = &world.personas[&Role::Midwife];
+    let outside = world.patient(Relationship::OffCareTeam, Consent::Granted, Role::Midwife);
+    let mut conn = world.app.pool.get().await.unwrap();
+    let notes_before = matrix::count_rows(&mut conn, "clinical_notes", outside).await;
+    let observations_before = matrix::count_rows(&mut conn, "observations", outside).await;
+
+    let (status, body) = call_as(
+        &world.app.router,
+        &midwife.cookie,
+        "chart/notes/add",
+        &[
+            ("patient_id", outside.to_string()),
+            ("category", "maternal".to_owned()),
+            ("body", "Visit notes (synthetic)".to_owned()),
+            ("purpose", "postnatal visit".to_owned()),
+        ],
+        "post-note",
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let weight = ObservationValue::weight(app::clinical::units::Entered::new(
+        68.0,
+        app::clinical::units::MassUnit::Kilograms,
+    ))
+    .unwrap();
+    let (status, _) = call_as(
+        &world.app.router,
+        &midwife.cookie,
+        "chart/observations/add",
+        &[
+            ("patient_id", outside.to_string()),
+            ("value", serde_json::to_string(&weight).unwrap()),
+            ("purpose", "postnatal visit".to_owned()),
+        ],
+        "post-observation",
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    assert_eq!(
+        matrix::count_rows(&mut conn, "clinical_notes", outside).await,
+        notes_before
+    );
+    assert_eq!(
+        matrix::count_rows(&mut conn, "observations", outside).await,
+        observations_before
+    );
+    for request in ["post-note", "post-observation"] {
+        let events = audit_of_request(&mut conn, request).await;
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].outcome, "denied");
+    }
+}
+
+#[tokio::test]
+async fn unknown_patient_looks_like_forbidden_patient() {
+    let world = World::build().await;
+    let gp = &world.personas[&Role::PrimaryCareProvider];
+    let forbidden = world.patient(
+        Relationship::OffCareTeam,
+        Consent::Granted,
+        Role::PrimaryCareProvider,
+    );
+    let mut answers = Vec::new();
+    for (patient, request) in [
+        (forbidden, "forbidden"),
+        (PatientId::new_random(), "unknown"),
+    ] {
+        let (status, body) = call_as(
+            &world.app.router,
+            &gp.cookie,
+            "chart/summary",
+            &[
+                ("patient_id", patient.to_string()),
+                ("purpose", "review".to_owned()),
+            ],
+            request,
+        )
+        .await;
+        answers.push((status, body));
+        let mut conn = world.app.pool.get().await.unwrap();
+        let events = audit_of_request(&mut conn, request).await;
+        assert_eq!(events.len(), 1, "the denial of {request} is audited");
+        assert_eq!(events[0].outcome, "denied");
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(answers[0].0, StatusCode::NOT_FOUND);
+}

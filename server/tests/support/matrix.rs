@@ -1,0 +1,472 @@
+//! The world of the authorization matrix: a persona for every role, and patients in every
+//! relationship to them under every state of care consent, each with entries, observations,
+//! an infant and an appointment.
+
+use std::collections::HashMap;
+
+use app::access::DataCategory;
+use app::chart::PatientDataFunction;
+use app::clinical::units::{Entered, MassUnit, PressureUnit};
+use app::clinical::vitals::BloodPressureReading;
+use app::identity::Role;
+use app::identity::server::accounts;
+use app::ids::{ClinicId, PatientId, UserId};
+use app::records::{
+    AppointmentKind, AppointmentStatus, Classification, ImportedInfant, ImportedPatient,
+    NewAppointment, NewCareTeamMember, NewClinicalEntry, NewInfant, NewObservation, NewPatient,
+    ObservationValue, RecordKeys, observation_category,
+};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use diesel::QueryableByName;
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use super::TestApp;
+use super::personas::{Persona, persona};
+
+/// How the signed-in user stands to the patient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Relationship {
+    /// The patient's record is linked to the user's own account.
+    OwnRecord,
+    OnCareTeam,
+    OffCareTeam,
+    OtherClinic,
+    /// The user's membership ended yesterday.
+    ExpiredMembership,
+    /// The user holds a break-glass grant in force.
+    UnderBreakGlass,
+    /// The user's break-glass grant expired an hour ago.
+    AfterBreakGlassExpiry,
+}
+
+impl Relationship {
+    pub const ALL: [Relationship; 7] = [
+        Relationship::OwnRecord,
+        Relationship::OnCareTeam,
+        Relationship::OffCareTeam,
+        Relationship::OtherClinic,
+        Relationship::ExpiredMembership,
+        Relationship::UnderBreakGlass,
+        Relationship::AfterBreakGlassExpiry,
+    ];
+}
+
+/// State of the patient's care-coordination consent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Consent {
+    Granted,
+    Revoked,
+    Expired,
+    Never,
+}
+
+impl Consent {
+    pub const ALL: [Consent; 4] = [
+        Consent::Granted,
+        Consent::Revoked,
+        Consent::Expired,
+        Consent::Never,
+    ];
+}
+
+/// Everything the matrix needs.
+pub struct World {
+    pub app: TestApp,
+    pub clinic: ClinicId,
+    pub other_clinic: ClinicId,
+    pub personas: HashMap<Role, Persona>,
+    shared: HashMap<(Relationship, Consent), PatientId>,
+    own: HashMap<(Role, Consent), (Persona, PatientId)>,
+    entries: HashMap<(PatientId, DataCategory), String>,
+    observations: HashMap<(PatientId, DataCategory), String>,
+    infants: HashMap<PatientId, String>,
+}
+
+const TEAM_ROLES: [Role; 5] = [
+    Role::PrimaryCareProvider,
+    Role::Midwife,
+    Role::LactationConsultant,
+    Role::MentalHealthSpecialist,
+    Role::CareCoordinator,
+];
+
+impl World {
+    pub async fn build() -> Self {
+        let app = TestApp::new().await;
+        let mut conn = super::connect(&app.database.url).await;
+        let clinic = accounts::ensure_clinic(&mut conn, "harbour", "Harbour Clinic")
+            .await
+            .unwrap();
+        let other_clinic = accounts::ensure_clinic(&mut conn, "ridge", "Ridge Clinic")
+            .await
+            .unwrap();
+        let mut personas = HashMap::new();
+        for role in Role::ALL {
+            let name = format!("Synthetic {}", role.label());
+            let persona = persona(&app, &mut conn, clinic, &name, &[role], 0).await;
+            personas.insert(role, persona);
+        }
+        let author = personas[&Role::PrimaryCareProvider].user;
+
+        let mut shared = HashMap::new();
+        for relationship in Relationship::ALL {
+            if relationship == Relationship::OwnRecord {
+                continue;
+            }
+            for consent in Consent::ALL {
+                let home = if relationship == Relationship::OtherClinic {
+                    other_clinic
+                } else {
+                    clinic
+                };
+                let team = care_team(&personas, relationship);
+                let patient = import(&app, &mut conn, home, author, None, team).await;
+                grant_emergency(&mut conn, &personas, home, patient, relationship).await;
+                shared.insert((relationship, consent), patient);
+            }
+        }
+        // A record belongs to one account, so each own record has a persona of its own.
+        let mut own = HashMap::new();
+        for role in Role::ALL {
+            for consent in Consent::ALL {
+                let owner = if consent == Consent::Never {
+                    personas[&role].clone()
+                } else {
+                    let name = format!("Synthetic {}", role.label());
+                    persona(&app, &mut conn, clinic, &name, &[role], 0).await
+                };
+                let user = Some(owner.user);
+                let patient = import(&app, &mut conn, clinic, author, user, Vec::new()).await;
+                own.insert((role, consent), (owner, patient));
+            }
+        }
+        let all: Vec<(PatientId, Consent)> = shared
+            .iter()
+            .map(|((_, consent), patient)| (*patient, *consent))
+            .chain(
+                own.iter()
+                    .map(|((_, consent), (_, patient))| (*patient, *consent)),
+            )
+            .collect();
+        for (patient, consent) in all {
+            super::consents::set_consent(&app, &mut conn, patient, consent).await;
+        }
+
+        let (entries, observations, infants) = row_ids(&mut conn).await;
+        Self {
+            app,
+            clinic,
+            other_clinic,
+            personas,
+            shared,
+            own,
+            entries,
+            observations,
+            infants,
+        }
+    }
+
+    /// Returns the patient who stands in `relationship` to [`World::persona`] of `role`.
+    pub fn patient(&self, relationship: Relationship, consent: Consent, role: Role) -> PatientId {
+        if relationship == Relationship::OwnRecord {
+            self.own[&(role, consent)].1
+        } else {
+            self.shared[&(relationship, consent)]
+        }
+    }
+
+    /// Returns the persona of `role` for a cell: the owner of the record for an own record,
+    /// otherwise the role's one persona.
+    pub fn persona(&self, relationship: Relationship, consent: Consent, role: Role) -> &Persona {
+        if relationship == Relationship::OwnRecord {
+            &self.own[&(role, consent)].0
+        } else {
+            &self.personas[&role]
+        }
+    }
+
+    pub fn entry_id(&self, patient: PatientId, category: DataCategory) -> String {
+        self.entries[&(patient, category)].clone()
+    }
+
+    pub fn observation_id(&self, patient: PatientId, category: DataCategory) -> String {
+        self.observations[&(patient, category)].clone()
+    }
+
+    /// Arguments that ask `function` for `category` of `patient`.
+    pub fn arguments(
+        &self,
+        function: &PatientDataFunction,
+        category: DataCategory,
+        patient: PatientId,
+    ) -> Vec<(&'static str, String)> {
+        let purpose = ("purpose", "postnatal follow-up".to_owned());
+        let patient_id = ("patient_id", patient.to_string());
+        let category_text = (
+            "category",
+            serde_json::to_value(category)
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+        match function.endpoint {
+            "chart/summary" | "chart/appointments" => vec![patient_id, purpose],
+            "chart/entries" | "chart/notes" | "chart/observations" => {
+                vec![patient_id, category_text, purpose]
+            }
+            "chart/entries/add" => vec![
+                patient_id,
+                category_text,
+                ("entry_type", "visit_summary".to_owned()),
+                ("payload", r#"{"summary":"synthetic"}"#.to_owned()),
+                purpose,
+            ],
+            "chart/notes/add" => vec![
+                patient_id,
+                category_text,
+                ("body", "Synthetic note".to_owned()),
+                purpose,
+            ],
+            "chart/observations/add" => {
+                let mut arguments = vec![
+                    patient_id,
+                    (
+                        "value",
+                        serde_json::to_string(&value_for(category)).unwrap(),
+                    ),
+                    purpose,
+                ];
+                if category == DataCategory::Infant {
+                    arguments.push(("infant_id", self.infants[&patient].clone()));
+                }
+                arguments
+            }
+            "chart/entries/by-id" => vec![("ids[0]", self.entry_id(patient, category)), purpose],
+            "chart/observations/by-id" => {
+                vec![("ids[0]", self.observation_id(patient, category)), purpose]
+            }
+            "portal/summary" | "portal/access-history" => Vec::new(),
+            other => panic!("the matrix has no arguments for {other}; add them here"),
+        }
+    }
+}
+
+/// An observation value whose category is `category`.
+fn value_for(category: DataCategory) -> ObservationValue {
+    match category {
+        DataCategory::Infant => {
+            ObservationValue::weight(Entered::new(4100.0, MassUnit::Grams)).unwrap()
+        }
+        DataCategory::MentalHealth => ObservationValue::epds(vec![Some(1); 10]).unwrap(),
+        _ => ObservationValue::blood_pressure(BloodPressureReading {
+            systolic: 118.0,
+            diastolic: 76.0,
+            unit: PressureUnit::MillimetresOfMercury,
+        })
+        .unwrap(),
+    }
+}
+
+fn care_team(
+    personas: &HashMap<Role, Persona>,
+    relationship: Relationship,
+) -> Vec<NewCareTeamMember> {
+    let now = Utc::now();
+    let (starts_at, ends_at) = match relationship {
+        Relationship::OnCareTeam => (now - Duration::days(10), None),
+        Relationship::ExpiredMembership => {
+            (now - Duration::days(30), Some(now - Duration::days(1)))
+        }
+        _ => return Vec::new(),
+    };
+    TEAM_ROLES
+        .into_iter()
+        .map(|role| NewCareTeamMember {
+            provider: personas[&role].user,
+            role,
+            starts_at,
+            ends_at,
+        })
+        .collect()
+}
+
+/// Stores break-glass grants for every staff persona, in force or expired.
+async fn grant_emergency(
+    conn: &mut AsyncPgConnection,
+    personas: &HashMap<Role, Persona>,
+    clinic: ClinicId,
+    patient: PatientId,
+    relationship: Relationship,
+) {
+    let now = Utc::now();
+    let (granted_at, expires_at) = match relationship {
+        Relationship::UnderBreakGlass => (now - Duration::hours(1), now + Duration::hours(3)),
+        Relationship::AfterBreakGlassExpiry => (now - Duration::hours(5), now - Duration::hours(1)),
+        _ => return,
+    };
+    for (role, persona) in personas {
+        if *role == Role::Patient {
+            continue;
+        }
+        insert_grant(conn, clinic, patient, persona.user, granted_at, expires_at).await;
+    }
+}
+
+/// Inserts a granted break-glass request.
+pub async fn insert_grant(
+    conn: &mut AsyncPgConnection,
+    clinic: ClinicId,
+    patient: PatientId,
+    user: UserId,
+    granted_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) {
+    diesel::sql_query(
+        "INSERT INTO emergency_access (id, clinic_id, patient_id, requester_user_id, level, \
+         justification, status, requested_at, decided_at, granted_at, expires_at) \
+         VALUES ($1, $2, $3, $4, 'critical', 'Synthetic emergency for the test', 'granted', \
+         $5, $5, $5, $6)",
+    )
+    .bind::<SqlUuid, _>(uuid::Uuid::new_v4())
+    .bind::<SqlUuid, _>(clinic.0)
+    .bind::<SqlUuid, _>(patient.0)
+    .bind::<SqlUuid, _>(user.0)
+    .bind::<Timestamptz, _>(granted_at)
+    .bind::<Timestamptz, _>(expires_at)
+    .execute(conn)
+    .await
+    .unwrap();
+}
+
+/// Imports one synthetic patient with an infant, an entry of every classification, maternal,
+/// infant and mental health observations, and an appointment.
+async fn import(
+    app: &TestApp,
+    conn: &mut AsyncPgConnection,
+    clinic: ClinicId,
+    author: UserId,
+    user: Option<UserId>,
+    care_team: Vec<NewCareTeamMember>,
+) -> PatientId {
+    let now = Utc::now();
+    let entry = |classification| NewClinicalEntry {
+        classification,
+        infant_id: None,
+        entry_type: "intake".to_owned(),
+        recorded_at: now - Duration::days(2),
+        payload: serde_json::json!({ "summary": "synthetic" }),
+    };
+    let observation = |category| NewObservation {
+        infant_id: None,
+        observed_at: now - Duration::days(1),
+        value: value_for(category),
+    };
+    let record = ImportedPatient {
+        patient: NewPatient {
+            user_id: user,
+            full_name: "Mira Testwell (synthetic)".to_owned(),
+            date_of_birth: NaiveDate::from_ymd_opt(1993, 5, 2).unwrap(),
+            address: "1 Example Road, Testville (synthetic)".to_owned(),
+            phone: "+44 7700 900001".to_owned(),
+        },
+        author,
+        infants: vec![ImportedInfant {
+            infant: NewInfant {
+                name: "Wren Testwell (synthetic)".to_owned(),
+                birth_date: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+                birth_weight: Entered::new(3400.0, MassUnit::Grams),
+                sex: app::clinical::growth::Sex::Female,
+            },
+            observations: vec![observation(DataCategory::Infant)],
+            entries: Vec::new(),
+        }],
+        observations: vec![
+            observation(DataCategory::Maternal),
+            observation(DataCategory::MentalHealth),
+        ],
+        entries: Classification::ALL.into_iter().map(entry).collect(),
+        care_team,
+        appointments: vec![NewAppointment {
+            clinician: author,
+            starts_at: now + Duration::days(3),
+            ends_at: now + Duration::days(3) + Duration::minutes(30),
+            kind: AppointmentKind::PostnatalVisit,
+            status: AppointmentStatus::Scheduled,
+        }],
+    };
+    let keys = RecordKeys::from_services(&app.state.services);
+    app::records::import_patients(conn, keys, clinic, "synthetic test data", &[record])
+        .await
+        .unwrap()
+        .remove(0)
+}
+
+#[derive(QueryableByName)]
+struct RowOwner {
+    #[diesel(sql_type = SqlUuid)]
+    id: uuid::Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    patient_id: uuid::Uuid,
+    #[diesel(sql_type = Text)]
+    label: String,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    infant_id: Option<uuid::Uuid>,
+}
+
+type RowMap = HashMap<(PatientId, DataCategory), String>;
+
+async fn row_ids(conn: &mut AsyncPgConnection) -> (RowMap, RowMap, HashMap<PatientId, String>) {
+    let load = |statement: &'static str| diesel::sql_query(statement);
+    let entry_rows: Vec<RowOwner> =
+        load("SELECT id, patient_id, classification AS label, infant_id FROM clinical_entries")
+            .load(conn)
+            .await
+            .unwrap();
+    let observation_rows: Vec<RowOwner> =
+        load("SELECT id, patient_id, kind AS label, infant_id FROM observations")
+            .load(conn)
+            .await
+            .unwrap();
+    let infant_rows: Vec<RowOwner> =
+        load("SELECT id, patient_id, 'infant' AS label, NULL::uuid AS infant_id FROM infants")
+            .load(conn)
+            .await
+            .unwrap();
+
+    let mut entries = HashMap::new();
+    for row in entry_rows {
+        let category = Classification::parse(&row.label).unwrap().category();
+        entries.insert((PatientId(row.patient_id), category), row.id.to_string());
+    }
+    let mut observations = HashMap::new();
+    for row in observation_rows {
+        let kind = app::records::ObservationKind::parse(&row.label).unwrap();
+        let category = observation_category(kind, row.infant_id.is_some());
+        observations.insert((PatientId(row.patient_id), category), row.id.to_string());
+    }
+    let infants = infant_rows
+        .into_iter()
+        .map(|row| (PatientId(row.patient_id), row.id.to_string()))
+        .collect();
+    (entries, observations, infants)
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    count: i64,
+}
+
+/// Counts the rows of `table` that belong to `patient`.
+pub async fn count_rows(conn: &mut AsyncPgConnection, table: &str, patient: PatientId) -> i64 {
+    diesel::sql_query(format!(
+        "SELECT count(*) AS count FROM {table} WHERE patient_id = $1"
+    ))
+    .bind::<SqlUuid, _>(patient.0)
+    .get_result::<Count>(conn)
+    .await
+    .unwrap()
+    .count
+}
