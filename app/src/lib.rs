@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod error;
+pub mod events;
 pub mod identity;
 pub mod ids;
 pub mod layout;

@@ -12,6 +12,7 @@ use leptos::config::LeptosOptions;
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
 use crate::config::{Config, HttpConfig};
+use crate::events::EventHub;
 
 /// Everything a handler may need; cheap to clone.
 #[derive(Clone)]
@@ -20,6 +21,8 @@ pub struct AppState {
     pub pool: DbPool,
     pub http: Arc<HttpConfig>,
     pub services: Arc<Services>,
+    /// Care events for this node's open streams.
+    pub events: EventHub,
 }
 
 impl AppState {
@@ -51,6 +54,7 @@ impl AppState {
             pool,
             http: Arc::new(http.clone()),
             services: Arc::new(services),
+            events: EventHub::new(),
         })
     }
 }
