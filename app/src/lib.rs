@@ -14,6 +14,8 @@ pub mod layout;
 pub mod pages;
 pub mod preferences;
 #[cfg(feature = "ssr")]
+pub mod protocols;
+#[cfg(feature = "ssr")]
 pub mod records;
 mod routes;
 

@@ -57,4 +57,5 @@ kinds! {
     RolesChanged => "roles_changed",
     ConsentChanged => "consent_changed",
     EmergencyAccessStarted => "emergency_access_started",
+    ProtocolSettingsChanged => "protocol_settings_changed",
 }
