@@ -13,7 +13,7 @@
 pub mod rules;
 mod store;
 
-pub use rules::{InfantFacts, ProtocolSettings, Rule, SettingsError, evaluate};
+pub use rules::{InfantFacts, ProtocolSettings, Rule, evaluate};
 pub use store::{
     AppliedFiring, CareAlert, CareTask, NewObservationFacts, ProtocolError, RecordedFiring,
     TaskChange, TaskStatus, VersionedSettings, acknowledge_alert, apply_to_observation,

@@ -4,7 +4,7 @@
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
-use crate::clinical::growth::{self, Sex};
+use crate::clinical::growth::{self, GrowthFlagThresholds, Sex, check_weight_loss};
 use crate::clinical::screening::{
     EpdsThresholds, ScreeningFlag, score_epds, score_gad7, score_phq9,
 };
@@ -15,72 +15,13 @@ use crate::events::Priority;
 use crate::identity::Role;
 use crate::records::ObservationValue;
 
-/// Allowed range for the underweight z-score threshold.
-const UNDERWEIGHT_Z_RANGE: (f64, f64) = (-4.0, 0.0);
-/// Allowed range for the birth-weight loss threshold, in percent.
-const WEIGHT_LOSS_PERCENT_RANGE: (f64, f64) = (5.0, 20.0);
-/// Allowed range for the window after birth in which weight loss is checked, in days.
-const WEIGHT_LOSS_WINDOW_RANGE: (u32, u32) = (7, 42);
-
-/// A clinic's protocol settings. Every rule records the version in force when it fired.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// A clinic's protocol settings. Every threshold type checks its own range, also when read
+/// from storage, so any value of this type can be applied.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct ProtocolSettings {
     pub epds: EpdsThresholds,
     pub vitals: VitalSignThresholds,
-    /// Weight-for-age z-scores below this flag an underweight infant (default -2).
-    pub underweight_z: f64,
-    /// A loss of more than this percentage of birth weight flags a feeding assessment
-    /// (default 10).
-    pub birth_weight_loss_percent: f64,
-    /// Days after birth in which the birth-weight loss rule applies (default 14).
-    pub birth_weight_loss_window_days: u32,
-}
-
-impl Default for ProtocolSettings {
-    fn default() -> Self {
-        Self {
-            epds: EpdsThresholds::default(),
-            vitals: VitalSignThresholds::default(),
-            underweight_z: -2.0,
-            birth_weight_loss_percent: 10.0,
-            birth_weight_loss_window_days: 14,
-        }
-    }
-}
-
-/// Settings that cannot be applied.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum SettingsError {
-    #[error("The underweight threshold {0} must be a z-score from -4 to 0.")]
-    UnderweightZ(f64),
-    #[error("The birth-weight loss threshold {0} % must be from 5 to 20 %.")]
-    WeightLossPercent(f64),
-    #[error("The birth-weight loss window of {0} days must be from 7 to 42 days.")]
-    WeightLossWindow(u32),
-}
-
-impl ProtocolSettings {
-    /// Checks the thresholds that the clinical types do not check themselves.
-    pub fn validate(&self) -> Result<(), SettingsError> {
-        let in_range = |value: f64, (low, high): (f64, f64)| {
-            value.is_finite() && (low..=high).contains(&value)
-        };
-        if !in_range(self.underweight_z, UNDERWEIGHT_Z_RANGE) {
-            return Err(SettingsError::UnderweightZ(self.underweight_z));
-        }
-        if !in_range(self.birth_weight_loss_percent, WEIGHT_LOSS_PERCENT_RANGE) {
-            return Err(SettingsError::WeightLossPercent(
-                self.birth_weight_loss_percent,
-            ));
-        }
-        let (low, high) = WEIGHT_LOSS_WINDOW_RANGE;
-        if !(low..=high).contains(&self.birth_weight_loss_window_days) {
-            return Err(SettingsError::WeightLossWindow(
-                self.birth_weight_loss_window_days,
-            ));
-        }
-        Ok(())
-    }
+    pub growth: GrowthFlagThresholds,
 }
 
 /// A protocol rule. The stored name is stable across versions of its threshold.
@@ -342,42 +283,40 @@ fn growth_firings(
     infant: InfantFacts,
     firings: &mut Vec<Firing>,
 ) {
+    let thresholds = &settings.growth;
     let feeding_assessment = Action::Task {
         owner: Role::LactationConsultant,
         due_in: Duration::days(1),
     };
     if let Ok(assessed) = growth::weight_for_age(infant.sex, infant.age_days, kilograms)
-        && assessed.z_score < settings.underweight_z
+        && thresholds.is_underweight(&assessed)
     {
         firings.push(Firing {
             rule: Rule::InfantUnderweight,
             priority: Priority::Attention,
-            threshold: format!("weight-for-age z < {}", settings.underweight_z),
+            threshold: format!("weight-for-age z < {}", thresholds.underweight_z_score()),
             observed: format!("weight-for-age z {}", assessed.z_score_text()),
             action: feeding_assessment.clone(),
         });
     }
-    if let Some(birth_weight) = infant.birth_weight_kg.filter(|weight| *weight > 0.0)
-        && infant.age_days <= settings.birth_weight_loss_window_days
+    if let Some(birth_weight) = infant.birth_weight_kg
+        && let Ok(check) = check_weight_loss(birth_weight, kilograms, infant.age_days, thresholds)
+        && check.feeding_assessment
     {
-        // Rounded to 0.01 % so that a loss of exactly the threshold does not fire through a
-        // rounding error of the subtraction.
-        let loss_percent = (10_000.0 * (birth_weight - kilograms) / birth_weight).round() / 100.0;
-        if loss_percent > settings.birth_weight_loss_percent {
-            firings.push(Firing {
-                rule: Rule::BirthWeightLoss,
-                priority: Priority::Attention,
-                threshold: format!(
-                    "loss > {}% of birth weight within {} days",
-                    settings.birth_weight_loss_percent, settings.birth_weight_loss_window_days
-                ),
-                observed: format!(
-                    "{loss_percent:.1}% below birth weight on day {}",
-                    infant.age_days
-                ),
-                action: feeding_assessment,
-            });
-        }
+        firings.push(Firing {
+            rule: Rule::BirthWeightLoss,
+            priority: Priority::Attention,
+            threshold: format!(
+                "loss > {}% of birth weight within {} days",
+                thresholds.weight_loss_percent(),
+                thresholds.weight_loss_window_days()
+            ),
+            observed: format!(
+                "{:.1}% below birth weight on day {}",
+                check.loss_percent, infant.age_days
+            ),
+            action: feeding_assessment,
+        });
     }
 }
 
@@ -645,29 +584,6 @@ mod tests {
     fn mother_weight_fires_no_growth_rule() {
         let value = ObservationValue::weight(Entered::new(2.0, MassUnit::Kilograms)).unwrap();
         assert_eq!(rules(&value), vec![]);
-    }
-
-    #[test]
-    fn settings_validation() {
-        assert_eq!(ProtocolSettings::default().validate(), Ok(()));
-        let bad_z = ProtocolSettings {
-            underweight_z: 1.0,
-            ..ProtocolSettings::default()
-        };
-        assert_eq!(bad_z.validate(), Err(SettingsError::UnderweightZ(1.0)));
-        let bad_loss = ProtocolSettings {
-            birth_weight_loss_percent: f64::NAN,
-            ..ProtocolSettings::default()
-        };
-        assert!(bad_loss.validate().is_err());
-        let bad_window = ProtocolSettings {
-            birth_weight_loss_window_days: 100,
-            ..ProtocolSettings::default()
-        };
-        assert_eq!(
-            bad_window.validate(),
-            Err(SettingsError::WeightLossWindow(100))
-        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::rules::{Action, InfantFacts, ProtocolSettings, Rule, SettingsError, evaluate};
+use super::rules::{Action, InfantFacts, ProtocolSettings, Rule, evaluate};
 use crate::access::DataCategory;
 use crate::audit::{
     AuditError, ClientInfo, NewSecurityEvent, SecurityEventKind, record_security_event,
@@ -97,8 +97,6 @@ const MAX_NOTE_CHARS: usize = 1000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProtocolError {
-    #[error(transparent)]
-    InvalidSettings(#[from] SettingsError),
     #[error("{0}")]
     InvalidInput(String),
     #[error("the task or alert was not found")]
@@ -156,7 +154,6 @@ pub async fn change_settings(
     settings: ProtocolSettings,
     client: ClientInfo,
 ) -> Result<i32, ProtocolError> {
-    settings.validate()?;
     let stored = serde_json::to_value(settings)
         .map_err(|error| ProtocolError::Malformed(error.to_string()))?;
     conn.transaction::<_, ProtocolError, _>(async move |conn| {
