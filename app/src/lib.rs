@@ -6,6 +6,7 @@
 //! by `ssr` so that the browser build never contains them.
 
 pub mod access;
+pub mod charts;
 pub mod error;
 pub mod events;
 pub mod identity;
