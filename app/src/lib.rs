@@ -9,11 +9,15 @@ pub mod access;
 pub mod chart;
 pub mod consent;
 pub mod error;
+pub mod events;
+pub mod growth_chart;
 pub mod identity;
 pub mod ids;
 pub mod layout;
 pub mod pages;
 pub mod preferences;
+#[cfg(feature = "ssr")]
+pub mod protocols;
 #[cfg(feature = "ssr")]
 pub mod records;
 mod routes;

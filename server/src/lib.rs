@@ -7,6 +7,7 @@ pub mod bootstrap;
 pub mod cohort;
 pub mod config;
 pub mod database;
+pub mod events;
 pub mod health;
 pub mod http;
 pub mod logging;

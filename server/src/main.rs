@@ -4,7 +4,7 @@ mod commands;
 
 use server::config::Config;
 use server::state::AppState;
-use server::{bootstrap, database, logging, maintenance, router};
+use server::{bootstrap, database, events, logging, maintenance, router};
 use std::process::ExitCode;
 use tokio::net::TcpListener;
 
@@ -151,6 +151,9 @@ async fn serve() -> Result<(), String> {
         .map_err(|error| error.to_string())?;
     check_runtime_role(&config, &pool).await?;
     let state = AppState::new(&config, pool.clone())?;
+    let hub = state.events.clone();
+    let event_listener =
+        events::spawn_listener(config.database.url.clone(), pool.clone(), hub.clone());
     tokio::spawn(maintenance::run(pool));
 
     let listener = TcpListener::bind(config.http.listen)
@@ -169,9 +172,14 @@ async fn serve() -> Result<(), String> {
 
     let app = router::build(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // Open event streams would otherwise hold the shutdown until browsers leave.
+            hub.close();
+        })
         .await
         .map_err(|error| format!("server failed: {error}"))?;
+    let _ = event_listener.await;
     tracing::info!("stopped after finishing requests in flight");
     Ok(())
 }

@@ -22,6 +22,7 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tracing::Level;
 
+use crate::events;
 use crate::health;
 use crate::http::errors::set_error_status;
 use crate::http::origin::{AllowedOrigin, check_origin};
@@ -39,6 +40,7 @@ pub fn build(state: AppState) -> Router {
     let options = state.leptos_options.clone();
 
     let pages = Router::<AppState>::new()
+        .route("/api/events", get(events::stream))
         .leptos_routes_with_context(
             &state,
             generate_route_list(App),

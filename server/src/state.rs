@@ -13,6 +13,7 @@ use leptos::config::LeptosOptions;
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
 use crate::config::{Config, HttpConfig};
+use crate::events::EventHub;
 
 /// Everything a handler may need; cheap to clone.
 #[derive(Clone)]
@@ -21,6 +22,8 @@ pub struct AppState {
     pub pool: DbPool,
     pub http: Arc<HttpConfig>,
     pub services: Arc<Services>,
+    /// Care events for this node's open streams.
+    pub events: EventHub,
 }
 
 impl AppState {
@@ -54,6 +57,7 @@ impl AppState {
             pool,
             http: Arc::new(http.clone()),
             services: Arc::new(services),
+            events: EventHub::new(),
         })
     }
 }

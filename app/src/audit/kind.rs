@@ -64,4 +64,5 @@ kinds! {
     EmergencyAccessDenied => "emergency_access_denied",
     EmergencyAccessReviewed => "emergency_access_reviewed",
     AccessSettingsChanged => "access_settings_changed",
+    ProtocolSettingsChanged => "protocol_settings_changed",
 }

@@ -6,6 +6,7 @@
 //! distance between the 2 SD and 3 SD curves on that side. Length, height and head circumference
 //! have L = 1 in every table row, so their z-scores need no restriction.
 
+mod chart;
 mod flags;
 mod normal;
 mod tables;
@@ -15,6 +16,7 @@ mod tests;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+pub use chart::growth_chart;
 pub use flags::{FlagThresholdError, GrowthFlagThresholds, WeightLossCheck, check_weight_loss};
 pub use normal::standard_normal_cdf;
 pub use tables::Lms;

@@ -28,6 +28,8 @@ use server::state::AppState;
 use tokio::sync::OnceCell;
 use tower::ServiceExt;
 
+pub mod browser;
+
 /// Origin of the site in tests; requests that change state must carry it.
 pub const ORIGIN: &str = "http://localhost:3000";
 

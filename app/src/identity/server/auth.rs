@@ -81,7 +81,15 @@ pub async fn sign_in(
 /// Returns the signed-in user, or `None` without a valid session. A session past its absolute
 /// lifetime is ended here; one idle for too long has already expired in the store.
 pub async fn current_user(services: &Services) -> Result<Option<SignedInUser>, AppError> {
-    let session = session().await?;
+    user_of_session(&session().await?, services).await
+}
+
+/// Returns the user signed in to `session`, as [`current_user`] does, for handlers outside the
+/// server functions.
+pub async fn user_of_session(
+    session: &Session,
+    services: &Services,
+) -> Result<Option<SignedInUser>, AppError> {
     let Some(user_id) = session.get::<UserId>(USER_ID_KEY).await.map_err(internal)? else {
         return Ok(None);
     };

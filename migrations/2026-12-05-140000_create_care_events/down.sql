@@ -1,0 +1,3 @@
+DROP TRIGGER care_events_announce ON care_events;
+DROP FUNCTION care_events_announce();
+DROP TABLE care_events;
