@@ -7,11 +7,11 @@ use leptos_router::{
     components::{Route, Router, Routes},
 };
 
-use crate::consent::pages::{AdminConsentsPage, PatientConsentsPage};
 use crate::access::pages::{
     AccessHistoryPage, CareTeamPage, CompliancePage, EmergencyAccessPage, PermissionsPage,
 };
 use crate::chart::pages::ChartPage;
+use crate::consent::pages::{AdminConsentsPage, PatientConsentsPage};
 use crate::identity::pages::{
     AccountResource, AdminUsersPage, EnrollPage, SecurityPage, SignInPage,
 };

@@ -66,6 +66,17 @@ const OTHER_FUNCTIONS: &[&str] = &[
     "access/settings",
     "access/settings/update",
     "preferences/text-size",
+    // The patient's own consent changes: they authorize through the same entry point as the
+    // consent reads in the matrix (`consent::access::own_record`), and need a passkey
+    // assertion over the consent text, which tests/consent_api.rs covers.
+    "consent/sign/begin",
+    "consent/grant",
+    "consent/revoke",
+    // Consent templates and coverage counts: admins only, no patient's data.
+    "admin/consent/templates",
+    "admin/consent/templates/create",
+    "admin/consent/templates/publish",
+    "admin/consent/coverage",
 ];
 
 #[tokio::test]

@@ -1414,7 +1414,7 @@ async fn search_without_match_is_audited() {
     assert!(
         events
             .iter()
-            .all(|event| event.actor_user_id == Some(clinic.midwife.0))
+            .all(|event| event.actor_user_id == Some(clinic.gp.0))
     );
     let report = app::audit::verify_chains(&mut clinic.conn, &support::audit_keyring())
         .await

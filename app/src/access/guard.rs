@@ -225,7 +225,7 @@ async fn record_denial(
             .iter()
             .map(|role| role.as_str().to_owned())
             .collect(),
-        patient_id: patient,
+        patient_id: Some(patient),
         action: audit_action(action),
         purpose: access.purpose.clone(),
         data_elements: vec![category_element(category).to_owned()],
@@ -281,7 +281,7 @@ pub async fn record_allowed(
             .iter()
             .map(|role| role.as_str().to_owned())
             .collect(),
-        patient_id: authorization.patient,
+        patient_id: Some(authorization.patient),
         action: audit_action(authorization.action),
         purpose: access.purpose.clone(),
         data_elements,

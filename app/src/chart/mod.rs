@@ -175,4 +175,22 @@ pub const PATIENT_DATA_FUNCTIONS: &[PatientDataFunction] = &[
         Action::Read,
         Target::OwnRecord,
     ),
+    function(
+        "consent/texts",
+        &[DataCategory::Contact],
+        Action::Read,
+        Target::OwnRecord,
+    ),
+    function(
+        "consent/mine",
+        &[DataCategory::Contact],
+        Action::Read,
+        Target::OwnRecord,
+    ),
+    function(
+        "consent/verify",
+        &[DataCategory::Contact],
+        Action::Read,
+        Target::OwnRecord,
+    ),
 ];

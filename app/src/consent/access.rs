@@ -4,14 +4,17 @@
 //! Every patient-facing consent function starts with [`own_record`], so a patient can reach
 //! only her own grants. An id of another patient's grant matches nothing, so it gets the same
 //! "not found or not permitted" error as a missing one.
-// NOTE: the access policy's entry point is not called here yet; `own_record` is where a
-// patient's access to her own record would be authorized through it.
+//!
+//! [`own_record`] authorizes through the access policy's entry point like every other server
+//! function on patient data. Consents are filed under the contact and identity category, which
+//! a patient may read and write in her own record.
 
 use diesel_async::AsyncPgConnection;
 
+use crate::access::guard::{Actor, authorize};
+use crate::access::{Action, DataCategory};
 use crate::audit::{AccessAction, AccessOutcome, ClientInfo, NewAccessEvent, record_access};
 use crate::error::AppError;
-use crate::identity::Role;
 use crate::identity::server::auth::{self, SignedInUser};
 use crate::identity::server::request::RequestMeta;
 use crate::ids::PatientId;
@@ -27,16 +30,24 @@ pub struct OwnRecord {
     pub patient: PatientId,
 }
 
-/// Returns the signed-in patient and her record, or "not found" for any other user.
-pub async fn own_record(services: &Services) -> Result<OwnRecord, AppError> {
+/// Returns the signed-in patient and her record once the access policy allows `action` on
+/// her consents, or "not found" for any other user. The policy, not this function, checks
+/// that the user holds the patient role, so that a refusal is audited.
+pub async fn own_record(services: &Services, action: Action) -> Result<OwnRecord, AppError> {
     let user = auth::require_user(services).await?;
-    if !user.has_role(Role::Patient) {
-        return Err(AppError::not_found());
-    }
     let mut conn = crate::db::connection(&services.pool).await?;
     let patient = crate::records::patient_of_account(&mut conn, user.clinic_id, user.id)
         .await?
         .ok_or_else(AppError::not_found)?;
+    authorize(
+        &mut conn,
+        &Actor::from_signed_in(&user),
+        patient,
+        DataCategory::Contact,
+        action,
+        PURPOSE,
+    )
+    .await?;
     Ok(OwnRecord { user, patient })
 }
 
@@ -58,7 +69,7 @@ pub async fn record(
             .iter()
             .map(|role| role.as_str().to_owned())
             .collect(),
-        patient_id: own.patient,
+        patient_id: Some(own.patient),
         action,
         purpose: PURPOSE.to_owned(),
         data_elements: vec![element.to_owned()],

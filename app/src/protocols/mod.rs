@@ -17,6 +17,6 @@ pub use rules::{InfantFacts, ProtocolSettings, Rule, evaluate};
 pub use store::{
     AppliedFiring, CareAlert, CareTask, NewObservationFacts, ProtocolError, RecordedFiring,
     TaskChange, TaskStatus, VersionedSettings, acknowledge_alert, apply_to_observation,
-    change_settings, current_settings, event_kind, firings_of_observation, observation_category,
-    open_tasks_of, patient_alerts, patient_tasks, task_history, update_task,
+    change_settings, current_settings, event_kind, firings_of_observation, open_tasks_of,
+    patient_alerts, patient_tasks, task_history, update_task,
 };

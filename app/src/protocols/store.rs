@@ -14,7 +14,7 @@ use crate::audit::{
 use crate::events::{self, CareEventKind, EventsError, NewCareEvent, Priority};
 use crate::identity::Role;
 use crate::ids::{ClinicId, PatientId, UserId};
-use crate::records::{ObservationKind, ObservationValue};
+use crate::records::{ObservationKind, ObservationValue, observation_category};
 
 mod schema {
     diesel::table! {
@@ -204,7 +204,9 @@ pub struct NewObservationFacts<'a> {
     pub patient_id: PatientId,
     pub observation_id: Uuid,
     pub value: &'a ObservationValue,
-    /// Set for a measurement of one of the patient's infants.
+    /// Whether the observation is of one of the patient's infants.
+    pub of_infant: bool,
+    /// The infant's facts for an infant weight, which the growth rules need.
     pub infant: Option<InfantFacts>,
     pub recorded_at: DateTime<Utc>,
 }
@@ -230,7 +232,7 @@ pub async fn apply_to_observation(
 ) -> Result<Vec<AppliedFiring>, ProtocolError> {
     let VersionedSettings { version, settings } = current_settings(conn, facts.clinic_id).await?;
     let firings = evaluate(&settings, facts.value, facts.infant);
-    let category = observation_category(facts.value.kind(), facts.infant.is_some());
+    let category = observation_category(facts.value.kind(), facts.of_infant);
     let at = facts.recorded_at;
     let mut applied = Vec::with_capacity(firings.len());
     for firing in &firings {
@@ -341,7 +343,7 @@ pub async fn apply_to_observation(
         .map(|firing| firing.priority)
         .max()
         .unwrap_or(Priority::Routine);
-    let kind = event_kind(facts.value.kind(), facts.infant.is_some());
+    let kind = event_kind(facts.value.kind(), facts.of_infant);
     let recipients = events::care_team_audience(
         conn,
         facts.clinic_id,
@@ -398,18 +400,6 @@ pub fn event_kind(kind: ObservationKind, of_infant: bool) -> CareEventKind {
             CareEventKind::Growth
         }
         _ => CareEventKind::Vitals,
-    }
-}
-
-/// The data category of an observation, and so of the alerts and tasks it causes.
-pub fn observation_category(kind: ObservationKind, of_infant: bool) -> DataCategory {
-    match kind {
-        ObservationKind::Epds | ObservationKind::Phq9 | ObservationKind::Gad7 => {
-            DataCategory::MentalHealth
-        }
-        ObservationKind::Feeding | ObservationKind::Nappy => DataCategory::Infant,
-        _ if of_infant => DataCategory::Infant,
-        _ => DataCategory::Maternal,
     }
 }
 

@@ -41,6 +41,10 @@ pub enum RecordsError {
     Audit(#[from] AuditError),
     #[error("database operation failed: {0}")]
     Database(#[from] diesel::result::Error),
+    /// Running the care protocols on a new observation failed, so the observation was rolled
+    /// back with them.
+    #[error("care protocols failed: {0}")]
+    Protocol(#[from] Box<crate::protocols::ProtocolError>),
 }
 
 impl From<RecordsError> for AppError {

@@ -245,3 +245,47 @@ pub async fn list_infants(
     })
     .await
 }
+
+/// Returns what the growth rules need of one infant of the patient: her birth date, birth
+/// weight in kg and sex. Call it inside the transaction of the operation that needs them.
+pub(super) async fn growth_facts(
+    conn: &mut AsyncPgConnection,
+    key: &PatientKey,
+    clinic_id: ClinicId,
+    patient_id: PatientId,
+    infant_id: InfantId,
+) -> Result<(NaiveDate, f64, Sex), RecordsError> {
+    type Row = (uuid::Uuid, i32, Vec<u8>, Vec<u8>, Vec<u8>);
+    let (id, version, birth_date, weight, sex): Row = infants::table
+        .filter(infants::clinic_id.eq(clinic_id.0))
+        .filter(infants::patient_id.eq(patient_id.0))
+        .filter(infants::id.eq(infant_id.0))
+        .select((
+            infants::id,
+            infants::data_key_version,
+            infants::birth_date_ciphertext,
+            infants::birth_weight_ciphertext,
+            infants::sex_ciphertext,
+        ))
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or(RecordsError::NotFound)?;
+    let context = |column| {
+        let mut context = key.context(TABLE, column, id, DataClass::Infant);
+        context.data_key_version = access::version_from_db(version);
+        context
+    };
+    let birth_context = context("birth_date_ciphertext");
+    let birth_date = key
+        .decrypt_text(&birth_context, &birth_date)?
+        .parse()
+        .map_err(|_| RecordsError::CorruptValue {
+            table: TABLE,
+            column: birth_context.column,
+            row_id: id,
+        })?;
+    let weight: StoredWeight = key.decrypt_json(&context("birth_weight_ciphertext"), &weight)?;
+    let sex: Sex = key.decrypt_json(&context("sex_ciphertext"), &sex)?;
+    Ok((birth_date, weight.kilograms, sex))
+}

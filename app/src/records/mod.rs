@@ -27,10 +27,10 @@ mod entries;
 mod error;
 mod import;
 mod infants;
+mod lookup;
 mod message_import;
 mod message_reads;
 mod messages;
-mod lookup;
 pub mod names;
 mod observation_values;
 mod observations;
@@ -55,10 +55,10 @@ pub use entries::{
 pub use error::RecordsError;
 pub use import::{ImportedInfant, ImportedPatient, import_patients};
 pub use infants::{Infant, NewInfant, add_infant, list_infants};
+pub use lookup::{entry_owner, observation_owner, read_clinical_entry, read_observation};
 pub use message_import::{ImportedMessage, ImportedThread, MessageSender};
 pub use message_reads::{read_thread, unread_counts};
 pub use messages::{Message, NewThread, Thread, UnreadCount, send_message, start_thread};
-pub use lookup::{entry_owner, observation_owner, read_clinical_entry, read_observation};
 pub use observation_values::{FeedingMethod, ObservationKind, ObservationValue};
 pub use observations::{
     NewObservation, Observation, add_observation, list_observations, observation_category,

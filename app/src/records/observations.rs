@@ -8,13 +8,15 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use super::RecordsError;
 use super::access::{self, PatientKey, RecordKeys, version_from_db, version_to_db};
-use super::infants::ensure_infant_of;
+use super::infants::{self, ensure_infant_of};
 use super::observation_values::{ObservationKind, ObservationValue, data_class};
 use super::schema::observations;
 use crate::access::{Action, Authorization, DataCategory};
 use crate::audit::AccessAction;
+use crate::clinical::growth::age_in_days;
 use crate::crypto::DataClass;
 use crate::ids::{ClinicId, InfantId, PatientId, UserId};
+use crate::protocols::{self, InfantFacts, NewObservationFacts};
 
 const TABLE: &str = "observations";
 const COLUMN: &str = "value_ciphertext";
@@ -143,6 +145,36 @@ pub async fn add_observation(
         let id = row.id;
         let elements = vec![element(new.value.kind())];
         insert_observations(conn, &[row]).await?;
+
+        let infant = match (new.infant_id, &new.value) {
+            (Some(infant_id), ObservationValue::Weight { .. }) => {
+                let (birth_date, birth_weight_kg, sex) =
+                    infants::growth_facts(conn, &key, access.clinic_id, patient_id, infant_id)
+                        .await?;
+                age_in_days(birth_date, new.observed_at.date_naive())
+                    .ok()
+                    .map(|age_days| InfantFacts {
+                        sex,
+                        age_days,
+                        birth_weight_kg: Some(birth_weight_kg),
+                    })
+            }
+            _ => None,
+        };
+        protocols::apply_to_observation(
+            conn,
+            NewObservationFacts {
+                clinic_id: access.clinic_id,
+                patient_id,
+                observation_id: id,
+                value: &new.value,
+                of_infant: new.infant_id.is_some(),
+                infant,
+                recorded_at: new.observed_at,
+            },
+        )
+        .await
+        .map_err(Box::new)?;
 
         access::record(conn, access, patient_id, AccessAction::Write, elements).await?;
         Ok(id)

@@ -247,7 +247,11 @@ impl World {
             "chart/observations/by-id" => {
                 vec![("ids[0]", self.observation_id(patient, category)), purpose]
             }
-            "portal/summary" | "portal/access-history" => Vec::new(),
+            "portal/summary"
+            | "portal/access-history"
+            | "consent/texts"
+            | "consent/mine"
+            | "consent/verify" => Vec::new(),
             other => panic!("the matrix has no arguments for {other}; add them here"),
         }
     }
@@ -395,6 +399,7 @@ async fn import(
             kind: AppointmentKind::PostnatalVisit,
             status: AppointmentStatus::Scheduled,
         }],
+        threads: Vec::new(),
     };
     let keys = RecordKeys::from_services(&app.state.services);
     app::records::import_patients(conn, keys, clinic, "synthetic test data", &[record])

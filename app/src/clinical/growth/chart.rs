@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 
 use super::{Indicator, MAX_AGE_DAYS, Sex, age_in_days, lms_for_age};
-use crate::charts::{ChartCurve, ChartPoint, GrowthChartData};
+use crate::growth_chart::{ChartCurve, ChartPoint, GrowthChartData};
 
 /// Percentiles drawn, with their z-scores (standard normal quantiles).
 const PERCENTILES: [(u8, f64); 5] = [

@@ -17,7 +17,7 @@ pub async fn list_consent_texts() -> Result<Vec<ConsentText>, AppError> {
     use diesel_async::AsyncConnection;
 
     let services = crate::services::services()?;
-    let own = &own_record(&services).await?;
+    let own = &own_record(&services, crate::access::Action::Read).await?;
     let mut conn = crate::db::connection(&services.pool).await?;
     let texts = server::consent_texts(&mut conn, own).await?;
 
@@ -37,7 +37,7 @@ pub async fn list_my_consents() -> Result<Vec<ConsentRecord>, AppError> {
     use diesel_async::AsyncConnection;
 
     let services = crate::services::services()?;
-    let own = &own_record(&services).await?;
+    let own = &own_record(&services, crate::access::Action::Read).await?;
     let mut conn = crate::db::connection(&services.pool).await?;
     let grants = server::my_consents(&services, &mut conn, own).await?;
 
@@ -57,7 +57,7 @@ pub async fn begin_consent_signature(
     use crate::consent::access::own_record;
 
     let services = crate::services::services()?;
-    let own = &own_record(&services).await?;
+    let own = &own_record(&services, crate::access::Action::Write).await?;
     let mut conn = crate::db::connection(&services.pool).await?;
     let start = server::begin_signature(&services, &mut conn, own, version_id).await?;
     Ok(CeremonyOptions {
@@ -74,7 +74,7 @@ pub async fn grant_my_consent(request: GrantRequest) -> Result<ConsentGrantId, A
     use crate::consent::access::own_record;
 
     let services = crate::services::services()?;
-    let own = &own_record(&services).await?;
+    let own = &own_record(&services, crate::access::Action::Write).await?;
     let mut conn = crate::db::connection(&services.pool).await?;
     server::grant(&services, &mut conn, own, request).await
 }
@@ -88,7 +88,7 @@ pub async fn revoke_my_consent(grant_id: String, reason: String) -> Result<(), A
     use diesel_async::AsyncConnection;
 
     let services = crate::services::services()?;
-    let own = &own_record(&services).await?;
+    let own = &own_record(&services, crate::access::Action::Write).await?;
     let grant_id = uuid::Uuid::parse_str(grant_id.trim())
         .map(ConsentGrantId)
         .map_err(|_| AppError::not_found())?;
@@ -119,7 +119,7 @@ pub async fn verify_my_consent_history() -> Result<ConsentHistoryCheck, AppError
     use diesel_async::AsyncConnection;
 
     let services = crate::services::services()?;
-    let own = &own_record(&services).await?;
+    let own = &own_record(&services, crate::access::Action::Read).await?;
     let mut conn = crate::db::connection(&services.pool).await?;
     let report =
         crate::consent::verify_patient_ledger(&mut conn, own.user.clinic_id, own.patient).await?;
