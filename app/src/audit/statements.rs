@@ -177,4 +177,44 @@ macro_rules! cached_by_sql_text {
     };
 }
 
-cached_by_sql_text!(LockFreeShard, AppendAccess<'_>, AppendSecurity<'_>);
+/// Reads up to `limit` events of one shard that follow `after` (a sequence number and an id) in
+/// chain order, selecting `columns`, as the verifier walks a shard.
+pub(super) struct NextEvents {
+    pub table: AuditTable,
+    pub columns: &'static str,
+    pub clinic_id: uuid::Uuid,
+    pub shard: i16,
+    pub after: (i64, uuid::Uuid),
+    pub limit: i64,
+}
+
+impl QueryFragment<Pg> for NextEvents {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("SELECT ");
+        out.push_sql(self.columns);
+        out.push_sql(" FROM ");
+        out.push_sql(self.table.name());
+        out.push_sql(" WHERE clinic_id = ");
+        out.push_bind_param::<Uuid, _>(&self.clinic_id)?;
+        out.push_sql(" AND shard = ");
+        out.push_bind_param::<Int2, _>(&self.shard)?;
+        out.push_sql(" AND (sequence, id) > (");
+        out.push_bind_param::<Int8, _>(&self.after.0)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Uuid, _>(&self.after.1)?;
+        out.push_sql(") ORDER BY sequence, id LIMIT ");
+        out.push_bind_param::<Int8, _>(&self.limit)?;
+        Ok(())
+    }
+}
+
+impl Query for NextEvents {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+cached_by_sql_text!(
+    LockFreeShard,
+    AppendAccess<'_>,
+    AppendSecurity<'_>,
+    NextEvents
+);

@@ -14,18 +14,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use diesel::QueryableByName;
-use diesel::query_builder::AsQuery;
 use diesel::sql_types::{Bytea, Int2, Int8, Text, Uuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::hash::GENESIS_HASH;
 use super::keys::AuditKeyring;
 use super::rows::{AccessRow, ChainRow, SecurityRow};
+use super::statements::NextEvents;
 use super::{AuditError, AuditTable};
 use crate::ids::ClinicId;
 
 /// Number of events read per query while walking a chain.
-pub const VERIFY_BATCH_SIZE: i64 = 1000;
+pub const VERIFY_BATCH_SIZE: i64 = 5000;
 
 /// Result of checking every chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -332,44 +332,64 @@ async fn verify_shard<Row: ChainRow>(
     key: ChainKey,
     head: Option<&ChainEnd>,
 ) -> Result<ShardReport, AuditError> {
-    let unkeyed_until = walk.unkeyed.get(&key).copied().unwrap_or(0);
-    let mut report = ShardReport {
-        events: 0,
-        first_break: None,
+    let mut state = ShardState {
+        report: ShardReport {
+            events: 0,
+            first_break: None,
+        },
+        last_sequence: 0,
+        last_hash: GENESIS_HASH.to_vec(),
+        unkeyed_until: walk.unkeyed.get(&key).copied().unwrap_or(0),
     };
-    let mut last_sequence = 0_i64;
-    let mut last_hash = GENESIS_HASH.to_vec();
-    let mut cursor = (0_i64, uuid::Uuid::nil());
-
-    loop {
-        let batch: Vec<Row> = next_batch(conn, walk.table, key, cursor).await?;
-        let Some(last) = batch.last() else { break };
-        cursor = (last.sequence(), last.id());
-
-        for row in &batch {
-            report.events += 1;
-            if report.first_break.is_some() {
-                continue;
-            }
-            let reason = if row.sequence() != last_sequence + 1 {
-                Some(BreakReason::Gap {
-                    expected: last_sequence + 1,
-                })
-            } else if row.prev_hash() != last_hash.as_slice() {
-                Some(BreakReason::PrevHashMismatch)
-            } else {
-                check_hash(row, walk.keys, unkeyed_until)
-            };
-            report.first_break = reason.map(|reason| (row.sequence(), reason));
-            last_sequence = row.sequence();
-            last_hash = row.hash().to_vec();
-        }
+    let mut batch: Vec<Row> = next_batch(conn, walk.table, key, (0, uuid::Uuid::nil())).await?;
+    while let Some(last) = batch.last() {
+        let cursor = (last.sequence(), last.id());
+        // The next batch is requested before this one is checked, so that PostgreSQL reads it
+        // while the hashes are recomputed here: once the statement is prepared on this
+        // connection, the first poll of `next_batch` sends the request.
+        let (next, ()) = tokio::join!(next_batch::<Row>(conn, walk.table, key, cursor), async {
+            state.check(&batch, walk.keys)
+        });
+        batch = next?;
     }
 
+    let mut report = state.report;
     if report.first_break.is_none() {
-        report.first_break = check_head(head, last_sequence, &last_hash);
+        report.first_break = check_head(head, state.last_sequence, &state.last_hash);
     }
     Ok(report)
+}
+
+/// Progress of the walk over one shard.
+struct ShardState {
+    report: ShardReport,
+    last_sequence: i64,
+    last_hash: Vec<u8>,
+    unkeyed_until: i64,
+}
+
+impl ShardState {
+    /// Checks the next events of the shard, in chain order, and counts them.
+    fn check<Row: ChainRow>(&mut self, batch: &[Row], keys: &AuditKeyring) {
+        for row in batch {
+            self.report.events += 1;
+            if self.report.first_break.is_some() {
+                continue;
+            }
+            let reason = if row.sequence() != self.last_sequence + 1 {
+                Some(BreakReason::Gap {
+                    expected: self.last_sequence + 1,
+                })
+            } else if row.prev_hash() != self.last_hash.as_slice() {
+                Some(BreakReason::PrevHashMismatch)
+            } else {
+                check_hash(row, keys, self.unkeyed_until)
+            };
+            self.report.first_break = reason.map(|reason| (row.sequence(), reason));
+            self.last_sequence = row.sequence();
+            self.last_hash = row.hash().to_vec();
+        }
+    }
 }
 
 /// Recomputes an event's hash with the key it names; returns the break, if any.
@@ -402,17 +422,15 @@ async fn next_batch<Row: ChainRow>(
     (clinic_id, shard): ChainKey,
     after: (i64, uuid::Uuid),
 ) -> Result<Vec<Row>, AuditError> {
-    let query = diesel::sql_query(format!(
-        "SELECT {} FROM {table} WHERE clinic_id = $1 AND shard = $2 \
-         AND (sequence, id) > ($3, $4) ORDER BY sequence, id LIMIT $5",
-        Row::COLUMNS
-    ))
-    .bind::<Uuid, _>(clinic_id)
-    .bind::<Int2, _>(shard)
-    .bind::<Int8, _>(after.0)
-    .bind::<Uuid, _>(after.1)
-    .bind::<Int8, _>(VERIFY_BATCH_SIZE);
-    Ok(query.as_query().load(conn).await?)
+    let query = NextEvents {
+        table,
+        columns: Row::COLUMNS,
+        clinic_id,
+        shard,
+        after,
+        limit: VERIFY_BATCH_SIZE,
+    };
+    Ok(query.load(conn).await?)
 }
 
 /// Compares a shard's head with the last event walked; returns the break, if any.
