@@ -153,8 +153,8 @@ fn RoleChoices(prefix: String, selected: RwSignal<Vec<Role>>) -> impl IntoView {
     view! { <CheckboxGroup legend="Care-team members who may use it" prefix options selected /> }
 }
 
-/// A group of checkboxes that keeps the checked options in `selected`. Each option is a value,
-/// the suffix of its element id, and its label.
+/// Renders a group of checkboxes that keeps the checked options in `selected`. Each option is a
+/// value, the suffix of its element id, and its label.
 #[component]
 fn CheckboxGroup<T>(
     legend: &'static str,
