@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use super::outcome_reporter;
 use crate::consent::{
     ConsentCoverage, ConsentKind, TemplateSummary, create_consent_template, list_consent_templates,
     load_consent_coverage, publish_consent_version,
@@ -48,20 +49,10 @@ pub fn AdminConsentsPage() -> impl IntoView {
 fn TemplateAdministration(templates: Templates, coverage: Coverage) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let notice = RwSignal::new(None::<String>);
-    let report = move |result: Result<String, String>| {
-        match result {
-            Ok(message) => {
-                error.set(None);
-                notice.set(Some(message));
-            }
-            Err(message) => {
-                notice.set(None);
-                error.set(Some(message));
-            }
-        }
+    let report = outcome_reporter(error, notice, move || {
         templates.refetch();
         coverage.refetch();
-    };
+    });
     view! {
         <StatusMessage error notice />
         <CreateTemplateForm report />

@@ -131,54 +131,59 @@ pub fn GrantForm(
 
 #[component]
 fn CategoryChoices(prefix: String, selected: RwSignal<Vec<DataCategory>>) -> impl IntoView {
-    view! {
-        <fieldset class="role-choices">
-            <legend>"Data you share"</legend>
-            {DataCategory::ALL
-                .into_iter()
-                .map(|category| {
-                    let id = format!("{prefix}-category-{category:?}");
-                    view! {
-                        <label for=id.clone() class="checkbox">
-                            <input
-                                id=id.clone()
-                                type="checkbox"
-                                prop:checked=move || selected.get().contains(&category)
-                                on:change=move |event| {
-                                    let checked = event_target_checked(&event);
-                                    selected.update(|list| toggle(list, category, checked));
-                                }
-                            />
-                            {category_label(category)}
-                        </label>
-                    }
-                })
-                .collect_view()}
-        </fieldset>
-    }
+    let options = DataCategory::ALL
+        .into_iter()
+        .map(|category| {
+            (
+                category,
+                format!("category-{category:?}"),
+                category_label(category),
+            )
+        })
+        .collect();
+    view! { <CheckboxGroup legend="Data you share" prefix options selected /> }
 }
 
 #[component]
 fn RoleChoices(prefix: String, selected: RwSignal<Vec<Role>>) -> impl IntoView {
+    let options = CARE_ROLES
+        .into_iter()
+        .map(|role| (role, format!("role-{}", role.as_str()), role.label()))
+        .collect();
+    view! { <CheckboxGroup legend="Care-team members who may use it" prefix options selected /> }
+}
+
+/// Renders a group of checkboxes that keeps the checked options in `selected`. Each option is a
+/// value, the suffix of its element id, and its label.
+#[component]
+fn CheckboxGroup<T>(
+    legend: &'static str,
+    prefix: String,
+    options: Vec<(T, String, &'static str)>,
+    selected: RwSignal<Vec<T>>,
+) -> impl IntoView
+where
+    T: Copy + PartialEq + Send + Sync + 'static,
+{
     view! {
         <fieldset class="role-choices">
-            <legend>"Care-team members who may use it"</legend>
-            {CARE_ROLES
+            <legend>{legend}</legend>
+            {options
                 .into_iter()
-                .map(|role| {
-                    let id = format!("{prefix}-role-{}", role.as_str());
+                .map(|(value, suffix, label)| {
+                    let id = format!("{prefix}-{suffix}");
                     view! {
                         <label for=id.clone() class="checkbox">
                             <input
                                 id=id.clone()
                                 type="checkbox"
-                                prop:checked=move || selected.get().contains(&role)
+                                prop:checked=move || selected.get().contains(&value)
                                 on:change=move |event| {
                                     let checked = event_target_checked(&event);
-                                    selected.update(|list| toggle(list, role, checked));
+                                    selected.update(|list| toggle(list, value, checked));
                                 }
                             />
-                            {role.label()}
+                            {label}
                         </label>
                     }
                 })

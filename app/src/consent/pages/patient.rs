@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::grant_form::GrantForm;
+use super::outcome_reporter;
 use crate::consent::{
     ConsentHistoryCheck, ConsentRecord, ConsentStatus, ConsentText, category_label,
     list_consent_texts, list_my_consents, revoke_my_consent, verify_my_consent_history,
@@ -50,20 +51,10 @@ pub fn PatientConsentsPage() -> impl IntoView {
 fn ConsentSections(texts: Texts, grants: Grants) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let notice = RwSignal::new(None::<String>);
-    let report = move |result: Result<String, String>| {
-        match result {
-            Ok(message) => {
-                error.set(None);
-                notice.set(Some(message));
-            }
-            Err(message) => {
-                notice.set(None);
-                error.set(Some(message));
-            }
-        }
+    let report = outcome_reporter(error, notice, move || {
         texts.refetch();
         grants.refetch();
-    };
+    });
     view! {
         <StatusMessage error notice />
         <section class="panel" aria-labelledby="texts-heading">
