@@ -2,7 +2,7 @@
 //! once, approval and denial by a compliance officer or admin, notifications to compliance, and
 //! the review that every grant needs afterwards.
 //!
-//! A grant covers one clinician and one patient from `granted_at` until `expires_at`; the policy
+//! A grant covers one clinician and one patient from `granted_at` until `expires_at`. The policy
 //! stops honouring it at that instant, so nothing has to run for it to expire.
 
 use chrono::{DateTime, Duration, Utc};
@@ -314,7 +314,7 @@ pub async fn review(
     .await
 }
 
-/// Which requests of a clinic to list.
+/// A queue of a clinic's break-glass requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Queue {
     /// Requests waiting for a decision.

@@ -2,7 +2,7 @@
 //! [`authorize`] first.
 //!
 //! `authorize` loads the facts about the patient (her clinic and account, care-team
-//! memberships, care consents, break-glass grants) and the clinic's permission table, and asks
+//! memberships, care consents, break-glass grants) and the clinic's permission table, and applies
 //! [`policy::decide`]. A denial is recorded in the audit trail in a transaction of its own, so it
 //! stays recorded although the request fails, and the caller gets the same "not found or not
 //! permitted" error whether or not the patient exists. An allowed request gets an
@@ -71,13 +71,14 @@ impl Authorization {
         self.action
     }
 
-    /// Whether the access rests on a break-glass grant, so it is audited as emergency access.
+    /// Returns whether the access rests on a break-glass grant, which is audited as emergency
+    /// access.
     pub fn is_emergency(&self) -> bool {
         self.access.emergency
     }
 
     /// Returns the audit context and the patient, if this authorization covers `category` and
-    /// `action`; otherwise the record store answers as for a missing record.
+    /// `action`; otherwise the record store fails as for a missing record.
     pub(crate) fn scope(
         &self,
         category: DataCategory,
@@ -97,7 +98,7 @@ impl Authorization {
 }
 
 /// Decides whether `actor` may perform `action` on `category` of `patient` for `purpose`.
-/// Denials are audited and answered with [`AppError::not_found`].
+/// A denial is audited and fails with [`AppError::not_found`].
 pub async fn authorize(
     conn: &mut AsyncPgConnection,
     actor: &Actor,

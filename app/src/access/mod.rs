@@ -24,7 +24,7 @@ pub use permissions::{Action, DataCategory, PermissionTable};
 
 use serde::{Deserialize, Serialize};
 
-/// Urgency that a clinician states when she asks for break-glass emergency access.
+/// Urgency that a clinician states in a break-glass emergency access request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EmergencyLevel {

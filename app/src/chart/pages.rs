@@ -11,12 +11,14 @@ use crate::chart::{
 use crate::identity::pages::{StatusMessage, browser_action};
 use crate::ids::PatientId;
 
-/// What the chart shows after it opens: the patient and her maternal entries and observations.
+/// The opened chart: the patient and her maternal entries and observations. A part is absent
+/// when the policy does not allow it, as contact details under break-glass access.
 #[derive(Clone)]
 struct OpenedChart {
-    summary: PatientSummary,
-    entries: Vec<EntryView>,
-    observations: Vec<ObservationView>,
+    patient_id: PatientId,
+    summary: Option<PatientSummary>,
+    entries: Option<Vec<EntryView>>,
+    observations: Option<Vec<ObservationView>>,
 }
 
 async fn open_chart(patient: String, purpose: String) -> Result<OpenedChart, String> {
@@ -24,19 +26,17 @@ async fn open_chart(patient: String, purpose: String) -> Result<OpenedChart, Str
         .trim()
         .parse()
         .map_err(|_| "Enter the patient's record id.".to_owned())?;
-    let summary = read_patient_summary(patient_id, purpose.clone())
-        .await
-        .map_err(|error| error.message)?;
-    let entries = list_chart_entries(patient_id, DataCategory::Maternal, purpose.clone())
-        .await
-        .unwrap_or_default();
-    let observations = list_chart_observations(patient_id, DataCategory::Maternal, purpose)
-        .await
-        .unwrap_or_default();
+    let summary = read_patient_summary(patient_id, purpose.clone()).await;
+    let entries = list_chart_entries(patient_id, DataCategory::Maternal, purpose.clone()).await;
+    let observations = list_chart_observations(patient_id, DataCategory::Maternal, purpose).await;
+    if let (Err(error), Err(_), Err(_)) = (&summary, &entries, &observations) {
+        return Err(error.message.clone());
+    }
     Ok(OpenedChart {
-        summary,
-        entries,
-        observations,
+        patient_id,
+        summary: summary.ok(),
+        entries: entries.ok(),
+        observations: observations.ok(),
     })
 }
 
@@ -82,39 +82,63 @@ pub fn ChartPage() -> impl IntoView {
 
 #[component]
 fn ChartView(chart: OpenedChart) -> impl IntoView {
+    let heading = chart.summary.as_ref().map_or_else(
+        || "Patient record".to_owned(),
+        |summary| summary.full_name.clone(),
+    );
+    let birth = chart.summary.map(|summary| summary.date_of_birth);
     view! {
         <section class="panel" aria-labelledby="chart-heading" data-testid="chart">
-            <h2 id="chart-heading">{chart.summary.full_name}</h2>
-            <p>"Date of birth: " {chart.summary.date_of_birth}</p>
+            <h2 id="chart-heading">{heading}</h2>
+            <p>"Record " {chart.patient_id.to_string()}</p>
+            {birth.map(|date| view! { <p>"Date of birth: " {date}</p> })}
             <h3>"Maternal entries"</h3>
-            <ul class="item-list" aria-label="Maternal entries">
-                {chart
-                    .entries
-                    .into_iter()
-                    .map(|entry| {
-                        view! {
-                            <li class="item">
-                                <p>{entry.entry_type} " · " {entry.recorded_at}</p>
-                                <p class="hint">{entry.payload}</p>
-                            </li>
-                        }
-                    })
-                    .collect_view()}
-            </ul>
+            {match chart.entries {
+                None => view! { <p>"You may not see maternal entries."</p> }.into_any(),
+                Some(entries) => view! { <EntryList entries /> }.into_any(),
+            }}
             <h3>"Maternal observations"</h3>
-            <ul class="item-list" aria-label="Maternal observations">
-                {chart
-                    .observations
-                    .into_iter()
-                    .map(|observation| {
-                        view! {
-                            <li class="item">
-                                <p>{observation.kind} " · " {observation.observed_at}</p>
-                            </li>
-                        }
-                    })
-                    .collect_view()}
-            </ul>
+            {match chart.observations {
+                None => view! { <p>"You may not see maternal observations."</p> }.into_any(),
+                Some(observations) => view! { <ObservationList observations /> }.into_any(),
+            }}
         </section>
+    }
+}
+
+#[component]
+fn EntryList(entries: Vec<EntryView>) -> impl IntoView {
+    view! {
+        <ul class="item-list" aria-label="Maternal entries">
+            {entries
+                .into_iter()
+                .map(|entry| {
+                    view! {
+                        <li class="item">
+                            <p>{entry.entry_type} " · " {entry.recorded_at}</p>
+                            <p class="hint">{entry.payload}</p>
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
+    }
+}
+
+#[component]
+fn ObservationList(observations: Vec<ObservationView>) -> impl IntoView {
+    view! {
+        <ul class="item-list" aria-label="Maternal observations">
+            {observations
+                .into_iter()
+                .map(|observation| {
+                    view! {
+                        <li class="item">
+                            <p>{observation.kind} " · " {observation.observed_at}</p>
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
     }
 }

@@ -40,7 +40,7 @@ pub struct ComplianceNotification {
     pub request: EmergencyView,
 }
 
-/// A care-team membership as its manager sees it.
+/// A care-team membership, as shown to the admin or coordinator who manages it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MembershipView {
     pub id: String,
@@ -52,7 +52,7 @@ pub struct MembershipView {
     pub active: bool,
 }
 
-/// One access to a patient's record, as she sees it in her access history.
+/// One access to a patient's record, as shown in her access history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessHistoryItem {
     pub occurred_at: String,
@@ -68,7 +68,7 @@ pub struct AccessHistoryItem {
     pub allowed: bool,
 }
 
-/// A clinic's access settings as an admin sees and edits them.
+/// A clinic's access settings, as shown to an admin.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessSettingsView {
     pub permissions: PermissionTable,
