@@ -149,15 +149,25 @@ impl Ward {
     }
 
     async fn tasks(&mut self) -> Vec<protocols::CareTask> {
-        protocols::patient_tasks(&mut self.conn, self.clinic, self.patient, &DataCategory::ALL)
-            .await
-            .unwrap()
+        protocols::patient_tasks(
+            &mut self.conn,
+            self.clinic,
+            self.patient,
+            &DataCategory::ALL,
+        )
+        .await
+        .unwrap()
     }
 
     async fn alerts(&mut self) -> Vec<protocols::CareAlert> {
-        protocols::patient_alerts(&mut self.conn, self.clinic, self.patient, &DataCategory::ALL)
-            .await
-            .unwrap()
+        protocols::patient_alerts(
+            &mut self.conn,
+            self.clinic,
+            self.patient,
+            &DataCategory::ALL,
+        )
+        .await
+        .unwrap()
     }
 
     /// Returns the recipients of each care event about the patient, by kind, oldest first.
@@ -248,7 +258,18 @@ fn new_patient() -> NewPatient {
 
 /// EPDS answer positions with the given total, item 10 answered "Never".
 fn epds(total: u8) -> ObservationValue {
-    let mut answers = vec![Some(0), Some(0), Some(3), Some(0), Some(3), Some(3), Some(3), Some(3), Some(3), Some(3)];
+    let mut answers = vec![
+        Some(0),
+        Some(0),
+        Some(3),
+        Some(0),
+        Some(3),
+        Some(3),
+        Some(3),
+        Some(3),
+        Some(3),
+        Some(3),
+    ];
     let mut remaining = total;
     for item in [0usize, 1, 3] {
         let points = remaining.min(3);
@@ -303,7 +324,10 @@ async fn high_epds_creates_a_referral_task_for_the_specialist() {
         events,
         vec![
             ("task".to_owned(), vec![ward.specialist]),
-            ("screening".to_owned(), sorted(vec![ward.gp, ward.specialist])),
+            (
+                "screening".to_owned(),
+                sorted(vec![ward.gp, ward.specialist])
+            ),
         ]
     );
 }
@@ -321,8 +345,20 @@ async fn epds_of_12_fires_nothing_but_tells_the_team() {
 async fn self_harm_answer_alerts_the_whole_team_at_once() {
     let mut ward = Ward::new().await;
     // Item 10 at position 2 ("Hardly ever") scores 1; every other item scores 0.
-    let answers = vec![Some(0), Some(0), Some(3), Some(0), Some(3), Some(3), Some(3), Some(3), Some(3), Some(2)];
-    ward.observe(ObservationValue::epds(answers).unwrap(), None).await;
+    let answers = vec![
+        Some(0),
+        Some(0),
+        Some(3),
+        Some(0),
+        Some(3),
+        Some(3),
+        Some(3),
+        Some(3),
+        Some(3),
+        Some(2),
+    ];
+    ward.observe(ObservationValue::epds(answers).unwrap(), None)
+        .await;
 
     let alerts = ward.alerts().await;
     assert_eq!(alerts.len(), 1);
@@ -333,7 +369,12 @@ async fn self_harm_answer_alerts_the_whole_team_at_once() {
     assert_eq!(kind, "alert");
     assert_eq!(
         recipients,
-        &sorted(vec![ward.gp, ward.midwife, ward.specialist, ward.consultant])
+        &sorted(vec![
+            ward.gp,
+            ward.midwife,
+            ward.specialist,
+            ward.consultant
+        ])
     );
 }
 
@@ -347,8 +388,14 @@ async fn severe_blood_pressure_alerts_midwife_and_gp_only() {
     assert_eq!(alerts[0].rule, Rule::SevereBloodPressure);
     assert_eq!(alerts[0].observed, "164/98 mmHg");
     let events = ward.events().await;
-    assert_eq!(events[0], ("alert".to_owned(), sorted(vec![ward.gp, ward.midwife])));
-    assert_eq!(events[1], ("vitals".to_owned(), sorted(vec![ward.gp, ward.midwife])));
+    assert_eq!(
+        events[0],
+        ("alert".to_owned(), sorted(vec![ward.gp, ward.midwife]))
+    );
+    assert_eq!(
+        events[1],
+        ("vitals".to_owned(), sorted(vec![ward.gp, ward.midwife]))
+    );
 }
 
 #[tokio::test]
@@ -387,7 +434,10 @@ async fn infant_weight_loss_creates_a_feeding_assessment() {
         .filter(|(kind, _)| kind == "growth")
         .collect();
     assert_eq!(growth_events.len(), 2);
-    assert_eq!(growth_events[0].1, sorted(vec![ward.midwife, ward.consultant]));
+    assert_eq!(
+        growth_events[0].1,
+        sorted(vec![ward.midwife, ward.consultant])
+    );
 }
 
 #[tokio::test]
@@ -397,9 +447,10 @@ async fn changed_threshold_is_versioned_audited_and_recorded() {
         epds: EpdsThresholds::new(9, 11).unwrap(),
         ..ProtocolSettings::default()
     };
-    let version = protocols::change_settings(&mut ward.conn, ward.clinic, ward.admin, settings, client())
-        .await
-        .unwrap();
+    let version =
+        protocols::change_settings(&mut ward.conn, ward.clinic, ward.admin, settings, client())
+            .await
+            .unwrap();
     assert_eq!(version, 1);
 
     let observation = ward.observe(epds(11), None).await;
@@ -445,9 +496,17 @@ async fn task_changes_keep_history_and_closed_tasks_stay_closed() {
     .await
     .unwrap();
     assert_eq!(started.status, TaskStatus::InProgress);
-    protocols::update_task(&mut ward.conn, ward.clinic, task.id, ward.specialist, TaskStatus::Done, None, None)
-        .await
-        .unwrap();
+    protocols::update_task(
+        &mut ward.conn,
+        ward.clinic,
+        task.id,
+        ward.specialist,
+        TaskStatus::Done,
+        None,
+        None,
+    )
+    .await
+    .unwrap();
     let reopened = protocols::update_task(
         &mut ward.conn,
         ward.clinic,
@@ -458,17 +517,32 @@ async fn task_changes_keep_history_and_closed_tasks_stay_closed() {
         None,
     )
     .await;
-    assert!(matches!(reopened, Err(protocols::ProtocolError::TaskClosed("done"))));
+    assert!(matches!(
+        reopened,
+        Err(protocols::ProtocolError::TaskClosed("done"))
+    ));
 
     let history = protocols::task_history(&mut ward.conn, ward.clinic, task.id)
         .await
         .unwrap();
     let statuses: Vec<TaskStatus> = history.iter().map(|change| change.status).collect();
-    assert_eq!(statuses, vec![TaskStatus::Open, TaskStatus::InProgress, TaskStatus::Done]);
+    assert_eq!(
+        statuses,
+        vec![TaskStatus::Open, TaskStatus::InProgress, TaskStatus::Done]
+    );
     assert_eq!(history[0].actor_user_id, None);
     assert_eq!(history[1].note.as_deref(), Some("Called her; visit booked"));
 
     let other_clinic = ClinicId::new_random();
-    let missing = protocols::update_task(&mut ward.conn, other_clinic, task.id, ward.specialist, TaskStatus::Done, None, None).await;
+    let missing = protocols::update_task(
+        &mut ward.conn,
+        other_clinic,
+        task.id,
+        ward.specialist,
+        TaskStatus::Done,
+        None,
+        None,
+    )
+    .await;
     assert!(matches!(missing, Err(protocols::ProtocolError::NotFound)));
 }

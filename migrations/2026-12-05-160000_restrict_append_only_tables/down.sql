@@ -1,0 +1,4 @@
+GRANT UPDATE, DELETE ON
+    consent_template_versions, consent_grants, consent_signatures, consent_revocations,
+    consent_ledger, protocol_firings, care_task_history
+TO nurture_runtime;

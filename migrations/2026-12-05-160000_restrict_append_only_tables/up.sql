@@ -1,0 +1,7 @@
+-- The runtime role may only add to the consent history, to the record of protocol firings and
+-- to task histories. Triggers already reject changes to the consent tables; without UPDATE and
+-- DELETE the runtime role also cannot attempt them.
+REVOKE UPDATE, DELETE, TRUNCATE ON
+    consent_template_versions, consent_grants, consent_signatures, consent_revocations,
+    consent_ledger, protocol_firings, care_task_history
+FROM nurture_runtime;
