@@ -299,7 +299,7 @@ fn sorted(mut users: Vec<UserId>) -> Vec<UserId> {
 }
 
 #[tokio::test]
-async fn high_epds_creates_a_referral_task_for_the_specialist() {
+async fn epds_13_creates_referral_task() {
     let mut ward = Ward::new().await;
 
     let observation = ward.observe(epds(14), None).await;
@@ -333,7 +333,7 @@ async fn high_epds_creates_a_referral_task_for_the_specialist() {
 }
 
 #[tokio::test]
-async fn epds_of_12_fires_nothing_but_tells_the_team() {
+async fn epds_12_fires_no_rule() {
     let mut ward = Ward::new().await;
     ward.observe(epds(12), None).await;
     assert!(ward.tasks().await.is_empty());
@@ -342,7 +342,7 @@ async fn epds_of_12_fires_nothing_but_tells_the_team() {
 }
 
 #[tokio::test]
-async fn self_harm_answer_alerts_the_whole_team_at_once() {
+async fn epds_item_10_alerts_care_team() {
     let mut ward = Ward::new().await;
     // Item 10 at position 2 ("Hardly ever") scores 1; every other item scores 0.
     let answers = vec![
@@ -379,7 +379,7 @@ async fn self_harm_answer_alerts_the_whole_team_at_once() {
 }
 
 #[tokio::test]
-async fn severe_blood_pressure_alerts_midwife_and_gp_only() {
+async fn severe_pressure_alerts_midwife_and_gp() {
     let mut ward = Ward::new().await;
     ward.observe(blood_pressure(164.0, 98.0), None).await;
 
@@ -399,7 +399,7 @@ async fn severe_blood_pressure_alerts_midwife_and_gp_only() {
 }
 
 #[tokio::test]
-async fn raised_blood_pressure_creates_a_follow_up_task() {
+async fn raised_pressure_creates_follow_up() {
     let mut ward = Ward::new().await;
     ward.observe(blood_pressure(142.0, 88.0), None).await;
     ward.observe(blood_pressure(138.0, 88.0), None).await;
@@ -411,7 +411,7 @@ async fn raised_blood_pressure_creates_a_follow_up_task() {
 }
 
 #[tokio::test]
-async fn infant_weight_loss_creates_a_feeding_assessment() {
+async fn weight_loss_creates_feeding_task() {
     let mut ward = Ward::new().await;
     let born = Utc::now().date_naive() - Duration::days(4);
     let infant = ward.infant(born, 3500.0).await;
@@ -441,7 +441,7 @@ async fn infant_weight_loss_creates_a_feeding_assessment() {
 }
 
 #[tokio::test]
-async fn changed_threshold_is_versioned_audited_and_recorded() {
+async fn threshold_change_is_versioned() {
     let mut ward = Ward::new().await;
     let settings = ProtocolSettings {
         epds: EpdsThresholds::new(9, 11).unwrap(),
@@ -479,7 +479,7 @@ async fn changed_threshold_is_versioned_audited_and_recorded() {
 }
 
 #[tokio::test]
-async fn task_changes_keep_history_and_closed_tasks_stay_closed() {
+async fn task_history_and_closed_tasks() {
     let mut ward = Ward::new().await;
     ward.observe(epds(15), None).await;
     let task = ward.tasks().await.remove(0);

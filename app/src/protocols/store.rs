@@ -92,7 +92,7 @@ mod schema {
 
 use schema::{care_alerts, care_task_history, care_tasks, protocol_firings, protocol_settings};
 
-/// Longest note on a task change, in characters.
+/// Maximum length of a note on a task change, in characters.
 const MAX_NOTE_CHARS: usize = 1000;
 
 #[derive(Debug, thiserror::Error)]
@@ -223,7 +223,7 @@ pub struct AppliedFiring {
 }
 
 /// Runs the clinic's rules on a new observation: records each firing with the settings version
-/// and threshold in force, creates its alert or task, and tells the care team (the observation
+/// and threshold in force, creates its alert or task, and notifies the care team (the observation
 /// itself to the roles its kind concerns, alerts to their roles, tasks to their owner). Call it
 /// inside the transaction that stores the observation, so that all of it commits or none does.
 pub async fn apply_to_observation(
@@ -387,7 +387,7 @@ async fn publish(
     Ok(())
 }
 
-/// The care event kind of a new observation.
+/// Returns the care event kind of a new observation.
 pub fn event_kind(kind: ObservationKind, of_infant: bool) -> CareEventKind {
     match kind {
         ObservationKind::Epds | ObservationKind::Phq9 | ObservationKind::Gad7 => {

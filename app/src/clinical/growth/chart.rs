@@ -143,7 +143,7 @@ mod tests {
     }
 
     #[test]
-    fn points_carry_z_scores_and_skip_dates_before_birth() {
+    fn points_skip_dates_before_birth() {
         let chart = growth_chart(
             Indicator::WeightForAge,
             Sex::Female,
