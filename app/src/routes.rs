@@ -11,6 +11,7 @@ use crate::access::pages::{
     AccessHistoryPage, CareTeamPage, CompliancePage, EmergencyAccessPage, PermissionsPage,
 };
 use crate::chart::pages::ChartPage;
+use crate::consent::pages::{AdminConsentsPage, PatientConsentsPage};
 use crate::identity::pages::{
     AccountResource, AdminUsersPage, EnrollPage, SecurityPage, SignInPage,
 };
@@ -81,6 +82,14 @@ pub fn App() -> impl IntoView {
                     <Route
                         path=(StaticSegment("patient"), StaticSegment("access-history"))
                         view=AccessHistoryPage
+                    />
+                    <Route
+                        path=(StaticSegment("admin"), StaticSegment("consents"))
+                        view=AdminConsentsPage
+                    />
+                    <Route
+                        path=(StaticSegment("patient"), StaticSegment("consents"))
+                        view=PatientConsentsPage
                     />
                     <Route
                         path=StaticSegment("patient")

@@ -6,4 +6,3 @@ DROP TABLE consent_grants;
 DROP TABLE consent_template_versions;
 DROP TABLE consent_templates;
 DROP FUNCTION consent_reject_change();
-DROP INDEX patients_user_idx;

@@ -9,9 +9,6 @@
 -- Triggers reject the changes that these rules forbid; the table owner and superusers can still
 -- disable them, which the hash chains then reveal.
 
--- A portal account has at most one record, found through this index when she signs in.
-CREATE UNIQUE INDEX patients_user_idx ON patients (clinic_id, user_id) WHERE user_id IS NOT NULL;
-
 CREATE TABLE consent_templates (
     id uuid PRIMARY KEY,
     clinic_id uuid NOT NULL REFERENCES clinics (id),

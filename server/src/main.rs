@@ -19,6 +19,8 @@ Commands:
   issue-link     Print a new enrollment or recovery link for an account by email
                  (nurture issue-link --email EMAIL)
   verify-audit   Recompute the audit hash chains; exit 0 if intact, 1 if broken, 2 on error
+  verify-consents
+                 Recompute the consent ledger chains; exit 0 if intact, 1 if broken, 2 on error
   rotate-keys    Rewrap every data key under the current key-encryption key
                  (nurture rotate-keys --help for its options)
   generate-cohort
@@ -37,6 +39,7 @@ async fn main() -> ExitCode {
         Some("create-admin") => create_admin().await,
         Some("issue-link") => issue_link().await,
         Some("verify-audit") => return commands::verify_audit::run().await,
+        Some("verify-consents") => return commands::verify_consents::run().await,
         Some("rotate-keys") => commands::rotate_keys::run(&arguments()).await,
         Some("generate-cohort") => commands::generate_cohort::run(&arguments()).await,
         Some("help" | "--help" | "-h") => {

@@ -1,4 +1,5 @@
-//! Periodic clean-up of expired sessions, WebAuthn ceremonies and rate-limit windows.
+//! Periodic clean-up of expired sessions, WebAuthn ceremonies and rate-limit windows, and the
+//! consent ledger's expiry entries.
 
 use std::time::Duration;
 
@@ -30,8 +31,23 @@ pub async fn run(pool: DbPool) {
                 if let Err(error) = stale.execute(&mut connection).await {
                     tracing::warn!(%error, "deleting old rate-limit windows failed");
                 }
+                consent_upkeep(&mut connection).await;
             }
             Err(error) => tracing::warn!(%error, "clean-up skipped: database unavailable"),
         }
+    }
+}
+
+/// Appends the ledger entries of consents that expired since the last run and deletes expired
+/// consent signature ceremonies. Expiry applies at its instant without this; the entries only
+/// record it.
+async fn consent_upkeep(connection: &mut diesel_async::AsyncPgConnection) {
+    match app::consent::record_expiries(connection, None, chrono::Utc::now()).await {
+        Ok(0) => {}
+        Ok(count) => tracing::info!(count, "recorded consent expiries in the ledger"),
+        Err(error) => tracing::warn!(%error, "recording consent expiries failed"),
+    }
+    if let Err(error) = app::consent::signature::delete_expired_ceremonies(connection).await {
+        tracing::warn!(%error, "deleting expired consent signature ceremonies failed");
     }
 }

@@ -66,6 +66,18 @@ const OTHER_FUNCTIONS: &[&str] = &[
     "access/settings",
     "access/settings/update",
     "preferences/text-size",
+    // Consent management: templates and coverage counts for admins, and a patient's own consents
+    // through `app::consent::access`, which audits each access but does not call the policy yet.
+    "admin/consent/coverage",
+    "admin/consent/templates",
+    "admin/consent/templates/create",
+    "admin/consent/templates/publish",
+    "consent/grant",
+    "consent/mine",
+    "consent/revoke",
+    "consent/sign/begin",
+    "consent/texts",
+    "consent/verify",
 ];
 
 #[tokio::test]

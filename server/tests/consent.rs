@@ -65,6 +65,7 @@ impl Clinic {
             Role::Patient,
         )
         .await;
+
         let access = AccessContext {
             actor: midwife,
             actor_roles: vec![Role::Midwife],
@@ -89,6 +90,7 @@ impl Clinic {
                     .unwrap(),
             );
         }
+
         let template = consent::create_template(
             &mut conn,
             clinic_id,

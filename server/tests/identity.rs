@@ -1330,7 +1330,7 @@ async fn patient_recovery_only_by_her_care_team() {
         .await
         .unwrap()
         .unwrap();
-    let record = app::records::patient_for_account(&mut connection, pat.clinic_id, patient_user)
+    let record = app::records::patient_of_account(&mut connection, pat.clinic_id, patient_user)
         .await
         .unwrap();
     assert!(record.is_some(), "the invitation created no record");

@@ -347,7 +347,7 @@ pub async fn my_summary() -> Result<PatientSummary, AppError> {
 
     let (services, actor) = super::server::begin().await?;
     let mut conn = crate::db::connection(&services.pool).await?;
-    let patient_id = records::patient_for_account(&mut conn, actor.clinic, actor.user)
+    let patient_id = records::patient_of_account(&mut conn, actor.clinic, actor.user)
         .await?
         .ok_or_else(AppError::not_found)?;
     let authorization = authorize(

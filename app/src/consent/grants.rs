@@ -18,7 +18,9 @@ use crate::access::DataCategory;
 use crate::access::policy::CareConsent;
 use crate::crypto::KeyProvider;
 use crate::identity::Role;
-use crate::ids::{ClinicId, ConsentGrantId, ConsentVersionId, PatientId, UserId};
+use crate::ids::{
+    ClinicId, ConsentGrantId, ConsentTemplateId, ConsentVersionId, PatientId, UserId,
+};
 use crate::records::{SealedLocation, open_patient_values, seal_patient_value};
 
 const TABLE: &str = "consent_grants";
@@ -72,10 +74,11 @@ pub struct NewConsentGrant {
     pub granted_by: UserId,
 }
 
-/// A grant as the patient sees it.
+/// A grant as shown to the patient, with the names and the reason decrypted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsentGrant {
     pub id: ConsentGrantId,
+    pub template_id: ConsentTemplateId,
     pub version_id: ConsentVersionId,
     pub kind: ConsentKind,
     pub title: String,
@@ -448,6 +451,7 @@ pub async fn list_patient_grants(
         GrantRow,
         SignatureRow,
         Option<RevocationRow>,
+        uuid::Uuid,
         String,
         String,
         i32,
@@ -463,6 +467,7 @@ pub async fn list_patient_grants(
             GrantRow::as_select(),
             SignatureRow::as_select(),
             <Option<RevocationRow>>::as_select(),
+            consent_template_versions::template_id,
             consent_templates::kind,
             consent_templates::title,
             consent_template_versions::version,
@@ -471,20 +476,32 @@ pub async fn list_patient_grants(
         .await?;
 
     let mut grants = Vec::with_capacity(rows.len());
-    for (grant, signature, revocation, kind, title, version) in rows {
+    for (grant, signature, revocation, template_id, kind, title, version) in rows {
         let fields = grant_fields((grant, signature, revocation));
-        grants.push(open_grant(conn, keys, fields, parse_kind(&kind)?, title, version).await?);
+        let template = Template {
+            id: ConsentTemplateId(template_id),
+            kind: parse_kind(&kind)?,
+            title,
+            version,
+        };
+        grants.push(open_grant(conn, keys, fields, template).await?);
     }
     Ok(grants)
+}
+
+/// The template and version a grant signed.
+struct Template {
+    id: ConsentTemplateId,
+    kind: ConsentKind,
+    title: String,
+    version: i32,
 }
 
 async fn open_grant(
     conn: &mut AsyncPgConnection,
     keys: &dyn KeyProvider,
     fields: GrantFields,
-    kind: ConsentKind,
-    title: String,
-    version: i32,
+    template: Template,
 ) -> Result<ConsentGrant, ConsentError> {
     let GrantFields {
         grant,
@@ -530,10 +547,11 @@ async fn open_grant(
 
     Ok(ConsentGrant {
         id: grant_id,
+        template_id: template.id,
         version_id: ConsentVersionId(grant.template_version_id),
-        kind,
-        title,
-        version,
+        kind: template.kind,
+        title: template.title,
+        version: template.version,
         categories: parse_all(&grant.data_categories, parse_category, "data_categories")?,
         recipient_roles: parse_all(&grant.recipient_roles, Role::parse, "recipient_roles")?,
         named_parties: grant.named_parties,
@@ -546,4 +564,40 @@ async fn open_grant(
         revoked_at: revocation.as_ref().map(|revocation| revocation.revoked_at),
         revocation_reason,
     })
+}
+
+/// Returns the template and version number of every grant of the patient that applies at
+/// `at`: started, not expired and not revoked.
+pub async fn applying_versions(
+    conn: &mut AsyncPgConnection,
+    clinic_id: ClinicId,
+    patient_id: PatientId,
+    at: DateTime<Utc>,
+) -> Result<Vec<(ConsentTemplateId, i32)>, ConsentError> {
+    let rows: Vec<(uuid::Uuid, i32)> = consent_grants::table
+        .inner_join(consent_template_versions::table)
+        .left_join(consent_revocations::table)
+        .filter(consent_grants::clinic_id.eq(clinic_id.0))
+        .filter(consent_grants::patient_id.eq(patient_id.0))
+        .filter(consent_grants::starts_at.le(at))
+        .filter(
+            consent_grants::expires_at
+                .is_null()
+                .or(consent_grants::expires_at.gt(at)),
+        )
+        .filter(
+            consent_revocations::revoked_at
+                .is_null()
+                .or(consent_revocations::revoked_at.gt(at)),
+        )
+        .select((
+            consent_template_versions::template_id,
+            consent_template_versions::version,
+        ))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(template, version)| (ConsentTemplateId(template), version))
+        .collect())
 }

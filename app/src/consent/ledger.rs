@@ -18,7 +18,7 @@ use super::schema::{
 };
 use crate::ids::{ClinicId, ConsentGrantId, PatientId};
 
-/// What a ledger entry records.
+/// Event that a ledger entry records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LedgerEvent {

@@ -15,6 +15,11 @@
 //! checks the passkey assertion before it calls [`grant_consent`].
 
 #[cfg(feature = "ssr")]
+mod access;
+mod api;
+#[cfg(feature = "ssr")]
+pub mod coverage;
+#[cfg(feature = "ssr")]
 mod error;
 #[cfg(feature = "ssr")]
 mod grants;
@@ -22,8 +27,11 @@ mod grants;
 mod hash;
 #[cfg(feature = "ssr")]
 mod ledger;
+pub mod pages;
 #[cfg(feature = "ssr")]
 mod schema;
+#[cfg(feature = "ssr")]
+pub mod signature;
 #[cfg(feature = "ssr")]
 mod templates;
 #[cfg(feature = "ssr")]
@@ -33,8 +41,8 @@ mod verify;
 pub use error::ConsentError;
 #[cfg(feature = "ssr")]
 pub use grants::{
-    ConsentGrant, NewConsentGrant, SignatureEvidence, care_consents, grant_consent,
-    list_patient_grants, revoke_consent,
+    ConsentGrant, NewConsentGrant, SignatureEvidence, applying_versions, care_consents,
+    grant_consent, list_patient_grants, revoke_consent,
 };
 #[cfg(feature = "ssr")]
 pub use hash::text_hash;
@@ -47,6 +55,8 @@ pub use templates::{
 };
 #[cfg(feature = "ssr")]
 pub use verify::{LedgerBreak, LedgerReport, verify_ledger, verify_patient_ledger};
+
+pub use api::*;
 
 use serde::{Deserialize, Serialize};
 

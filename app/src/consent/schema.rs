@@ -106,3 +106,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     consent_revocations,
     consent_ledger,
 );
+
+diesel::table! {
+    consent_signature_ceremonies (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        version_id -> Uuid,
+        nonce -> Bytea,
+        state -> Jsonb,
+        expires_at -> Timestamptz,
+    }
+}

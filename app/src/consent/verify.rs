@@ -80,15 +80,7 @@ pub async fn verify_ledger(conn: &mut AsyncPgConnection) -> Result<LedgerReport,
         .into_iter()
         .map(grant_fields)
         .collect();
-    let heads: Vec<(String, Uuid, i64, Vec<u8>)> = consent_chain_heads::table
-        .select((
-            consent_chain_heads::scope,
-            consent_chain_heads::owner_id,
-            consent_chain_heads::last_sequence,
-            consent_chain_heads::last_hash,
-        ))
-        .load(conn)
-        .await?;
+    let heads = load_heads(conn, None).await?;
     Ok(check(&entries, &grants, &heads, None))
 }
 
@@ -112,25 +104,39 @@ pub async fn verify_patient_ledger(
         .into_iter()
         .map(grant_fields)
         .collect();
-    let heads: Vec<(String, Uuid, i64, Vec<u8>)> = consent_chain_heads::table
-        .filter(consent_chain_heads::scope.eq(ChainScope::Patient.as_str()))
-        .filter(consent_chain_heads::owner_id.eq(patient_id.0))
+    let heads = load_heads(conn, Some(patient_id)).await?;
+    Ok(check(&entries, &grants, &heads, Some(ChainScope::Patient)))
+}
+
+/// A chain head: scope, owner id, last sequence number and last hash.
+type Head = (String, Uuid, i64, Vec<u8>);
+
+/// Loads every chain head, or only the head of `patient`'s chain.
+async fn load_heads(
+    conn: &mut AsyncPgConnection,
+    patient: Option<PatientId>,
+) -> Result<Vec<Head>, ConsentError> {
+    let mut query = consent_chain_heads::table
         .select((
             consent_chain_heads::scope,
             consent_chain_heads::owner_id,
             consent_chain_heads::last_sequence,
             consent_chain_heads::last_hash,
         ))
-        .load(conn)
-        .await?;
-    Ok(check(&entries, &grants, &heads, Some(ChainScope::Patient)))
+        .into_boxed();
+    if let Some(patient) = patient {
+        query = query
+            .filter(consent_chain_heads::scope.eq(ChainScope::Patient.as_str()))
+            .filter(consent_chain_heads::owner_id.eq(patient.0));
+    }
+    Ok(query.load(conn).await?)
 }
 
 /// Checks the chains of `entries` against `heads`; `only` limits the check to one scope.
 fn check(
     entries: &[EntryRow],
     grants: &[GrantFields],
-    heads: &[(String, Uuid, i64, Vec<u8>)],
+    heads: &[Head],
     only: Option<ChainScope>,
 ) -> LedgerReport {
     let grants: HashMap<Uuid, &GrantFields> = grants

@@ -82,3 +82,9 @@ where
         other => other.map_err(message),
     }
 }
+
+/// Asks the authenticator for an assertion over `options`, for ceremonies that other modules
+/// start, such as signing a consent; returns the credential as JSON.
+pub async fn passkey_assertion(options: &str) -> Result<String, String> {
+    get(options).await
+}

@@ -104,6 +104,8 @@ fn AreaLinks(area: Area) -> impl IntoView {
             {(area == Area::Clinician).then(|| view! { <li><a href="/clinician/emergency">"Emergency access"</a></li> })}
             {(area == Area::Compliance).then(|| view! { <li><a href="/compliance/emergency">"Emergency access oversight"</a></li> })}
             {(area == Area::Patient).then(|| view! { <li><a href="/patient/access-history">"Who accessed my record"</a></li> })}
+            {(area == Area::Admin).then(|| view! { <li><a href="/admin/consents">"Consent templates"</a></li> })}
+            {(area == Area::Patient).then(|| view! { <li><a href="/patient/consents">"My consents"</a></li> })}
             <li>
                 <a href="/account/security">"Your passkeys and sessions"</a>
             </li>

@@ -9,7 +9,7 @@ use crate::ids::{ClinicId, PatientId, UserId};
 
 /// Returns the record of the patient whose portal account is `user_id` in `clinic_id`, or
 /// `None` if she has none or it was erased.
-pub async fn patient_for_account(
+pub async fn patient_of_account(
     conn: &mut AsyncPgConnection,
     clinic_id: ClinicId,
     user_id: UserId,

@@ -38,7 +38,7 @@ mod sealing;
 mod search;
 
 pub use access::{AccessContext, RecordKeys, validate_purpose};
-pub use accounts::patient_for_account;
+pub use accounts::patient_of_account;
 pub use appointments::{
     Appointment, AppointmentKind, AppointmentStatus, CareTeamMember, NewAppointment,
     NewCareTeamMember, add_care_team_member, list_appointments, list_care_team,

@@ -8,8 +8,8 @@ use super::access::{patient_key, version_to_db};
 use crate::crypto::{DataClass, KeyProvider};
 use crate::ids::{ClinicId, PatientId};
 
-/// Where a sealed value is stored, which its additional authenticated data names, so that a
-/// ciphertext copied to another row or column fails to open.
+/// Location of a sealed value. Its additional authenticated data names it, so a ciphertext
+/// copied to another row or column fails to open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SealedLocation {
     pub table: &'static str,

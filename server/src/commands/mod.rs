@@ -3,3 +3,4 @@
 pub mod generate_cohort;
 pub mod rotate_keys;
 pub mod verify_audit;
+pub mod verify_consents;

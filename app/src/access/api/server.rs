@@ -214,7 +214,7 @@ pub async fn access_history(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
 ) -> Result<Vec<AccessHistoryItem>, AppError> {
-    let patient = records::patient_for_account(conn, actor.clinic, actor.user)
+    let patient = records::patient_of_account(conn, actor.clinic, actor.user)
         .await?
         .ok_or_else(AppError::not_found)?;
     let authorization = guard::authorize(

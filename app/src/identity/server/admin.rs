@@ -78,7 +78,7 @@ pub async fn invite_patient(
     .await
 }
 
-/// What an invited patient's record starts with.
+/// Details of an invited patient's new record.
 struct PatientRecord {
     date_of_birth: NaiveDate,
     /// The inviter's role on the patient's care team.

@@ -1,0 +1,1 @@
+DROP TABLE consent_signature_ceremonies;
