@@ -41,7 +41,7 @@ test('a clinician uses break-glass and a compliance officer reviews it', async (
   // The midwife invites a patient, which puts the patient's record in her care.
   const midwife = await person(browser, midwifeLink, '/clinician');
   await midwife.page.getByLabel('Name', { exact: true }).fill('Pia Quill');
-  await midwife.page.getByLabel('Email', { exact: true }).fill('pia@example.org');
+  await midwife.page.getByLabel('Email', { exact: true }).fill('pia.quill@example.org');
   await midwife.page.getByLabel('Date of birth', { exact: true }).fill('1994-08-21');
   await midwife.page.getByRole('button', { name: 'Create invitation' }).click();
   await expect(midwife.page.getByTestId('patient-link')).toContainText('/enroll#');
