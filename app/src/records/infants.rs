@@ -217,15 +217,7 @@ pub async fn list_infants(
                 context.data_key_version = access::version_from_db(version);
                 context
             };
-            let birth_context = context("birth_date_ciphertext");
-            let birth_date = key
-                .decrypt_text(&birth_context, &birth_date)?
-                .parse()
-                .map_err(|_| RecordsError::CorruptValue {
-                    table: TABLE,
-                    column: birth_context.column,
-                    row_id: id,
-                })?;
+            let birth_date = decrypt_birth_date(&key, id, version, &birth_date)?;
             let weight: StoredWeight =
                 key.decrypt_json(&context("birth_weight_ciphertext"), &weight)?;
             found.push(Infant {
@@ -276,16 +268,26 @@ pub(super) async fn growth_facts(
         context.data_key_version = access::version_from_db(version);
         context
     };
-    let birth_context = context("birth_date_ciphertext");
-    let birth_date = key
-        .decrypt_text(&birth_context, &birth_date)?
-        .parse()
-        .map_err(|_| RecordsError::CorruptValue {
-            table: TABLE,
-            column: birth_context.column,
-            row_id: id,
-        })?;
+    let birth_date = decrypt_birth_date(key, id, version, &birth_date)?;
     let weight: StoredWeight = key.decrypt_json(&context("birth_weight_ciphertext"), &weight)?;
     let sex: Sex = key.decrypt_json(&context("sex_ciphertext"), &sex)?;
     Ok((birth_date, weight.kilograms, sex))
+}
+
+/// Decrypts and parses the birth date of infant row `id`.
+fn decrypt_birth_date(
+    key: &PatientKey,
+    id: uuid::Uuid,
+    version: i32,
+    ciphertext: &[u8],
+) -> Result<NaiveDate, RecordsError> {
+    let mut context = key.context(TABLE, "birth_date_ciphertext", id, DataClass::Infant);
+    context.data_key_version = access::version_from_db(version);
+    key.decrypt_text(&context, ciphertext)?
+        .parse()
+        .map_err(|_| RecordsError::CorruptValue {
+            table: TABLE,
+            column: context.column,
+            row_id: id,
+        })
 }
