@@ -28,7 +28,7 @@ use tower_sessions::Session;
 use crate::database::DatabaseUrl;
 use crate::state::AppState;
 
-/// Longest time one stream stays open before the browser is asked to reconnect.
+/// Maximum time one stream stays open before the browser is asked to reconnect.
 pub const STREAM_LIFETIME: Duration = Duration::from_secs(60);
 
 /// How long the browser waits before reconnecting a closed stream.
@@ -171,8 +171,8 @@ async fn listen(
     result
 }
 
-/// Passes on what was recorded while no connection listened; on the first connection, only
-/// notes where the stream of events stands.
+/// Forwards what was recorded while no connection listened. On the first connection, it only
+/// records the newest event id.
 async fn catch_up(
     pool: &DbPool,
     hub: &EventHub,
@@ -214,7 +214,7 @@ async fn forward_one(
 /// `GET /api/events`: the signed-in user's care events as server-sent events.
 ///
 /// A new stream starts with a `ready` event whose id is the user's newest event, so that a later
-/// reconnection knows where to resume. A reconnection (with `Last-Event-ID`) first replays the
+/// reconnection resumes from it. A reconnection (with `Last-Event-ID`) first replays the
 /// missed events, most urgent first, then a `sync` event carrying the newest id. Each new event
 /// follows as a `care` event with its id and a JSON [`CareEvent`].
 pub async fn stream(

@@ -1,4 +1,4 @@
-//! The authorization matrix of issue #5: every server function that touches patient data, as
+//! The authorization matrix: every server function that touches patient data, as
 //! every role, in every relationship to the patient, under every state of her care consent.
 //! Each cell calls the function through the real router over HTTP and checks both the answer
 //! (200 or the same 404 as for a missing record) and the audit events of that one request,
@@ -126,7 +126,7 @@ const EMERGENCY_ROLES: [Role; 4] = [
     Role::MentalHealthSpecialist,
 ];
 
-/// The rules of issue #5, written out: a patient uses her own record as her role permits; a
+/// The access rules, written out: a patient uses her own record as her role permits; a
 /// care-team member needs an active membership, her role's permission and a consent in force;
 /// break-glass opens the clinical categories a clinician's role permits, for reading and
 /// writing, as emergency access; everything else is denied.
@@ -419,7 +419,7 @@ async fn patient_cannot_read_another_patients_rows_by_id() {
 }
 
 #[tokio::test]
-async fn bulk_request_with_one_forbidden_id_is_refused_whole() {
+async fn bulk_request_with_forbidden_id_rejected() {
     let world = World::build().await;
     let gp = &world.personas[&Role::PrimaryCareProvider];
     let allowed = world.patient(

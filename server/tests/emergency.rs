@@ -78,7 +78,7 @@ fn request_arguments(patient: PatientId, level: &str) -> Vec<(&'static str, Stri
 }
 
 #[tokio::test]
-async fn critical_request_is_granted_at_once_and_audited_as_emergency() {
+async fn critical_request_granted_at_once() {
     let world = World::build().await;
     let midwife = &world.personas[&Role::Midwife];
     let patient = world.patient(Relationship::OffCareTeam, Consent::Never, Role::Midwife);

@@ -166,7 +166,7 @@ async fn publish_on(app: &TestApp, event: NewCareEvent) -> i64 {
 }
 
 #[tokio::test]
-async fn an_event_recorded_on_one_node_reaches_a_stream_on_another() {
+async fn event_crosses_to_other_node() {
     let app = TestApp::new().await;
     let (cookie, user, clinic) = signed_in_admin(&app).await;
     let node = Node::start(&app);
@@ -210,7 +210,7 @@ async fn an_event_recorded_on_one_node_reaches_a_stream_on_another() {
 }
 
 #[tokio::test]
-async fn a_rolled_back_change_announces_nothing() {
+async fn rollback_announces_nothing() {
     let app = TestApp::new().await;
     let (cookie, user, clinic) = signed_in_admin(&app).await;
     let node = Node::start(&app);
@@ -251,7 +251,7 @@ async fn a_rolled_back_change_announces_nothing() {
 }
 
 #[tokio::test]
-async fn a_reconnecting_client_gets_what_it_missed_most_urgent_first() {
+async fn reconnect_replays_missed_urgent_first() {
     let app = TestApp::new().await;
     let (cookie, user, clinic) = signed_in_admin(&app).await;
     let node = Node::start(&app);

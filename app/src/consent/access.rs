@@ -32,7 +32,7 @@ pub struct OwnRecord {
 
 /// Returns the signed-in patient and her record once the access policy allows `action` on
 /// her consents, or "not found" for any other user. The policy, not this function, checks
-/// that the user holds the patient role, so that a refusal is audited.
+/// that the user has the patient role, so that a rejection is audited.
 pub async fn own_record(services: &Services, action: Action) -> Result<OwnRecord, AppError> {
     let user = auth::require_user(services).await?;
     let mut conn = crate::db::connection(&services.pool).await?;

@@ -5,7 +5,7 @@
 //! never clinical content: a dashboard that receives one fetches the details through the access
 //! policy like any other read. Events are rows of `care_events`; a trigger announces each on a
 //! PostgreSQL channel when its transaction commits, so every app node on the database hears of
-//! it, and a client that reconnects asks for the rows it missed.
+//! it, and a client that reconnects requests the rows it missed.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -21,7 +21,7 @@ pub use store::{
     care_team_audience, event_by_id, events_after, latest_event_id, newest_event_id, publish,
 };
 
-/// What changed on the record.
+/// The kind of change on the record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CareEventKind {
@@ -91,7 +91,7 @@ impl CareEventKind {
     }
 }
 
-/// How soon the recipients should look. Dashboards list higher priorities first.
+/// The urgency of an event for its recipients. Dashboards list higher priorities first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {

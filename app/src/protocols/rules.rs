@@ -98,7 +98,7 @@ impl Rule {
     }
 }
 
-/// What a fired rule creates.
+/// The alert or task a fired rule creates.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     /// An alert shown at once to every care-team member in `roles`.
@@ -517,7 +517,7 @@ mod tests {
     }
 
     #[test]
-    fn phq9_item_9_alerts_and_gad7_from_10_creates_task() {
+    fn phq9_item_9_and_gad7_thresholds() {
         let mut phq9 = vec![Some(0); 9];
         assert_eq!(
             rules(&ObservationValue::phq9(phq9.clone()).unwrap()),
@@ -570,7 +570,7 @@ mod tests {
     }
 
     #[test]
-    fn birth_weight_loss_only_in_the_first_two_weeks() {
+    fn birth_weight_loss_window_limit() {
         let infant = |age_days| InfantFacts {
             sex: Sex::Male,
             age_days,

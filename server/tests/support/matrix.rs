@@ -24,7 +24,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use super::TestApp;
 use super::personas::{Persona, persona};
 
-/// How the signed-in user stands to the patient.
+/// The signed-in user's relationship to the patient.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Relationship {
     /// The patient's record is linked to the user's own account.
@@ -34,7 +34,7 @@ pub enum Relationship {
     OtherClinic,
     /// The user's membership ended yesterday.
     ExpiredMembership,
-    /// The user holds a break-glass grant in force.
+    /// The user has a break-glass grant in force.
     UnderBreakGlass,
     /// The user's break-glass grant expired an hour ago.
     AfterBreakGlassExpiry,
@@ -167,7 +167,7 @@ impl World {
         }
     }
 
-    /// Returns the patient who stands in `relationship` to [`World::persona`] of `role`.
+    /// Returns the patient who is in `relationship` to [`World::persona`] of `role`.
     pub fn patient(&self, relationship: Relationship, consent: Consent, role: Role) -> PatientId {
         if relationship == Relationship::OwnRecord {
             self.own[&(role, consent)].1
