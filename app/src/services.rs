@@ -6,6 +6,7 @@ use std::time::Duration;
 use leptos::prelude::use_context;
 use webauthn_rs::Webauthn;
 
+use crate::audit::AuditWriter;
 use crate::crypto::KeyProvider;
 use crate::db::DbPool;
 use crate::error::AppError;
@@ -18,6 +19,8 @@ pub struct Services {
     pub keys: Arc<dyn KeyProvider>,
     pub blind_index: BlindIndexKey,
     pub settings: IdentitySettings,
+    /// Group commit for access events committed on their own, such as denials.
+    pub audit: AuditWriter,
 }
 
 /// Limits and lifetimes of identity features, from configuration.

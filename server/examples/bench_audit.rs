@@ -3,7 +3,10 @@
 //!
 //! 1. Appends: [`WRITERS`] tasks, each with its own connection, commit one event per transaction
 //!    with synchronous commit, first all on one clinic, then spread over [`WRITERS`] clinics.
-//!    Each measurement runs `NURTURE_BENCH_ROUNDS` times (default 3) and the median is printed.
+//!    Then the same through the group-commit writer, which the server uses for events committed
+//!    on their own: [`WRITERS`] tasks each hand it one event at a time and wait until it is
+//!    committed. Each measurement runs `NURTURE_BENCH_ROUNDS` times (default 3) and the median
+//!    is printed.
 //! 2. Verification: fills a fresh database with `NURTURE_BENCH_VERIFY_EVENTS` events (default
 //!    1,000,000) on one clinic, [`FILL_PER_TRANSACTION`] per transaction from [`WRITERS`]
 //!    writers, then times `verify_chains` over all of them.
@@ -14,11 +17,12 @@ mod support;
 use std::time::{Duration, Instant};
 
 use app::audit::{
-    AccessAction, AccessOutcome, ClientInfo, NewAccessEvent, record_access, record_accesses,
-    verify_chains,
+    AccessAction, AccessOutcome, AuditWriter, ClientInfo, NewAccessEvent, record_access,
+    record_accesses, verify_chains,
 };
 use app::ids::{ClinicId, PatientId, UserId};
 use diesel_async::AsyncConnection;
+use server::config::DatabaseConfig;
 use support::TestDatabase;
 
 const WRITERS: usize = 32;
@@ -39,6 +43,17 @@ async fn main() {
         }
         print_rates(
             &format!("appends, {WRITERS} writers, {clinics} clinics"),
+            rates,
+        );
+    }
+    for clinics in [1, WRITERS] {
+        let mut rates = Vec::new();
+        for _ in 0..rounds {
+            let elapsed = bench_writer(&database, clinics).await;
+            rates.push((WRITERS * EVENTS_PER_WRITER) as f64 / elapsed.as_secs_f64());
+        }
+        print_rates(
+            &format!("group-commit writer, {WRITERS} writers, {clinics} clinics"),
             rates,
         );
     }
@@ -140,6 +155,42 @@ async fn bench_appends(
     }
     for writer in writers {
         writer.await.unwrap();
+    }
+    start.elapsed()
+}
+
+/// Appends `WRITERS * EVENTS_PER_WRITER` events through one [`AuditWriter`], from `WRITERS`
+/// tasks that each wait for an event to commit before sending the next. Writer `i` uses clinic
+/// `i % clinic_count`.
+async fn bench_writer(database: &TestDatabase, clinic_count: usize) -> Duration {
+    let mut owner = support::connect(&database.url).await;
+    let mut clinics = Vec::new();
+    for _ in 0..clinic_count {
+        let slug = format!("bench-{}", uuid::Uuid::new_v4().simple());
+        clinics.push(support::create_clinic(&mut owner, &slug).await);
+    }
+    let writer = AuditWriter::start(server::database::build_pool(&DatabaseConfig {
+        url: database.runtime_url.clone(),
+        migration_url: None,
+        pool_size: AuditWriter::CONNECTIONS,
+        acquire_timeout: Duration::from_secs(30),
+    }));
+    // Opens the writer's connections before the clock starts, as a running server has.
+    writer.record(access(clinics[0])).await.unwrap();
+
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for index in 0..WRITERS {
+        let clinic_id = clinics[index % clinic_count];
+        let writer = writer.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..EVENTS_PER_WRITER {
+                writer.record(access(clinic_id)).await.unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
     }
     start.elapsed()
 }

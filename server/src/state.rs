@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::audit::{AuditKey, AuditKeyring};
+use app::audit::{AuditKey, AuditKeyring, AuditWriter};
 use app::crypto::LocalKeyProvider;
 use app::db::DbPool;
 use app::identity::server::email::BlindIndexKey;
@@ -12,7 +12,7 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
-use crate::config::{Config, HttpConfig};
+use crate::config::{Config, DatabaseConfig, HttpConfig};
 use crate::events::EventHub;
 
 /// Everything a handler may need; cheap to clone.
@@ -51,6 +51,10 @@ impl AppState {
                 ceremony_ttl: Duration::from_secs(5 * 60),
                 rate_limits: RateLimits::default(),
             },
+            audit: AuditWriter::start(crate::database::build_pool(&DatabaseConfig {
+                pool_size: AuditWriter::CONNECTIONS,
+                ..config.database.clone()
+            })),
         };
         Ok(Self {
             leptos_options,

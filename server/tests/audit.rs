@@ -7,8 +7,8 @@ mod support;
 use std::net::IpAddr;
 
 use app::audit::{
-    AccessAction, AccessOutcome, AuditError, AuditKey, AuditKeyring, AuditTable, BreakReason,
-    ClientInfo, HistoryPage, NewAccessEvent, NewSecurityEvent, SecurityEventKind,
+    AccessAction, AccessOutcome, AuditError, AuditKey, AuditKeyring, AuditTable, AuditWriter,
+    BreakReason, ClientInfo, HistoryPage, NewAccessEvent, NewSecurityEvent, SecurityEventKind,
     patient_access_history, record_access, record_security_event, user_security_events,
     verify_chains,
 };
@@ -490,6 +490,8 @@ async fn shards_by_purpose(conn: &mut AsyncPgConnection) -> Vec<(i16, String)> {
         .collect()
 }
 
+/// The second writer finds shard 0 held, takes shard 1, and its next append continues there from
+/// the head it moved, without locking a head first.
 #[tokio::test]
 async fn concurrent_writer_takes_next_shard() {
     let database = TestDatabase::migrated().await;
@@ -511,15 +513,66 @@ async fn concurrent_writer_takes_next_shard() {
         shards,
         [
             (0, "first".to_owned()),
-            (0, "third".to_owned()),
             (0, "zero".to_owned()),
-            (1, "second".to_owned())
+            (1, "second".to_owned()),
+            (1, "third".to_owned())
         ]
     );
     assert!(report.is_intact(), "{:?}", report.first_break());
     assert_eq!(report.chains.len(), 1);
     assert_eq!(report.chains[0].events, 4);
     assert_eq!(report.chains[0].shards, 32);
+}
+
+/// An append rolled back after moving a head leaves this process remembering a head that the
+/// database never committed. The next append must notice, write nothing after that head, and
+/// continue the chain from the committed one.
+#[tokio::test]
+async fn append_after_rolled_back_append_continues_chain() {
+    let database = TestDatabase::migrated().await;
+    let mut conn = support::connect(&database.url).await;
+    let clinic_id = support::create_clinic(&mut conn, "harbour-clinic").await;
+    record(
+        &mut conn,
+        access(clinic_id, PatientId::new_random(), "kept"),
+    )
+    .await;
+
+    let rolled_back = conn
+        .transaction(async |conn| {
+            record_access(conn, access(clinic_id, PatientId::new_random(), "undone")).await?;
+            Err::<(), _>(AuditError::MixedClinics)
+        })
+        .await;
+    record(
+        &mut conn,
+        access(clinic_id, PatientId::new_random(), "after"),
+    )
+    .await;
+    record_security(
+        &mut conn,
+        security(
+            clinic_id,
+            UserId::new_random(),
+            SecurityEventKind::SignInFailed,
+        ),
+    )
+    .await;
+    let report = verify_chains(&mut conn, &support::audit_keyring())
+        .await
+        .unwrap();
+
+    assert!(matches!(rolled_back, Err(AuditError::MixedClinics)));
+    assert_eq!(
+        shards_by_purpose(&mut conn).await,
+        [(0, "after".to_owned()), (0, "kept".to_owned())]
+    );
+    assert!(report.is_intact(), "{:?}", report.first_break());
+    let access_chain = &report.chains[0];
+    assert_eq!(
+        (access_chain.table, access_chain.events),
+        (AuditTable::DataAccess, 2)
+    );
 }
 
 #[tokio::test]
@@ -920,4 +973,93 @@ async fn access_without_patient_rejected_unless_search() {
         .await
         .unwrap();
     assert!(report.is_intact(), "{:?}", report.first_break());
+}
+
+/// Runs `events` through a group-commit writer of the database's own, all sent before the
+/// writer's tasks first run (the test runtime has one thread), and returns each outcome.
+async fn through_writer(
+    database: &TestDatabase,
+    events: Vec<NewAccessEvent>,
+) -> Vec<Result<app::audit::AuditEventId, AuditError>> {
+    let config = server::config::DatabaseConfig {
+        url: database.runtime_url.clone(),
+        migration_url: None,
+        pool_size: AuditWriter::CONNECTIONS,
+        acquire_timeout: std::time::Duration::from_secs(10),
+    };
+    let writer = AuditWriter::start(server::database::build_pool(&config));
+    futures_util::future::join_all(events.into_iter().map(|event| writer.record(event))).await
+}
+
+async fn transactions_holding_events(conn: &mut AsyncPgConnection) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::Int8)]
+        transactions: i64,
+    }
+    let count: Count = diesel::sql_query(
+        "SELECT count(DISTINCT xmin::text) AS transactions FROM data_access_audit",
+    )
+    .get_result(conn)
+    .await
+    .unwrap();
+    count.transactions
+}
+
+#[tokio::test]
+async fn writer_commits_concurrent_events_together() {
+    let database = TestDatabase::migrated().await;
+    let mut conn = support::connect(&database.url).await;
+    let first = support::create_clinic(&mut conn, "first-clinic").await;
+    let second = support::create_clinic(&mut conn, "second-clinic").await;
+    let events: Vec<_> = (0..40)
+        .map(|index| {
+            let clinic_id = if index % 3 == 0 { second } else { first };
+            access(
+                clinic_id,
+                PatientId::new_random(),
+                &format!("visit {index}"),
+            )
+        })
+        .collect();
+
+    let outcomes = through_writer(&database, events).await;
+    let report = verify_chains(&mut conn, &support::audit_keyring())
+        .await
+        .unwrap();
+
+    let ids: std::collections::HashSet<_> = outcomes.into_iter().map(Result::unwrap).collect();
+    assert_eq!(ids.len(), 40);
+    assert_eq!(transactions_holding_events(&mut conn).await, 1);
+    assert!(report.is_intact(), "{:?}", report.first_break());
+    let events_of = |clinic_id| {
+        report
+            .chains
+            .iter()
+            .find(|chain| chain.clinic_id == clinic_id)
+            .map(|chain| chain.events)
+    };
+    assert_eq!((events_of(first), events_of(second)), (Some(26), Some(14)));
+}
+
+#[tokio::test]
+async fn writer_rejects_only_the_bad_event() {
+    let database = TestDatabase::migrated().await;
+    let mut conn = support::connect(&database.url).await;
+    let clinic_id = support::create_clinic(&mut conn, "harbour-clinic").await;
+    let mut events: Vec<_> = (0..5)
+        .map(|_| access(clinic_id, PatientId::new_random(), "visit"))
+        .collect();
+    // The table's CHECK constraint rejects a blank purpose.
+    events[2].purpose = "   ".to_owned();
+
+    let outcomes = through_writer(&database, events).await;
+    let report = verify_chains(&mut conn, &support::audit_keyring())
+        .await
+        .unwrap();
+
+    let failed: Vec<_> = outcomes.iter().map(Result::is_err).collect();
+    assert_eq!(failed, [false, false, true, false, false]);
+    assert!(report.is_intact(), "{:?}", report.first_break());
+    assert_eq!(report.chains[0].events, 4);
 }

@@ -3,24 +3,31 @@
 //!
 //! `authorize` loads the facts about the patient (her clinic and account, care-team
 //! memberships, care consents, break-glass grants) and the clinic's permission table, and applies
-//! [`policy::decide`]. A denial is recorded in the audit trail in a transaction of its own, so it
-//! stays recorded although the request fails, and the caller gets the same "not found or not
+//! [`policy::decide`]. A denial is committed to the audit trail on its own, through the
+//! server's group-commit writer ([`crate::audit::AuditWriter`]), so it stays recorded although
+//! the request fails, and the caller gets the same "not found or not
 //! permitted" error whether or not the patient exists. An allowed request gets an
 //! [`Authorization`]: the record store's functions take one instead of a patient id, so they
 //! cannot be called for a patient or a data category that was not authorized.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
+use leptos::prelude::use_context;
 
 use crate::access::policy::{self, AccessRequest, Decision, DenyReason, PatientFacts};
 use crate::access::{Action, DataCategory, emergency, settings};
-use crate::audit::{AccessAction, AccessOutcome, ClientInfo, NewAccessEvent, record_access};
+use crate::audit::{
+    AccessAction, AccessOutcome, AuditError, ClientInfo, NewAccessEvent, record_access,
+};
 use crate::error::AppError;
 use crate::identity::Role;
 use crate::identity::server::auth::SignedInUser;
 use crate::identity::server::request::RequestMeta;
 use crate::ids::{ClinicId, PatientId, UserId};
 use crate::records::{self, AccessContext, RecordsError};
+use crate::services::Services;
 
 /// The signed-in user who asks for access, with the client she uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,7 +215,7 @@ async fn decide(
     Ok(policy::decide(&request, &facts, &table))
 }
 
-/// Records a denied access in a transaction of its own.
+/// Records a denied access, committed on its own (see [`commit_event`]).
 async fn record_denial(
     conn: &mut AsyncPgConnection,
     access: &AccessContext,
@@ -234,14 +241,26 @@ async fn record_denial(
         emergency: false,
         client: access.client.clone(),
     };
-    conn.transaction::<_, AppError, _>(async move |conn| {
-        record_access(conn, event).await.map_err(|error| {
-            tracing::error!(%error, "recording a denied access failed");
-            AppError::internal()
-        })?;
-        Ok(())
+    commit_event(conn, event).await.map_err(|error| {
+        tracing::error!(%error, "recording a denied access failed");
+        AppError::internal()
     })
-    .await
+}
+
+/// Commits an access event on its own before the request goes on: through the server's
+/// group-commit writer when the request has one, otherwise in a transaction on `conn`, as in
+/// commands and tests that call the policy without a server.
+async fn commit_event(
+    conn: &mut AsyncPgConnection,
+    event: NewAccessEvent,
+) -> Result<(), AuditError> {
+    match use_context::<Arc<Services>>() {
+        Some(services) => services.audit.record(event).await.map(drop),
+        None => {
+            conn.transaction(async move |conn| record_access(conn, event).await.map(drop))
+                .await
+        }
+    }
 }
 
 /// Returns the audit trail's name for an action.
@@ -290,12 +309,8 @@ pub async fn record_allowed(
         emergency: access.emergency,
         client: access.client.clone(),
     };
-    conn.transaction::<_, AppError, _>(async move |conn| {
-        record_access(conn, event).await.map_err(|error| {
-            tracing::error!(%error, "recording an access failed");
-            AppError::internal()
-        })?;
-        Ok(())
+    commit_event(conn, event).await.map_err(|error| {
+        tracing::error!(%error, "recording an access failed");
+        AppError::internal()
     })
-    .await
 }

@@ -1,4 +1,8 @@
-//! Chain heads: the last sequence number and hash of each (table, clinic, shard) chain.
+//! Chain heads: the last sequence number and hash of each (table, clinic, shard) chain, and
+//! this process's memory of the heads it last moved.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{LazyLock, Mutex};
 
 use diesel::QueryableByName;
 use diesel::sql_types::{Bytea, Int2, Int8, Text, Uuid};
@@ -15,7 +19,8 @@ use crate::ids::ClinicId;
 /// it finds. Lowering it leaves the higher shards unused but still verified.
 pub(super) const SHARDS: i16 = 32;
 
-/// The head of a chain as locked for an append.
+/// The head of a chain, as locked for an append or as this process last left it.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct ChainHead {
     pub shard: i16,
     pub last_sequence: i64,
@@ -135,4 +140,45 @@ async fn create_heads(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Most clinics whose heads one process remembers. Past it, the memory starts again empty,
+/// which only costs the next appends of each clinic the locking path.
+const REMEMBERED_CLINICS: usize = 10_000;
+
+type Remembered = HashMap<(AuditTable, ClinicId), VecDeque<ChainHead>>;
+
+/// Heads that appends of this process moved, per table and clinic, least recently moved first.
+///
+/// An append that starts from a remembered head writes the event and moves the head in one
+/// statement, which checks that no other transaction holds the head and that it has not moved
+/// since (see [`super::statements`]). That saves the round trip of [`lock_head`] in the common
+/// case. A remembered head can be stale: the appending transaction rolled back, or another
+/// server appended to the same shard. The check then fails, nothing is written, and the append
+/// locks a head as if nothing were remembered. The memory only ever saves work; the database
+/// decides.
+///
+/// Taking the least recently moved head first gives the transaction that moved it the longest
+/// time to commit, so under steady load a taken head is rarely still locked.
+static REMEMBERED: LazyLock<Mutex<Remembered>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// Takes the least recently moved head of `table` and `clinic_id` that this process remembers.
+pub(super) fn take_remembered(table: AuditTable, clinic_id: ClinicId) -> Option<ChainHead> {
+    let mut remembered = REMEMBERED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    remembered.get_mut(&(table, clinic_id))?.pop_front()
+}
+
+/// Remembers `head` as the newest position of its shard, replacing what was remembered of it.
+pub(super) fn remember(table: AuditTable, clinic_id: ClinicId, head: ChainHead) {
+    let mut remembered = REMEMBERED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if remembered.len() >= REMEMBERED_CLINICS && !remembered.contains_key(&(table, clinic_id)) {
+        remembered.clear();
+    }
+    let heads = remembered.entry((table, clinic_id)).or_default();
+    heads.retain(|known| known.shard != head.shard);
+    heads.push_back(head);
 }

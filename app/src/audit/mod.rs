@@ -6,11 +6,14 @@
 //! rolls back with the access it records.
 //!
 //! Each clinic's events in each table form up to 32 independent hash chains, called shards and
-//! numbered from 0. An append locks the head of one shard in `audit_chain_heads`
-//! (`SELECT ... FOR UPDATE SKIP LOCKED`) until the caller's transaction ends: the
-//! lowest-numbered shard that no other transaction holds. Concurrent writers for one
-//! clinic therefore take different shards and commit in parallel, while a clinic without
-//! concurrent writers keeps using shard 0 only. Sequence numbers start at 1 in each shard. An
+//! numbered from 0. An append holds the head of one shard in `audit_chain_heads` locked until
+//! the caller's transaction ends, so concurrent writers for one clinic take different shards and
+//! commit in parallel. In the common case an append is one statement: it starts from a head
+//! that this process moved earlier, locks it only if no other transaction holds it and it has
+//! not moved since (`FOR UPDATE SKIP LOCKED` with the expected sequence number and hash),
+//! inserts the events and moves the head. Otherwise it writes nothing, and the append first
+//! locks the lowest-numbered shard that no other transaction holds, then appends after it.
+//! Sequence numbers start at 1 in each shard. An
 //! event's hash is HMAC-SHA-256, under the audit key (see [`AuditKeyring`]), over its canonical
 //! encoding, which ends with the previous event's hash in the same shard; the first event's
 //! previous hash is 32 zero bytes. See [`hash`] for the encoding and [`verify_chains`] for the
@@ -30,12 +33,6 @@
 //! verifier reads. Tamper evidence is unchanged: every event is in exactly one chain, every
 //! chain has a head, and an event moved to another shard breaks both chains.
 //!
-//! NOTE: appends slow down when one transaction records many events. With 32 writers on a
-//! 2-vCPU machine, 1,000 events per transaction appended at about 700 events/s and 50 per
-//! transaction at about 1,500 (`server/examples/bench_crypto.rs` with
-//! `NURTURE_BENCH_VERIFY_EVENTS`). The likely cause, not confirmed, is that each append updates
-//! the same head row again and PostgreSQL keeps every version until the transaction ends.
-//!
 //! A transaction that records events in both tables locks two chain heads. Record the access
 //! event first. When every shard is locked, a writer waits for shard 0 of that table, so two
 //! transactions that follow this order cannot deadlock on one clinic's heads.
@@ -50,6 +47,7 @@ mod rows;
 mod statements;
 mod types;
 mod verify;
+mod writer;
 
 pub use history::{AccessEvent, HistoryCursor, HistoryPage, MAX_PAGE_SIZE, SecurityEvent};
 pub use history::{patient_access_history, user_security_events};
@@ -61,3 +59,4 @@ pub use types::{
     NewSecurityEvent,
 };
 pub use verify::{BreakReason, BrokenLink, ChainReport, VerifyReport, verify_chains};
+pub use writer::AuditWriter;

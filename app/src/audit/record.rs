@@ -3,12 +3,13 @@
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use super::chain::lock_head;
+use super::chain::{ChainHead, ensure_in_transaction, lock_head, remember, take_remembered};
 use super::hash::{access_hash, security_hash};
 use super::keys::{AuditKey, signing_key};
 use super::rows::{AccessRow, SecurityRow};
 use super::statements::{AppendAccess, AppendSecurity};
 use super::{AccessAction, AuditError, AuditEventId, AuditTable, NewAccessEvent, NewSecurityEvent};
+use crate::ids::ClinicId;
 
 /// Records an access to a patient's data in `data_access_audit`, signed with the installed
 /// audit key (see [`super::install_audit_keys`]). Only a [`AccessAction::Search`] may name no
@@ -50,44 +51,139 @@ pub async fn record_accesses(
     }
     let key = signing_key()?;
     let version = key_version(key)?;
-    let head = lock_head(conn, AuditTable::DataAccess, clinic_id).await?;
-
-    let mut rows = Vec::with_capacity(events.len());
-    let (mut sequence, mut prev_hash) = (head.last_sequence, head.last_hash);
-    for event in events {
-        sequence += 1;
-        let mut row = access_row(event, sequence, prev_hash, version);
-        row.hash = access_hash(&row, key).to_vec();
-        prev_hash = row.hash.clone();
-        rows.push(row);
-    }
-    for chunk in rows.chunks(APPEND_CHUNK) {
-        AppendAccess {
-            rows: chunk,
-            shard: head.shard,
-        }
-        .execute(conn)
-        .await?;
-    }
+    let mut rows: Vec<AccessRow> = events
+        .into_iter()
+        .map(|event| access_row(event, version))
+        .collect();
+    append(conn, AuditTable::DataAccess, clinic_id, &mut rows, key).await?;
     Ok(rows.iter().map(|row| AuditEventId(row.id)).collect())
+}
+
+/// A row of an audit table that takes a place in a shard's chain.
+trait ChainedRow: Sized {
+    /// Places the row at `sequence` after the event whose hash is `prev_hash`, signs it with
+    /// `key` and returns its hash.
+    fn link(&mut self, sequence: i64, prev_hash: Vec<u8>, key: &AuditKey) -> Vec<u8>;
+
+    /// Runs the append statement for `rows`, consecutive events after `head`; true if it
+    /// appended them, false if it found the head moved or locked by another transaction.
+    async fn insert_after(
+        conn: &mut AsyncPgConnection,
+        rows: &[Self],
+        head: &ChainHead,
+    ) -> Result<bool, AuditError>;
+}
+
+impl ChainedRow for AccessRow {
+    fn link(&mut self, sequence: i64, prev_hash: Vec<u8>, key: &AuditKey) -> Vec<u8> {
+        self.sequence = sequence;
+        self.prev_hash = prev_hash;
+        self.hash = access_hash(self, key).to_vec();
+        self.hash.clone()
+    }
+
+    async fn insert_after(
+        conn: &mut AsyncPgConnection,
+        rows: &[Self],
+        head: &ChainHead,
+    ) -> Result<bool, AuditError> {
+        let moved = AppendAccess { rows, head }.execute(conn).await?;
+        Ok(moved == 1)
+    }
+}
+
+impl ChainedRow for SecurityRow {
+    fn link(&mut self, sequence: i64, prev_hash: Vec<u8>, key: &AuditKey) -> Vec<u8> {
+        self.sequence = sequence;
+        self.prev_hash = prev_hash;
+        self.hash = security_hash(self, key).to_vec();
+        self.hash.clone()
+    }
+
+    async fn insert_after(
+        conn: &mut AsyncPgConnection,
+        rows: &[Self],
+        head: &ChainHead,
+    ) -> Result<bool, AuditError> {
+        let [row] = rows else {
+            return Err(AuditError::Database(
+                diesel::result::Error::QueryBuilderError(
+                    "security events are appended one at a time".into(),
+                ),
+            ));
+        };
+        let moved = AppendSecurity { row, head }.execute(conn).await?;
+        Ok(moved == 1)
+    }
+}
+
+/// Appends `rows` to one shard of the clinic's chain in `table`, in [`APPEND_CHUNK`]s, filling
+/// in their places and hashes.
+///
+/// First tries the head that this process last moved and the least recently (see
+/// [`take_remembered`]), which costs one statement per chunk. If that head moved or another
+/// transaction holds it, the first statement writes nothing and the append locks a free shard
+/// with [`lock_head`] instead, an extra round trip.
+async fn append<R: ChainedRow>(
+    conn: &mut AsyncPgConnection,
+    table: AuditTable,
+    clinic_id: ClinicId,
+    rows: &mut [R],
+    key: &AuditKey,
+) -> Result<(), AuditError> {
+    ensure_in_transaction(conn)?;
+    if let Some(head) = take_remembered(table, clinic_id)
+        && let Some(moved) = append_after(conn, head, rows, key).await?
+    {
+        remember(table, clinic_id, moved);
+        return Ok(());
+    }
+    let head = lock_head(conn, table, clinic_id).await?;
+    let moved = append_after(conn, head, rows, key)
+        .await?
+        .ok_or(AuditError::HeadMoved)?;
+    remember(table, clinic_id, moved);
+    Ok(())
+}
+
+/// Links `rows` after `head` and appends them chunk by chunk. Returns the head after the last
+/// row, or `None` if the first chunk found `head` moved or locked, in which case nothing was
+/// written. Once the first chunk is in, this transaction holds the head, so a later chunk can
+/// only fail with an error.
+async fn append_after<R: ChainedRow>(
+    conn: &mut AsyncPgConnection,
+    head: ChainHead,
+    rows: &mut [R],
+    key: &AuditKey,
+) -> Result<Option<ChainHead>, AuditError> {
+    let mut position = head;
+    for (index, chunk) in rows.chunks_mut(APPEND_CHUNK).enumerate() {
+        let start = position.clone();
+        for row in chunk.iter_mut() {
+            position.last_sequence += 1;
+            position.last_hash = row.link(position.last_sequence, position.last_hash, key);
+        }
+        if !R::insert_after(conn, chunk, &start).await? {
+            if index == 0 {
+                return Ok(None);
+            }
+            return Err(AuditError::HeadMoved);
+        }
+    }
+    Ok(Some(position))
 }
 
 /// Most events inserted by one statement. Each event takes 19 bind parameters, and PostgreSQL
 /// accepts at most 65,535 in one statement.
 pub const APPEND_CHUNK: usize = 500;
 
-/// Builds the row of an event at `sequence` after the event whose hash is `prev_hash`; the hash
-/// is left empty.
-fn access_row(
-    event: NewAccessEvent,
-    sequence: i64,
-    prev_hash: Vec<u8>,
-    key_version: i32,
-) -> AccessRow {
+/// Builds the row of an event; its place in a chain and its hash are filled in by
+/// [`ChainedRow::link`].
+fn access_row(event: NewAccessEvent, key_version: i32) -> AccessRow {
     AccessRow {
         id: uuid::Uuid::new_v4(),
         clinic_id: event.clinic_id.0,
-        sequence,
+        sequence: 0,
         occurred_at: now_in_micros(),
         actor_user_id: event.actor_user_id.map(|id| id.0),
         actor_roles: event.actor_roles,
@@ -106,7 +202,7 @@ fn access_row(
             .map(|text| truncate(text, MAX_REQUEST_ID_CHARS)),
         outcome: event.outcome.as_str().to_owned(),
         emergency: event.emergency,
-        prev_hash,
+        prev_hash: Vec::new(),
         hash: Vec::new(),
         key_version,
     }
@@ -122,12 +218,11 @@ pub async fn record_security_event(
         return Err(AuditError::DetailNotObject);
     }
     let key = signing_key()?;
-    let head = lock_head(conn, AuditTable::SecurityEvents, event.clinic_id).await?;
-
-    let mut row = SecurityRow {
+    let clinic_id = event.clinic_id;
+    let mut rows = [SecurityRow {
         id: uuid::Uuid::new_v4(),
         clinic_id: event.clinic_id.0,
-        sequence: head.last_sequence + 1,
+        sequence: 0,
         occurred_at: now_in_micros(),
         actor_user_id: event.actor_user_id.map(|id| id.0),
         subject_user_id: event.subject_user_id.map(|id| id.0),
@@ -142,19 +237,12 @@ pub async fn record_security_event(
             .client
             .request_id
             .map(|text| truncate(text, MAX_REQUEST_ID_CHARS)),
-        prev_hash: head.last_hash,
+        prev_hash: Vec::new(),
         hash: Vec::new(),
         key_version: key_version(key)?,
-    };
-    row.hash = security_hash(&row, key).to_vec();
-
-    AppendSecurity {
-        row: &row,
-        shard: head.shard,
-    }
-    .execute(conn)
-    .await?;
-    Ok(AuditEventId(row.id))
+    }];
+    append(conn, AuditTable::SecurityEvents, clinic_id, &mut rows, key).await?;
+    Ok(AuditEventId(rows[0].id))
 }
 
 /// Converts the key's version for the `integer` column.

@@ -14,6 +14,7 @@ use diesel::sql_types::{
 use diesel_async::RunQueryDsl;
 
 use super::AuditTable;
+use super::chain::ChainHead;
 use super::rows::{AccessRow, SecurityRow};
 
 /// Pushes each value as a bind parameter of its SQL type, separated by commas.
@@ -51,22 +52,38 @@ impl Query for LockFreeShard {
     type SqlType = (Int2, Int8, Bytea);
 }
 
-/// Inserts consecutive access events into shard `shard` and moves that shard's head to the
-/// last of them, in one statement. The `INSERT` in the `WITH` clause returns the values the
-/// `UPDATE` needs, and its errors, such as a violated CHECK constraint, abort the whole
-/// statement. `rows` must not be empty.
+/// Inserts consecutive access events after `head` and moves the head to the last of them, in
+/// one statement, if the head is still where `head` says and no other transaction holds it.
+/// `rows` must not be empty and must continue the chain from `head`.
+///
+/// The statement locks the head with `FOR UPDATE SKIP LOCKED` and inserts only if that returned
+/// it, so its outcome is one of three: it appended and moved the head (one row updated), it did
+/// nothing because the head had moved or was locked by another transaction (no row updated), or
+/// it failed, for example on a violated CHECK constraint, which aborts the transaction. A head
+/// that the caller's own transaction already locked is not skipped.
 pub(super) struct AppendAccess<'a> {
     pub rows: &'a [AccessRow],
-    pub shard: i16,
+    pub head: &'a ChainHead,
 }
 
 impl QueryFragment<Pg> for AppendAccess<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        let Some(first) = self.rows.first() else {
+            return Err(diesel::result::Error::QueryBuilderError(
+                "an append needs at least one event".into(),
+            ));
+        };
+        push_lock_head(
+            &mut out,
+            AuditTable::DataAccess,
+            &first.clinic_id,
+            self.head,
+        )?;
         out.push_sql(
-            "WITH event AS (INSERT INTO data_access_audit (id, clinic_id, sequence, \
+            ", event AS (INSERT INTO data_access_audit (id, clinic_id, sequence, \
              occurred_at, actor_user_id, actor_roles, patient_id, action, purpose, \
              data_elements, client_address, user_agent, request_id, outcome, emergency, \
-             prev_hash, hash, key_version, shard) VALUES ",
+             prev_hash, hash, key_version, shard) SELECT * FROM (VALUES ",
         );
         for (index, row) in self.rows.iter().enumerate() {
             if index > 0 {
@@ -96,7 +113,7 @@ impl QueryFragment<Pg> for AppendAccess<'_> {
                 Bytea => &row.prev_hash,
                 Bytea => &row.hash,
                 Int4 => &row.key_version,
-                Int2 => &self.shard,
+                Int2 => &self.head.shard,
             );
             out.push_sql(")");
         }
@@ -105,20 +122,26 @@ impl QueryFragment<Pg> for AppendAccess<'_> {
     }
 }
 
-/// Inserts a security event into shard `shard` and moves that shard's head to it, as
-/// [`AppendAccess`] does.
+/// Inserts a security event after `head` and moves the head to it, under the conditions of
+/// [`AppendAccess`].
 pub(super) struct AppendSecurity<'a> {
     pub row: &'a SecurityRow,
-    pub shard: i16,
+    pub head: &'a ChainHead,
 }
 
 impl QueryFragment<Pg> for AppendSecurity<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         let row = self.row;
+        push_lock_head(
+            &mut out,
+            AuditTable::SecurityEvents,
+            &row.clinic_id,
+            self.head,
+        )?;
         out.push_sql(
-            "WITH event AS (INSERT INTO security_events (id, clinic_id, sequence, occurred_at, \
+            ", event AS (INSERT INTO security_events (id, clinic_id, sequence, occurred_at, \
              actor_user_id, subject_user_id, kind, detail, client_address, user_agent, \
-             request_id, prev_hash, hash, key_version, shard) VALUES (",
+             request_id, prev_hash, hash, key_version, shard) SELECT * FROM (VALUES (",
         );
         push_binds!(out;
             Uuid => &row.id,
@@ -139,7 +162,7 @@ impl QueryFragment<Pg> for AppendSecurity<'_> {
             Bytea => &row.prev_hash,
             Bytea => &row.hash,
             Int4 => &row.key_version,
-            Int2 => &self.shard,
+            Int2 => &self.head.shard,
         );
         out.push_sql(")");
         push_advance_head(out, AuditTable::SecurityEvents);
@@ -147,11 +170,35 @@ impl QueryFragment<Pg> for AppendSecurity<'_> {
     }
 }
 
-/// Ends an append statement: returns the inserted events' chain positions and moves the head of
-/// their shard to the last one. The table name is a fixed identifier, not client input.
+/// Starts an append statement with the CTE `head`, which locks the head of the shard if it is
+/// still at `head`'s position and no other transaction holds it. The table name is a fixed
+/// identifier, not client input.
+fn push_lock_head<'b>(
+    out: &mut AstPass<'_, 'b, Pg>,
+    table: AuditTable,
+    clinic_id: &'b uuid::Uuid,
+    head: &'b ChainHead,
+) -> QueryResult<()> {
+    out.push_sql("WITH head AS (SELECT 1 FROM audit_chain_heads WHERE chain = '");
+    out.push_sql(table.name());
+    out.push_sql("' AND clinic_id = ");
+    out.push_bind_param::<Uuid, _>(clinic_id)?;
+    out.push_sql(" AND shard = ");
+    out.push_bind_param::<Int2, _>(&head.shard)?;
+    out.push_sql(" AND last_sequence = ");
+    out.push_bind_param::<Int8, _>(&head.last_sequence)?;
+    out.push_sql(" AND last_hash = ");
+    out.push_bind_param::<Bytea, _>(&head.last_hash)?;
+    out.push_sql(" FOR UPDATE SKIP LOCKED)");
+    Ok(())
+}
+
+/// Ends an append statement: inserts the listed events only if `head` was locked, returns their
+/// chain positions and moves the head of their shard to the last one.
 fn push_advance_head(mut out: AstPass<'_, '_, Pg>, table: AuditTable) {
     out.push_sql(
-        " RETURNING clinic_id, shard, sequence, hash) \
+        ") AS new_event WHERE EXISTS (SELECT 1 FROM head) \
+         RETURNING clinic_id, shard, sequence, hash) \
          UPDATE audit_chain_heads SET last_sequence = event.sequence, last_hash = event.hash \
          FROM (SELECT * FROM event ORDER BY sequence DESC LIMIT 1) AS event \
          WHERE audit_chain_heads.chain = '",

@@ -168,6 +168,17 @@ pub enum AuditError {
     /// Two keys of a keyring have the same version.
     #[error("audit key version {version} is given twice")]
     DuplicateKeyVersion { version: u32 },
+    /// The head of a chain that this transaction had locked was found moved during an append.
+    /// Only someone bypassing the locks, such as the tables' owner editing heads directly, can
+    /// cause it.
+    #[error("the head of an audit chain moved while this transaction held it")]
+    HeadMoved,
+    /// The group-commit writer has stopped, so the event was not recorded.
+    #[error("the audit writer has stopped")]
+    WriterStopped,
+    /// No database connection could be had for the event.
+    #[error("the audit trail's database is unavailable: {0}")]
+    Unavailable(String),
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
 }
