@@ -9,8 +9,8 @@ use std::net::IpAddr;
 use app::audit::{
     AccessAction, AccessOutcome, AuditError, AuditKey, AuditKeyring, AuditTable, AuditWriter,
     BreakReason, ClientInfo, HistoryPage, NewAccessEvent, NewSecurityEvent, SecurityEventKind,
-    patient_access_history, record_access, record_security_event, user_security_events,
-    verify_chains,
+    patient_access_history, record_access, record_clinic_accesses, record_security_event,
+    user_security_events, verify_chains,
 };
 use app::ids::{ClinicId, PatientId, UserId};
 use diesel_async::{
@@ -1023,14 +1023,17 @@ async fn writer_commits_concurrent_events_together() {
         })
         .collect();
 
-    let outcomes = through_writer(&database, events).await;
+    // The first batch finds no heads remembered and appends clinic by clinic; the second
+    // appends both clinics in one statement.
+    let mut outcomes = through_writer(&database, events[..20].to_vec()).await;
+    outcomes.extend(through_writer(&database, events[20..].to_vec()).await);
     let report = verify_chains(&mut conn, &support::audit_keyring())
         .await
         .unwrap();
 
     let ids: std::collections::HashSet<_> = outcomes.into_iter().map(Result::unwrap).collect();
     assert_eq!(ids.len(), 40);
-    assert_eq!(transactions_holding_events(&mut conn).await, 1);
+    assert_eq!(transactions_holding_events(&mut conn).await, 2);
     assert!(report.is_intact(), "{:?}", report.first_break());
     let events_of = |clinic_id| {
         report
@@ -1062,4 +1065,69 @@ async fn writer_rejects_only_the_bad_event() {
     assert_eq!(failed, [false, false, true, false, false]);
     assert!(report.is_intact(), "{:?}", report.first_break());
     assert_eq!(report.chains[0].events, 4);
+}
+
+#[tokio::test]
+async fn clinic_with_stale_head_appended_apart() {
+    let database = TestDatabase::migrated().await;
+    let mut conn = support::connect(&database.url).await;
+    let stale = support::create_clinic(&mut conn, "first-clinic").await;
+    let fresh = support::create_clinic(&mut conn, "second-clinic").await;
+    for clinic_id in [stale, fresh] {
+        record(
+            &mut conn,
+            access(clinic_id, PatientId::new_random(), "visit"),
+        )
+        .await;
+    }
+    let _ = conn
+        .transaction(async |conn| {
+            record_access(conn, access(stale, PatientId::new_random(), "undone")).await?;
+            Err::<(), _>(AuditError::MixedClinics)
+        })
+        .await;
+    let batch = |clinic_id, count| {
+        (0..count)
+            .map(|_| access(clinic_id, PatientId::new_random(), "batch"))
+            .collect::<Vec<_>>()
+    };
+
+    let ids = conn
+        .transaction(async |conn| {
+            record_clinic_accesses(conn, vec![batch(stale, 2), batch(fresh, 3)]).await
+        })
+        .await
+        .unwrap();
+    let report = verify_chains(&mut conn, &support::audit_keyring())
+        .await
+        .unwrap();
+
+    let counts: Vec<_> = ids.iter().map(Vec::len).collect();
+    assert_eq!(counts, [2, 3]);
+    assert!(report.is_intact(), "{:?}", report.first_break());
+    let events_of = |clinic_id| {
+        report
+            .chains
+            .iter()
+            .find(|chain| chain.clinic_id == clinic_id)
+            .map(|chain| chain.events)
+    };
+    assert_eq!((events_of(stale), events_of(fresh)), (Some(3), Some(4)));
+}
+
+#[tokio::test]
+async fn clinic_listed_twice_rejected() {
+    let database = TestDatabase::migrated().await;
+    let mut conn = support::connect(&database.url).await;
+    let clinic_id = support::create_clinic(&mut conn, "harbour-clinic").await;
+    let event = || vec![access(clinic_id, PatientId::new_random(), "visit")];
+
+    let result = conn
+        .transaction(async |conn| record_clinic_accesses(conn, vec![event(), event()]).await)
+        .await;
+
+    assert!(
+        matches!(result, Err(AuditError::MixedClinics)),
+        "{result:?}"
+    );
 }

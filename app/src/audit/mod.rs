@@ -33,6 +33,10 @@
 //! verifier reads. Tamper evidence is unchanged: every event is in exactly one chain, every
 //! chain has a head, and an event moved to another shard breaks both chains.
 //!
+//! An event that is committed on its own, such as a denial, goes through the server's
+//! [`AuditWriter`] instead, which commits the events of concurrent requests together and answers
+//! each request only once its event is committed.
+//!
 //! A transaction that records events in both tables locks two chain heads. Record the access
 //! event first. When every shard is locked, a writer waits for shard 0 of that table, so two
 //! transactions that follow this order cannot deadlock on one clinic's heads.
@@ -53,7 +57,9 @@ pub use history::{AccessEvent, HistoryCursor, HistoryPage, MAX_PAGE_SIZE, Securi
 pub use history::{patient_access_history, user_security_events};
 pub use keys::{AuditKey, AuditKeyring, install as install_audit_keys};
 pub use kind::SecurityEventKind;
-pub use record::{APPEND_CHUNK, record_access, record_accesses, record_security_event};
+pub use record::{
+    APPEND_CHUNK, record_access, record_accesses, record_clinic_accesses, record_security_event,
+};
 pub use types::{
     AccessAction, AccessOutcome, AuditError, AuditEventId, AuditTable, ClientInfo, NewAccessEvent,
     NewSecurityEvent,

@@ -7,7 +7,7 @@ use super::chain::{ChainHead, ensure_in_transaction, lock_head, remember, take_r
 use super::hash::{access_hash, security_hash};
 use super::keys::{AuditKey, signing_key};
 use super::rows::{AccessRow, SecurityRow};
-use super::statements::{AppendAccess, AppendSecurity};
+use super::statements::{AppendAccess, AppendAccessGroups, AppendSecurity};
 use super::{AccessAction, AuditError, AuditEventId, AuditTable, NewAccessEvent, NewSecurityEvent};
 use crate::ids::ClinicId;
 
@@ -40,6 +40,107 @@ pub async fn record_accesses(
     let Some(clinic_id) = events.first().map(|event| event.clinic_id) else {
         return Ok(Vec::new());
     };
+    check_events(&events, clinic_id)?;
+    let key = signing_key()?;
+    let version = key_version(key)?;
+    let mut rows: Vec<AccessRow> = events
+        .into_iter()
+        .map(|event| access_row(event, version))
+        .collect();
+    append(conn, AuditTable::DataAccess, clinic_id, &mut rows, key).await?;
+    Ok(rows.iter().map(|row| AuditEventId(row.id)).collect())
+}
+
+/// Records the accesses of several clinics in the caller's transaction: each list holds events
+/// of one clinic, and no two lists the same clinic. Returns the ids list by list.
+///
+/// When this process remembers a head of each clinic and the events fit one statement, all of
+/// them are appended by that one statement. A clinic whose remembered head has moved or is
+/// held by another transaction, or that has none, is then appended as [`record_accesses`]
+/// appends.
+pub async fn record_clinic_accesses(
+    conn: &mut AsyncPgConnection,
+    groups: Vec<Vec<NewAccessEvent>>,
+) -> Result<Vec<Vec<AuditEventId>>, AuditError> {
+    ensure_in_transaction(conn)?;
+    let key = signing_key()?;
+    let version = key_version(key)?;
+    let mut clinics = Vec::with_capacity(groups.len());
+    let mut pending = Vec::with_capacity(groups.len());
+    for events in groups {
+        let Some(clinic_id) = events.first().map(|event| event.clinic_id) else {
+            return Err(AuditError::Database(
+                diesel::result::Error::QueryBuilderError(
+                    "each clinic's list of events must hold one at least".into(),
+                ),
+            ));
+        };
+        check_events(&events, clinic_id)?;
+        if clinics.contains(&clinic_id) {
+            return Err(AuditError::MixedClinics);
+        }
+        clinics.push(clinic_id);
+        let rows: Vec<AccessRow> = events
+            .into_iter()
+            .map(|event| access_row(event, version))
+            .collect();
+        pending.push((clinic_id, rows));
+    }
+    let mut done: Vec<Option<Vec<AccessRow>>> = vec![None; pending.len()];
+
+    let total: usize = pending.iter().map(|(_, rows)| rows.len()).sum();
+    if pending.len() > 1 && total <= APPEND_CHUNK {
+        let mut together = Vec::new();
+        let mut alone = Vec::new();
+        for (index, (clinic_id, mut rows)) in pending.into_iter().enumerate() {
+            match take_remembered(AuditTable::DataAccess, clinic_id) {
+                Some(head) => {
+                    link_after(&head, &mut rows, key);
+                    together.push((index, clinic_id, head, rows));
+                }
+                None => alone.push((index, clinic_id, rows)),
+            }
+        }
+        let groups: Vec<(ChainHead, Vec<AccessRow>)> = together
+            .iter()
+            .map(|(_, _, head, rows)| (head.clone(), rows.clone()))
+            .collect();
+        let appended: Vec<uuid::Uuid> = if groups.is_empty() {
+            Vec::new()
+        } else {
+            AppendAccessGroups { groups: &groups }.load(conn).await?
+        };
+        for (index, clinic_id, head, rows) in together {
+            if appended.contains(&clinic_id.0) {
+                remember(AuditTable::DataAccess, clinic_id, head_after(&head, &rows));
+                done[index] = Some(rows);
+            } else {
+                alone.push((index, clinic_id, rows));
+            }
+        }
+        pending = Vec::new();
+        for (index, clinic_id, mut rows) in alone {
+            append(conn, AuditTable::DataAccess, clinic_id, &mut rows, key).await?;
+            done[index] = Some(rows);
+        }
+    }
+    for (index, (clinic_id, mut rows)) in pending.into_iter().enumerate() {
+        append(conn, AuditTable::DataAccess, clinic_id, &mut rows, key).await?;
+        done[index] = Some(rows);
+    }
+    Ok(done
+        .into_iter()
+        .map(|rows| {
+            rows.unwrap_or_default()
+                .iter()
+                .map(|row| AuditEventId(row.id))
+                .collect()
+        })
+        .collect())
+}
+
+/// Checks events that are to be recorded together for `clinic_id`.
+fn check_events(events: &[NewAccessEvent], clinic_id: ClinicId) -> Result<(), AuditError> {
     if events.iter().any(|event| event.clinic_id != clinic_id) {
         return Err(AuditError::MixedClinics);
     }
@@ -49,14 +150,28 @@ pub async fn record_accesses(
     {
         return Err(AuditError::PatientRequired);
     }
-    let key = signing_key()?;
-    let version = key_version(key)?;
-    let mut rows: Vec<AccessRow> = events
-        .into_iter()
-        .map(|event| access_row(event, version))
-        .collect();
-    append(conn, AuditTable::DataAccess, clinic_id, &mut rows, key).await?;
-    Ok(rows.iter().map(|row| AuditEventId(row.id)).collect())
+    Ok(())
+}
+
+/// Links `rows` as the events that follow `head`.
+fn link_after<R: ChainedRow>(head: &ChainHead, rows: &mut [R], key: &AuditKey) {
+    let mut position = head.clone();
+    for row in rows.iter_mut() {
+        position.last_sequence += 1;
+        position.last_hash = row.link(position.last_sequence, position.last_hash, key);
+    }
+}
+
+/// The head of `head`'s shard once `rows`, linked after it, are appended.
+fn head_after(head: &ChainHead, rows: &[AccessRow]) -> ChainHead {
+    match rows.last() {
+        Some(row) => ChainHead {
+            shard: head.shard,
+            last_sequence: row.sequence,
+            last_hash: row.hash.clone(),
+        },
+        None => head.clone(),
+    }
 }
 
 /// A row of an audit table that takes a place in a shard's chain.

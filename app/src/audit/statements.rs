@@ -79,47 +79,130 @@ impl QueryFragment<Pg> for AppendAccess<'_> {
             &first.clinic_id,
             self.head,
         )?;
-        out.push_sql(
-            ", event AS (INSERT INTO data_access_audit (id, clinic_id, sequence, \
-             occurred_at, actor_user_id, actor_roles, patient_id, action, purpose, \
-             data_elements, client_address, user_agent, request_id, outcome, emergency, \
-             prev_hash, hash, key_version, shard) SELECT * FROM (VALUES ",
+        out.push_sql(", event AS (INSERT INTO data_access_audit (");
+        out.push_sql(ACCESS_INSERT_COLUMNS);
+        out.push_sql(") SELECT * FROM (VALUES ");
+        push_access_values(&mut out, self.rows, &self.head.shard, true)?;
+        push_advance_head(out, AuditTable::DataAccess);
+        Ok(())
+    }
+}
+
+/// Columns of `data_access_audit` that an append writes, in the order of
+/// [`push_access_values`].
+const ACCESS_INSERT_COLUMNS: &str = "id, clinic_id, sequence, occurred_at, actor_user_id, \
+    actor_roles, patient_id, action, purpose, data_elements, client_address, user_agent, \
+    request_id, outcome, emergency, prev_hash, hash, key_version, shard";
+
+/// Pushes one parenthesized list of values per row, separated by commas, each ending with
+/// `shard`. Continues a list of earlier values when `first` is false.
+fn push_access_values<'b>(
+    out: &mut AstPass<'_, 'b, Pg>,
+    rows: &'b [AccessRow],
+    shard: &'b i16,
+    first: bool,
+) -> QueryResult<()> {
+    for (index, row) in rows.iter().enumerate() {
+        if index > 0 || !first {
+            out.push_sql(", ");
+        }
+        out.push_sql("(");
+        push_binds!(out;
+            Uuid => &row.id,
+            Uuid => &row.clinic_id,
+            Int8 => &row.sequence,
+            Timestamptz => &row.occurred_at,
+            Nullable<Uuid> => &row.actor_user_id,
+            Array<Text> => &row.actor_roles,
+            Nullable<Uuid> => &row.patient_id,
+            Text => &row.action,
+            Text => &row.purpose,
+            Array<Text> => &row.data_elements,
         );
-        for (index, row) in self.rows.iter().enumerate() {
+        out.push_sql(", CAST(");
+        out.push_bind_param::<Nullable<Text>, _>(&row.client_address)?;
+        out.push_sql(" AS inet), ");
+        push_binds!(out;
+            Nullable<Text> => &row.user_agent,
+            Nullable<Text> => &row.request_id,
+            Text => &row.outcome,
+            Bool => &row.emergency,
+            Bytea => &row.prev_hash,
+            Bytea => &row.hash,
+            Int4 => &row.key_version,
+            Int2 => shard,
+        );
+        out.push_sql(")");
+    }
+    Ok(())
+}
+
+/// Appends the access events of several clinics in one statement: each group's rows continue
+/// the chain from its head. Like [`AppendAccess`], a group is appended only if its head is
+/// still where the group says and no other transaction holds it; the statement returns the
+/// clinic of each group it appended, and writes nothing for the others. Every group must name
+/// a different clinic and have at least one row, and all rows together must fit one statement
+/// ([`super::APPEND_CHUNK`]).
+pub(super) struct AppendAccessGroups<'a> {
+    pub groups: &'a [(ChainHead, Vec<AccessRow>)],
+}
+
+impl QueryFragment<Pg> for AppendAccessGroups<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        let mut expected = Vec::with_capacity(self.groups.len());
+        for (head, rows) in self.groups {
+            let Some(first) = rows.first() else {
+                return Err(diesel::result::Error::QueryBuilderError(
+                    "an append needs at least one event".into(),
+                ));
+            };
+            expected.push((&first.clinic_id, head));
+        }
+        out.push_sql("WITH expected (clinic_id, shard, last_sequence, last_hash) AS (VALUES ");
+        for (index, (clinic_id, head)) in expected.into_iter().enumerate() {
             if index > 0 {
                 out.push_sql(", ");
             }
             out.push_sql("(");
             push_binds!(out;
-                Uuid => &row.id,
-                Uuid => &row.clinic_id,
-                Int8 => &row.sequence,
-                Timestamptz => &row.occurred_at,
-                Nullable<Uuid> => &row.actor_user_id,
-                Array<Text> => &row.actor_roles,
-                Nullable<Uuid> => &row.patient_id,
-                Text => &row.action,
-                Text => &row.purpose,
-                Array<Text> => &row.data_elements,
-            );
-            out.push_sql(", CAST(");
-            out.push_bind_param::<Nullable<Text>, _>(&row.client_address)?;
-            out.push_sql(" AS inet), ");
-            push_binds!(out;
-                Nullable<Text> => &row.user_agent,
-                Nullable<Text> => &row.request_id,
-                Text => &row.outcome,
-                Bool => &row.emergency,
-                Bytea => &row.prev_hash,
-                Bytea => &row.hash,
-                Int4 => &row.key_version,
-                Int2 => &self.head.shard,
+                Uuid => clinic_id,
+                Int2 => &head.shard,
+                Int8 => &head.last_sequence,
+                Bytea => &head.last_hash,
             );
             out.push_sql(")");
         }
-        push_advance_head(out, AuditTable::DataAccess);
+        out.push_sql(
+            "), head AS (SELECT head.clinic_id, head.shard FROM audit_chain_heads AS head \
+             JOIN expected USING (clinic_id, shard, last_sequence, last_hash) \
+             WHERE head.chain = 'data_access_audit' FOR UPDATE OF head SKIP LOCKED), \
+             event AS (INSERT INTO data_access_audit (",
+        );
+        out.push_sql(ACCESS_INSERT_COLUMNS);
+        out.push_sql(") SELECT new_event.* FROM (VALUES ");
+        for (index, (head, rows)) in self.groups.iter().enumerate() {
+            push_access_values(&mut out, rows, &head.shard, index == 0)?;
+        }
+        out.push_sql(") AS new_event (");
+        out.push_sql(ACCESS_INSERT_COLUMNS);
+        out.push_sql(
+            ") WHERE EXISTS (SELECT 1 FROM head WHERE head.clinic_id = new_event.clinic_id \
+             AND head.shard = new_event.shard) \
+             RETURNING clinic_id, shard, sequence, hash) \
+             UPDATE audit_chain_heads SET last_sequence = newest.sequence, last_hash = newest.hash \
+             FROM (SELECT DISTINCT ON (clinic_id, shard) clinic_id, shard, sequence, hash \
+                 FROM event ORDER BY clinic_id, shard, sequence DESC) AS newest \
+             WHERE audit_chain_heads.chain = 'data_access_audit' \
+             AND audit_chain_heads.clinic_id = newest.clinic_id \
+             AND audit_chain_heads.shard = newest.shard \
+             RETURNING audit_chain_heads.clinic_id",
+        );
         Ok(())
     }
+}
+
+impl Query for AppendAccessGroups<'_> {
+    type SqlType = Uuid;
 }
 
 /// Inserts a security event after `head` and moves the head to it, under the conditions of
@@ -262,6 +345,7 @@ impl Query for NextEvents {
 cached_by_sql_text!(
     LockFreeShard,
     AppendAccess<'_>,
+    AppendAccessGroups<'_>,
     AppendSecurity<'_>,
     NextEvents
 );

@@ -16,7 +16,7 @@ use diesel::result::Error::NotFound;
 use diesel_async::AsyncConnection;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use super::{AuditError, AuditEventId, NewAccessEvent, record_accesses};
+use super::{AuditError, AuditEventId, NewAccessEvent, record_clinic_accesses};
 use crate::db::DbPool;
 use crate::ids::ClinicId;
 
@@ -110,9 +110,9 @@ async fn write(pool: &DbPool, batch: Vec<Pending>) {
     }
 }
 
-/// Records `events` in one transaction, one append per clinic in the order of clinic ids, so
-/// that two batches lock the clinics' chain heads in the same order. Returns the ids in the
-/// order of `events`.
+/// Records `events` in one transaction, grouped by clinic in the order of clinic ids, so that
+/// two batches that have to lock chain heads lock them in the same order. Returns the ids in
+/// the order of `events`.
 async fn commit(
     pool: &DbPool,
     events: Vec<NewAccessEvent>,
@@ -131,18 +131,20 @@ async fn commit(
             _ => by_clinic.push((clinic_id, vec![index])),
         }
     }
-    conn.transaction(async |conn| {
-        let mut ids = vec![None; events.len()];
-        for (_, indexes) in &by_clinic {
-            let group = indexes.iter().map(|&index| events[index].clone()).collect();
-            let recorded = record_accesses(conn, group).await?;
-            for (&index, id) in indexes.iter().zip(recorded) {
-                ids[index] = Some(id);
-            }
+    let groups: Vec<Vec<NewAccessEvent>> = by_clinic
+        .iter()
+        .map(|(_, indexes)| indexes.iter().map(|&index| events[index].clone()).collect())
+        .collect();
+    let recorded = conn
+        .transaction(async |conn| record_clinic_accesses(conn, groups).await)
+        .await?;
+    let mut ids = vec![None; events.len()];
+    for ((_, indexes), group_ids) in by_clinic.iter().zip(recorded) {
+        for (&index, id) in indexes.iter().zip(group_ids) {
+            ids[index] = Some(id);
         }
-        ids.into_iter()
-            .map(|id| id.ok_or(AuditError::Database(NotFound)))
-            .collect()
-    })
-    .await
+    }
+    ids.into_iter()
+        .map(|id| id.ok_or(AuditError::Database(NotFound)))
+        .collect()
 }
