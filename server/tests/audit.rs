@@ -528,7 +528,7 @@ async fn concurrent_writer_takes_next_shard() {
 /// database never committed. The next append must notice, write nothing after that head, and
 /// continue the chain from the committed one.
 #[tokio::test]
-async fn append_after_rolled_back_append_continues_chain() {
+async fn append_after_rollback_continues_chain() {
     let database = TestDatabase::migrated().await;
     let mut conn = support::connect(&database.url).await;
     let clinic_id = support::create_clinic(&mut conn, "harbour-clinic").await;

@@ -142,7 +142,7 @@ async fn create_heads(
     Ok(())
 }
 
-/// Most clinics whose heads one process remembers. Past it, the memory starts again empty,
+/// Maximum number of clinics whose heads one process remembers. Past it, the memory starts again empty,
 /// which only costs the next appends of each clinic the locking path.
 const REMEMBERED_CLINICS: usize = 10_000;
 
@@ -151,7 +151,7 @@ type Remembered = HashMap<(AuditTable, ClinicId), VecDeque<ChainHead>>;
 /// Heads that appends of this process moved, per table and clinic, least recently moved first.
 ///
 /// An append that starts from a remembered head writes the event and moves the head in one
-/// statement, which checks that no other transaction holds the head and that it has not moved
+/// statement, which checks that no other transaction has locked the head and that it has not moved
 /// since (see [`super::statements`]). That saves the round trip of [`lock_head`] in the common
 /// case. A remembered head can be stale: the appending transaction rolled back, or another
 /// server appended to the same shard. The check then fails, nothing is written, and the append

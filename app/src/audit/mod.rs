@@ -8,10 +8,10 @@
 //! Each clinic's events in each table form up to 32 independent hash chains, called shards and
 //! numbered from 0. An append holds the head of one shard in `audit_chain_heads` locked until
 //! the caller's transaction ends, so concurrent writers for one clinic take different shards and
-//! commit in parallel. In the common case an append is one statement: it starts from a head
-//! that this process moved earlier, locks it only if no other transaction holds it and it has
-//! not moved since (`FOR UPDATE SKIP LOCKED` with the expected sequence number and hash),
-//! inserts the events and moves the head. Otherwise it writes nothing, and the append first
+//! commit in parallel. In the common case an append is one statement that starts from a head
+//! this process moved earlier. The statement locks that head only if no other transaction has
+//! locked it and it has not moved since (`FOR UPDATE SKIP LOCKED` with the expected sequence
+//! number and hash), then inserts the events and moves the head. Otherwise it writes nothing, and the append first
 //! locks the lowest-numbered shard that no other transaction holds, then appends after it.
 //! Sequence numbers start at 1 in each shard. An
 //! event's hash is HMAC-SHA-256, under the audit key (see [`AuditKeyring`]), over its canonical
@@ -34,8 +34,8 @@
 //! chain has a head, and an event moved to another shard breaks both chains.
 //!
 //! An event that is committed on its own, such as a denial, goes through the server's
-//! [`AuditWriter`] instead, which commits the events of concurrent requests together and answers
-//! each request only once its event is committed.
+//! [`AuditWriter`] instead, which commits the events of concurrent requests together and replies
+//! to each request only once its event is committed.
 //!
 //! A transaction that records events in both tables locks two chain heads. Record the access
 //! event first. When every shard is locked, a writer waits for shard 0 of that table, so two

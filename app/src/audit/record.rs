@@ -51,8 +51,8 @@ pub async fn record_accesses(
     Ok(rows.iter().map(|row| AuditEventId(row.id)).collect())
 }
 
-/// Records the accesses of several clinics in the caller's transaction: each list holds events
-/// of one clinic, and no two lists the same clinic. Returns the ids list by list.
+/// Records the accesses of several clinics in the caller's transaction: each list contains the
+/// events of one clinic, and no two lists name the same clinic. Returns the ids list by list.
 ///
 /// When this process remembers a head of each clinic and the events fit one statement, all of
 /// them are appended by that one statement. A clinic whose remembered head has moved or is
@@ -162,7 +162,7 @@ fn link_after<R: ChainedRow>(head: &ChainHead, rows: &mut [R], key: &AuditKey) {
     }
 }
 
-/// The head of `head`'s shard once `rows`, linked after it, are appended.
+/// Returns the head of `head`'s shard once `rows`, linked after it, are appended.
 fn head_after(head: &ChainHead, rows: &[AccessRow]) -> ChainHead {
     match rows.last() {
         Some(row) => ChainHead {
@@ -180,8 +180,8 @@ trait ChainedRow: Sized {
     /// `key` and returns its hash.
     fn link(&mut self, sequence: i64, prev_hash: Vec<u8>, key: &AuditKey) -> Vec<u8>;
 
-    /// Runs the append statement for `rows`, consecutive events after `head`; true if it
-    /// appended them, false if it found the head moved or locked by another transaction.
+    /// Runs the append statement for `rows`, consecutive events after `head`. Returns true if
+    /// it appended them and false if it found the head moved or locked by another transaction.
     async fn insert_after(
         conn: &mut AsyncPgConnection,
         rows: &[Self],
@@ -263,7 +263,7 @@ async fn append<R: ChainedRow>(
 
 /// Links `rows` after `head` and appends them chunk by chunk. Returns the head after the last
 /// row, or `None` if the first chunk found `head` moved or locked, in which case nothing was
-/// written. Once the first chunk is in, this transaction holds the head, so a later chunk can
+/// written. Once the first chunk is in, this transaction has locked the head, so a later chunk can
 /// only fail with an error.
 async fn append_after<R: ChainedRow>(
     conn: &mut AsyncPgConnection,

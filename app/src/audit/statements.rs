@@ -53,7 +53,7 @@ impl Query for LockFreeShard {
 }
 
 /// Inserts consecutive access events after `head` and moves the head to the last of them, in
-/// one statement, if the head is still where `head` says and no other transaction holds it.
+/// one statement, if the head is still at `head`'s position and no other transaction has locked it.
 /// `rows` must not be empty and must continue the chain from `head`.
 ///
 /// The statement locks the head with `FOR UPDATE SKIP LOCKED` and inserts only if that returned
@@ -139,8 +139,8 @@ fn push_access_values<'b>(
 
 /// Appends the access events of several clinics in one statement: each group's rows continue
 /// the chain from its head. Like [`AppendAccess`], a group is appended only if its head is
-/// still where the group says and no other transaction holds it; the statement returns the
-/// clinic of each group it appended, and writes nothing for the others. Every group must name
+/// still at the expected position and no other transaction has locked it. The statement
+/// returns the clinic of each group it appended and writes nothing for the others. Every group must name
 /// a different clinic and have at least one row, and all rows together must fit one statement
 /// ([`super::APPEND_CHUNK`]).
 pub(super) struct AppendAccessGroups<'a> {

@@ -20,14 +20,14 @@ use super::{AuditError, AuditEventId, NewAccessEvent, record_clinic_accesses};
 use crate::db::DbPool;
 use crate::ids::ClinicId;
 
-/// Most events in one transaction, one append statement's worth.
+/// Maximum number of events in one transaction: what one append statement takes.
 const MAX_BATCH: usize = super::APPEND_CHUNK;
 
 /// Events waiting for a writer task; a request that finds the queue full waits for room.
 const QUEUE_CAPACITY: usize = 4 * MAX_BATCH;
 
-/// Writer tasks. While one commits a batch, another collects the next, so a commit never waits
-/// for a batch to be gathered, and a slow commit does not hold up everything behind it.
+/// Number of writer tasks. While one commits a batch, another collects the next, so a slow
+/// commit does not hold up every event behind it.
 const WORKERS: usize = 3;
 
 /// Handle to the group-commit writer; cheap to clone. The tasks stop when every handle is gone.
@@ -83,7 +83,7 @@ async fn run(pool: DbPool, receiver: Arc<Mutex<mpsc::Receiver<Pending>>>) {
     }
 }
 
-/// Commits `batch` in one transaction and answers each sender. If that fails, each event is
+/// Commits `batch` in one transaction and replies to each sender. If that fails, each event is
 /// retried in a transaction of its own, so that each sender gets its own event's outcome.
 async fn write(pool: &DbPool, batch: Vec<Pending>) {
     let (events, replies): (Vec<_>, Vec<_>) = batch
