@@ -208,7 +208,12 @@ pub const PATIENT_DATA_FUNCTIONS: &[PatientDataFunction] = &[
         Target::OwnRecord,
     ),
     function("portal/infants", INFANT, Action::Read, Target::OwnRecord),
-    function("portal/infants/add", INFANT, Action::Write, Target::OwnRecord),
+    function(
+        "portal/infants/add",
+        INFANT,
+        Action::Write,
+        Target::OwnRecord,
+    ),
     function(
         "portal/screenings",
         MENTAL_HEALTH,
@@ -241,7 +246,17 @@ pub const PATIENT_DATA_FUNCTIONS: &[PatientDataFunction] = &[
         Target::OwnRecord,
     ),
     function("portal/feeding", INFANT, Action::Read, Target::OwnRecord),
-    function("portal/feeding/add", INFANT, Action::Write, Target::OwnRecord),
+    function(
+        "portal/feeding/add",
+        INFANT,
+        Action::Write,
+        Target::OwnRecord,
+    ),
     function("portal/growth", INFANT, Action::Read, Target::OwnRecord),
-    function("portal/growth/add", INFANT, Action::Write, Target::OwnRecord),
+    function(
+        "portal/growth/add",
+        INFANT,
+        Action::Write,
+        Target::OwnRecord,
+    ),
 ];

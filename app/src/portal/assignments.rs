@@ -54,8 +54,7 @@ fn parse_instrument(name: &str) -> Option<Instrument> {
 
 /// Fails unless the authorization covers `action` on the patient's mental health data.
 fn check_scope(authorization: &Authorization, action: Action) -> Result<(), AppError> {
-    if authorization.category() == DataCategory::MentalHealth && authorization.action() == action
-    {
+    if authorization.category() == DataCategory::MentalHealth && authorization.action() == action {
         Ok(())
     } else {
         tracing::error!("screening assignment used with an authorization for something else");
@@ -103,7 +102,10 @@ pub async fn assign(
                 id
             }
         };
-        let elements = vec![format!("screening_assignment.{}", instrument_name(instrument))];
+        let elements = vec![format!(
+            "screening_assignment.{}",
+            instrument_name(instrument)
+        )];
         guard::record_allowed(conn, authorization, elements).await?;
         Ok(id)
     })
@@ -146,8 +148,7 @@ pub async fn list_open(
                 assigned_at,
             });
         }
-        guard::record_allowed(conn, authorization, vec!["screening_assignment".to_owned()])
-            .await?;
+        guard::record_allowed(conn, authorization, vec!["screening_assignment".to_owned()]).await?;
         Ok(open)
     })
     .await

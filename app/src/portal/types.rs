@@ -178,7 +178,9 @@ impl GrowthUnit {
     /// Units offered for a measure: mass units for weight, length units otherwise.
     pub fn for_measure(measure: GrowthMeasure) -> &'static [GrowthUnit] {
         match measure {
-            GrowthMeasure::Weight => &[GrowthUnit::Kilograms, GrowthUnit::Grams, GrowthUnit::Pounds],
+            GrowthMeasure::Weight => {
+                &[GrowthUnit::Kilograms, GrowthUnit::Grams, GrowthUnit::Pounds]
+            }
             _ => &[GrowthUnit::Centimetres, GrowthUnit::Inches],
         }
     }

@@ -284,10 +284,7 @@ fn portal_arguments(
             ("birth_weight_grams", "3300"),
             ("sex", "male"),
         ],
-        "portal/check-in" => &[
-            ("instrument", "epds"),
-            ("answers", "[0,0,3,0,3,3,3,3,3,3]"),
-        ],
+        "portal/check-in" => &[("instrument", "epds"), ("answers", "[0,0,3,0,3,3,3,3,3,3]")],
         "screenings/assign" => &[("instrument", "phq9")],
         "portal/vitals/blood-pressure" => &[
             ("systolic", "118"),
@@ -300,7 +297,11 @@ fn portal_arguments(
             ("breast_side", "left"),
             ("duration_minutes", "15"),
         ],
-        "portal/growth/add" => &[("measure", "weight"), ("value", "4.1"), ("unit", "kilograms")],
+        "portal/growth/add" => &[
+            ("measure", "weight"),
+            ("value", "4.1"),
+            ("unit", "kilograms"),
+        ],
         _ => &[],
     };
     let mut arguments: Vec<(&'static str, String)> = pairs

@@ -65,9 +65,14 @@ pub async fn assign_screening(
     )
     .await?;
 
-    let id =
-        assignments::assign(&mut conn, &authorization, actor.clinic, actor.user, instrument)
-            .await?;
+    let id = assignments::assign(
+        &mut conn,
+        &authorization,
+        actor.clinic,
+        actor.user,
+        instrument,
+    )
+    .await?;
     Ok(id.to_string())
 }
 
@@ -97,8 +102,15 @@ pub async fn submit_check_in(
     )
     .await?;
 
-    check_in_server::store(&mut conn, &services, &authorization, actor.clinic, instrument, answers)
-        .await
+    check_in_server::store(
+        &mut conn,
+        &services,
+        &authorization,
+        actor.clinic,
+        instrument,
+        answers,
+    )
+    .await
 }
 
 #[cfg(feature = "ssr")]

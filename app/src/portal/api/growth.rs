@@ -17,9 +17,14 @@ pub async fn infant_growth(infant_id: InfantId) -> Result<GrowthView, AppError> 
     let (services, actor) = server::begin().await?;
     let mut conn = crate::db::connection(&services.pool).await?;
     let patient = server::own_patient(&mut conn, &actor).await?;
-    let authorization =
-        server::authorize_own(&mut conn, &actor, patient, DataCategory::Infant, Action::Read)
-            .await?;
+    let authorization = server::authorize_own(
+        &mut conn,
+        &actor,
+        patient,
+        DataCategory::Infant,
+        Action::Read,
+    )
+    .await?;
 
     let keys = RecordKeys::from_services(&services);
     let infant = server::find_infant(
@@ -49,12 +54,22 @@ pub async fn record_growth(
     let observation_value = growth_server::observation_value(measure, value, unit)?;
     let mut conn = crate::db::connection(&services.pool).await?;
     let patient = server::own_patient(&mut conn, &actor).await?;
-    let write =
-        server::authorize_own(&mut conn, &actor, patient, DataCategory::Infant, Action::Write)
-            .await?;
-    let read =
-        server::authorize_own(&mut conn, &actor, patient, DataCategory::Infant, Action::Read)
-            .await?;
+    let write = server::authorize_own(
+        &mut conn,
+        &actor,
+        patient,
+        DataCategory::Infant,
+        Action::Write,
+    )
+    .await?;
+    let read = server::authorize_own(
+        &mut conn,
+        &actor,
+        patient,
+        DataCategory::Infant,
+        Action::Read,
+    )
+    .await?;
 
     let keys = RecordKeys::from_services(&services);
     let infant = server::find_infant(server::infants(&mut conn, keys, &read).await?, infant_id)?;
@@ -114,7 +129,9 @@ mod growth_server {
             LengthUnit::Centimetres
         };
         let built = match (measure, unit) {
-            (GrowthMeasure::Weight, GrowthUnit::Grams) => ObservationValue::weight(mass(MassUnit::Grams)),
+            (GrowthMeasure::Weight, GrowthUnit::Grams) => {
+                ObservationValue::weight(mass(MassUnit::Grams))
+            }
             (GrowthMeasure::Weight, GrowthUnit::Pounds) => {
                 ObservationValue::weight(mass(MassUnit::Pounds))
             }
@@ -165,8 +182,17 @@ mod growth_server {
         }
     }
 
-    fn result(measure: GrowthMeasure, value: f64, date: NaiveDate, assessed: &GrowthAssessment) -> GrowthResult {
-        let unit = if measure == GrowthMeasure::Weight { "kg" } else { "cm" };
+    fn result(
+        measure: GrowthMeasure,
+        value: f64,
+        date: NaiveDate,
+        assessed: &GrowthAssessment,
+    ) -> GrowthResult {
+        let unit = if measure == GrowthMeasure::Weight {
+            "kg"
+        } else {
+            "cm"
+        };
         GrowthResult {
             measure,
             value: format!("{} {unit}", display_value(value, measure)),
@@ -189,8 +215,9 @@ mod growth_server {
     /// Compares a new measurement with the WHO standard for the infant's age today; a
     /// measurement the tables cannot place is rejected with the reason.
     pub fn assess(infant: &Infant, new: &NewObservation) -> Result<GrowthResult, AppError> {
-        let (measure, value) = measured(&new.value)
-            .ok_or_else(|| AppError::invalid_input("Enter a weight, length or head circumference."))?;
+        let (measure, value) = measured(&new.value).ok_or_else(|| {
+            AppError::invalid_input("Enter a weight, length or head circumference.")
+        })?;
         let date = new.observed_at.date_naive();
         let assessed = compare(infant, measure, value, date)
             .map_err(|error| AppError::invalid_input(error.to_string()))?;
@@ -220,7 +247,12 @@ mod growth_server {
             {
                 latest.push(result(measure, *value, *date, &assessed));
             }
-            charts.push(growth_chart(indicator(measure), infant.sex, infant.birth_date, &points));
+            charts.push(growth_chart(
+                indicator(measure),
+                infant.sex,
+                infant.birth_date,
+                &points,
+            ));
         }
         GrowthView {
             infant: infant_summary(infant),

@@ -37,9 +37,14 @@ pub async fn load_portal_home() -> Result<PortalHome, AppError> {
         Action::Read,
     )
     .await?;
-    let infant_data =
-        server::authorize_own(&mut conn, &actor, patient, DataCategory::Infant, Action::Read)
-            .await?;
+    let infant_data = server::authorize_own(
+        &mut conn,
+        &actor,
+        patient,
+        DataCategory::Infant,
+        Action::Read,
+    )
+    .await?;
 
     let keys = RecordKeys::from_services(&services);
     let mut names = server::StaffNames::new(&services);
@@ -77,9 +82,14 @@ pub async fn my_infants() -> Result<Vec<InfantSummary>, AppError> {
     let (services, actor) = server::begin().await?;
     let mut conn = crate::db::connection(&services.pool).await?;
     let patient = server::own_patient(&mut conn, &actor).await?;
-    let authorization =
-        server::authorize_own(&mut conn, &actor, patient, DataCategory::Infant, Action::Read)
-            .await?;
+    let authorization = server::authorize_own(
+        &mut conn,
+        &actor,
+        patient,
+        DataCategory::Infant,
+        Action::Read,
+    )
+    .await?;
 
     let keys = RecordKeys::from_services(&services);
     let infants = server::infants(&mut conn, keys, &authorization).await?;
@@ -127,9 +137,14 @@ pub async fn add_my_infant(
     };
     let mut conn = crate::db::connection(&services.pool).await?;
     let patient = server::own_patient(&mut conn, &actor).await?;
-    let authorization =
-        server::authorize_own(&mut conn, &actor, patient, DataCategory::Infant, Action::Write)
-            .await?;
+    let authorization = server::authorize_own(
+        &mut conn,
+        &actor,
+        patient,
+        DataCategory::Infant,
+        Action::Write,
+    )
+    .await?;
 
     let keys = RecordKeys::from_services(&services);
     Ok(records::add_infant(&mut conn, keys, &authorization, &new).await?)
@@ -222,8 +237,7 @@ mod home_server {
         }
 
         let screens =
-            records::list_observations(conn, keys, authorization, &[ObservationKind::Epds])
-                .await?;
+            records::list_observations(conn, keys, authorization, &[ObservationKind::Epds]).await?;
         let since = Utc::now() - Duration::days(EPDS_CHECK_IN_INTERVAL_DAYS);
         let recent = screens.iter().any(|screen| screen.observed_at >= since);
         if !recent && !epds_assigned {

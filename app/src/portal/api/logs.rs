@@ -76,15 +76,27 @@ pub async fn infant_feeding_log(infant_id: InfantId) -> Result<Vec<LogEntry>, Ap
     let (services, actor) = server::begin().await?;
     let mut conn = crate::db::connection(&services.pool).await?;
     let patient = server::own_patient(&mut conn, &actor).await?;
-    let authorization =
-        server::authorize_own(&mut conn, &actor, patient, DataCategory::Infant, Action::Read)
-            .await?;
+    let authorization = server::authorize_own(
+        &mut conn,
+        &actor,
+        patient,
+        DataCategory::Infant,
+        Action::Read,
+    )
+    .await?;
 
     let keys = RecordKeys::from_services(&services);
     let infants = server::infants(&mut conn, keys, &authorization).await?;
     server::find_infant(infants, infant_id)?;
     let kinds = [ObservationKind::Feeding, ObservationKind::Nappy];
-    logs_server::recent(&mut conn, &services, &authorization, &kinds, Some(infant_id)).await
+    logs_server::recent(
+        &mut conn,
+        &services,
+        &authorization,
+        &kinds,
+        Some(infant_id),
+    )
+    .await
 }
 
 /// Records a feed or a nappy change of one of the signed-in patient's infants. A breastfeed
@@ -117,9 +129,14 @@ pub async fn log_feeding(
     let value = logs_server::feeding_value(entry)?;
     let mut conn = crate::db::connection(&services.pool).await?;
     let patient = server::own_patient(&mut conn, &actor).await?;
-    let authorization =
-        server::authorize_own(&mut conn, &actor, patient, DataCategory::Infant, Action::Write)
-            .await?;
+    let authorization = server::authorize_own(
+        &mut conn,
+        &actor,
+        patient,
+        DataCategory::Infant,
+        Action::Write,
+    )
+    .await?;
 
     let new = NewObservation {
         infant_id: Some(infant_id),

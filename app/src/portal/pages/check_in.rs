@@ -117,11 +117,14 @@ fn InstrumentChoice(instruments: Vec<Instrument>, chosen: RwSignal<Instrument>) 
             </div>
         </section>
     }
-        .into_any()
+    .into_any()
 }
 
 #[component]
-fn QuestionForm(instrument: Instrument, outcome: RwSignal<Option<CheckInOutcome>>) -> impl IntoView {
+fn QuestionForm(
+    instrument: Instrument,
+    outcome: RwSignal<Option<CheckInOutcome>>,
+) -> impl IntoView {
     let definition = instrument.definition();
     let answers = RwSignal::new(vec![None::<u8>; definition.items.len()]);
     let error = RwSignal::new(None::<String>);

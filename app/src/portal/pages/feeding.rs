@@ -211,7 +211,12 @@ fn FeedForm(
 
 /// A radio button drawn as a large tile.
 #[component]
-fn Choice<T>(name: &'static str, label: &'static str, selected: RwSignal<T>, value: T) -> impl IntoView
+fn Choice<T>(
+    name: &'static str,
+    label: &'static str,
+    selected: RwSignal<T>,
+    value: T,
+) -> impl IntoView
 where
     T: Copy + PartialEq + Send + Sync + 'static,
 {

@@ -106,7 +106,10 @@ fn MeasurementForm(chosen: RwSignal<Option<InfantId>>, growth: Growth) -> impl I
     // A unit of another measure falls back to the first unit of the chosen one.
     Effect::new(move |_| {
         let units = GrowthUnit::for_measure(chosen_measure());
-        if !units.iter().any(|candidate| unit_key(*candidate) == unit.get()) {
+        if !units
+            .iter()
+            .any(|candidate| unit_key(*candidate) == unit.get())
+        {
             unit.set(unit_key(units[0]).to_owned());
         }
     });

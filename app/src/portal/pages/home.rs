@@ -6,7 +6,9 @@ use leptos_meta::Title;
 
 use super::{PatientOnly, short_time};
 use crate::portal::education::{GENERAL_NOTE, guidance_for_week};
-use crate::portal::{AwaitingItem, CareTeamContact, PortalHome, UpcomingAppointment, load_portal_home};
+use crate::portal::{
+    AwaitingItem, CareTeamContact, PortalHome, UpcomingAppointment, load_portal_home,
+};
 
 /// Areas of the portal, with their paths.
 const LINKS: [(&str, &str); 8] = [
@@ -72,7 +74,7 @@ fn Awaiting(items: Vec<AwaitingItem>) -> impl IntoView {
                 {items.into_iter().map(|item| view! { <AwaitingEntry item /> }).collect_view()}
             </ul>
         }
-            .into_any()
+        .into_any()
     };
     view! {
         <section class="panel" aria-labelledby="awaiting-heading" data-testid="awaiting">
@@ -178,7 +180,7 @@ fn CareTeam(members: Vec<CareTeamContact>) -> impl IntoView {
                     .collect_view()}
             </ul>
         }
-            .into_any()
+        .into_any()
     };
     view! {
         <section class="panel" aria-labelledby="team-heading">

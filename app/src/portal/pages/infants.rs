@@ -29,7 +29,13 @@ pub fn InfantForm(infants: Infants) -> impl IntoView {
     let add = browser_action(|baby: &NewBaby| {
         let baby = baby.clone();
         async move {
-            add_my_infant(baby.name, baby.birth_date, baby.birth_weight_grams, baby.sex).await
+            add_my_infant(
+                baby.name,
+                baby.birth_date,
+                baby.birth_weight_grams,
+                baby.sex,
+            )
+            .await
         }
     });
     Effect::new(move |_| match add.value().get() {
@@ -80,7 +86,10 @@ pub fn InfantForm(infants: Infants) -> impl IntoView {
 
 /// Chooses the infant a page is about; hidden when there is only one.
 #[component]
-pub fn InfantPicker(infants: Vec<InfantSummary>, chosen: RwSignal<Option<InfantId>>) -> impl IntoView {
+pub fn InfantPicker(
+    infants: Vec<InfantSummary>,
+    chosen: RwSignal<Option<InfantId>>,
+) -> impl IntoView {
     if infants.len() < 2 {
         return ().into_any();
     }
@@ -105,7 +114,7 @@ pub fn InfantPicker(infants: Vec<InfantSummary>, chosen: RwSignal<Option<InfantI
             </select>
         </div>
     }
-        .into_any()
+    .into_any()
 }
 
 /// Shows the baby form when the record has no infant, and `children` with the chosen infant

@@ -7,7 +7,9 @@ use super::{PatientOnly, short_time};
 use crate::clinical::units::{PressureUnit, TemperatureUnit};
 use crate::error::AppError;
 use crate::identity::pages::{StatusMessage, browser_action};
-use crate::portal::{LogEntry, VitalsOutcome, my_vitals, record_blood_pressure, record_temperature};
+use crate::portal::{
+    LogEntry, VitalsOutcome, my_vitals, record_blood_pressure, record_temperature,
+};
 
 type Readings = Resource<Result<Vec<LogEntry>, AppError>>;
 
@@ -199,7 +201,10 @@ fn RecentReadings(readings: Readings) -> impl IntoView {
 
 /// A list of log entries, newest first, or the error that kept it from loading.
 #[component]
-pub(super) fn EntryList(result: Result<Vec<LogEntry>, AppError>, label: &'static str) -> impl IntoView {
+pub(super) fn EntryList(
+    result: Result<Vec<LogEntry>, AppError>,
+    label: &'static str,
+) -> impl IntoView {
     match result {
         Ok(entries) if entries.is_empty() => view! { <p>"Nothing recorded yet."</p> }.into_any(),
         Ok(entries) => view! {
@@ -219,7 +224,7 @@ pub(super) fn EntryList(result: Result<Vec<LogEntry>, AppError>, label: &'static
                     .collect_view()}
             </ul>
         }
-            .into_any(),
+        .into_any(),
         Err(failure) => view! { <p class="form-error">{failure.message}</p> }.into_any(),
     }
 }
