@@ -83,6 +83,7 @@ impl Portal {
         let app = TestApp::new().await;
         let mut conn = support::connect(&app.database.url).await;
         let clinic = support::create_clinic(&mut conn, "meadow").await;
+
         let mother = persona(
             &app,
             &mut conn,
@@ -102,6 +103,7 @@ impl Portal {
             0,
         )
         .await;
+
         let team = vec![NewCareTeamMember {
             provider: specialist.user,
             role: Role::MentalHealthSpecialist,
@@ -111,6 +113,7 @@ impl Portal {
         let patient = import_mother(&app, &mut conn, clinic, &mother, team).await;
         let other_patient = import_mother(&app, &mut conn, clinic, &other, Vec::new()).await;
         support::consents::set_consent(&app, &mut conn, patient, Consent::Granted).await;
+
         let infant = infant_of(&app, &mother.cookie).await;
         let other_infant = infant_of(&app, &other.cookie).await;
         Self {

@@ -7,7 +7,7 @@ use crate::growth_chart::GrowthChartData;
 use crate::identity::Role;
 use crate::ids::InfantId;
 
-/// A member of the patient's care team as she sees them.
+/// A member of the patient's care team, as shown to her.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CareTeamContact {
     pub name: String,
@@ -19,12 +19,12 @@ pub struct CareTeamContact {
 pub struct UpcomingAppointment {
     /// RFC 3339 start time.
     pub starts_at: String,
-    /// What the appointment is for, in words.
+    /// Purpose of the appointment, in words.
     pub purpose: String,
     pub clinician_name: String,
 }
 
-/// Something the portal asks the patient to do.
+/// A task that waits for the patient in the portal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AwaitingItem {
     /// A questionnaire her care team assigned.
@@ -68,15 +68,15 @@ pub struct AssignedScreening {
     pub assigned_at: String,
 }
 
-/// What the patient sees after submitting a questionnaire.
+/// Result of a submitted questionnaire, as shown to the patient.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckInOutcome {
     pub instrument: Instrument,
     pub total: u8,
     pub max_total: u8,
-    /// Whether an answer shows thoughts of self-harm, so that crisis resources are shown.
+    /// Whether the self-harm item scored above 0, so that crisis resources are shown.
     pub crisis: bool,
-    /// Whether the answers reached a threshold at which her care team is told to follow up.
+    /// Whether a care protocol fired, so that her care team follows the answers up.
     pub follow_up: bool,
 }
 
@@ -152,12 +152,12 @@ pub struct GrowthView {
     pub charts: Vec<GrowthChartData>,
 }
 
-/// What the patient sees after recording a vital sign.
+/// Result of a recorded vital sign, as shown to the patient.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VitalsOutcome {
     /// The reading in words, such as "Blood pressure 142/91 mmHg".
     pub summary: String,
-    /// Whether her care team was asked to follow the reading up.
+    /// Whether a care protocol fired, so that her care team follows the reading up.
     pub follow_up: bool,
     /// Whether the reading is in the range that needs care at once.
     pub urgent: bool,

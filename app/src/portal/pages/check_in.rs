@@ -45,7 +45,7 @@ fn unanswered(answers: &[Option<u8>]) -> Vec<usize> {
         .collect()
 }
 
-/// The check-in page.
+/// Renders the check-in page: the EPDS form, or the result once it is submitted.
 #[component]
 pub fn CheckInPage() -> impl IntoView {
     let assigned = Resource::new(|| (), |_| my_assigned_screenings());

@@ -104,7 +104,7 @@ impl FeedChoices {
     }
 }
 
-/// The feeding log page.
+/// Renders the feeding log page.
 #[component]
 pub fn FeedingPage() -> impl IntoView {
     let infants = Resource::new(|| (), |_| my_infants());

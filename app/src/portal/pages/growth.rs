@@ -37,7 +37,7 @@ fn unit_key(unit: GrowthUnit) -> &'static str {
     unit.symbol()
 }
 
-/// The growth page.
+/// Renders the growth page.
 #[component]
 pub fn GrowthPage() -> impl IntoView {
     let infants = Resource::new(|| (), |_| my_infants());

@@ -22,7 +22,7 @@ const LINKS: [(&str, &str); 8] = [
     ("/account/security", "Your passkeys and sessions"),
 ];
 
-/// The signed-in patient's home page.
+/// Renders the signed-in patient's home page.
 #[component]
 pub fn PortalHomePage() -> impl IntoView {
     let home = Resource::new(|| (), |_| load_portal_home());

@@ -7,7 +7,7 @@ use super::PatientOnly;
 use crate::portal::education::{GENERAL_NOTE, GUIDANCE};
 use crate::portal::load_portal_home;
 
-/// The guidance page.
+/// Renders the guidance page.
 #[component]
 pub fn LearnPage() -> impl IntoView {
     let home = Resource::new(|| (), |_| load_portal_home());

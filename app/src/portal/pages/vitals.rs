@@ -43,7 +43,7 @@ fn outcome_message(outcome: &VitalsOutcome) -> String {
     }
 }
 
-/// The vitals page: two short forms and the recent readings.
+/// Renders the vitals page: two short forms and the recent readings.
 #[component]
 pub fn VitalsPage() -> impl IntoView {
     let readings: Readings = Resource::new(|| (), |_| my_vitals());
@@ -199,7 +199,7 @@ fn RecentReadings(readings: Readings) -> impl IntoView {
     }
 }
 
-/// A list of log entries, newest first, or the error that kept it from loading.
+/// Renders log entries, newest first, or the error that kept them from loading.
 #[component]
 pub(super) fn EntryList(
     result: Result<Vec<LogEntry>, AppError>,
