@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::PatientOnly;
-use super::infants::WithInfant;
+use super::infants::{Infants, WithInfant, infant_to_show, submitted_infant};
 use super::vitals::EntryList;
 use crate::clinical::feeding::BreastSide;
 use crate::error::AppError;
@@ -111,19 +111,20 @@ pub fn FeedingPage() -> impl IntoView {
     let chosen = RwSignal::new(None::<InfantId>);
     let log = Resource::new(
         move || chosen.get(),
-        |infant| async move {
-            match infant {
+        |chosen| async move {
+            match infant_to_show(chosen).await? {
                 Some(infant) => infant_feeding_log(infant).await,
                 None => Ok(Vec::new()),
             }
         },
     );
+    let added = Callback::new(move |()| log.refetch());
     view! {
         <Title text="Feeding log" />
         <h1>"Feeding log"</h1>
         <PatientOnly>
-            <WithInfant infants chosen>
-                <FeedForm chosen log />
+            <WithInfant infants chosen added>
+                <FeedForm chosen infants log />
                 <section class="panel" aria-labelledby="recent-heading">
                     <h2 id="recent-heading">"Recent feeds and nappies"</h2>
                     <Transition fallback=|| view! { <p>"Loading…"</p> }>
@@ -138,6 +139,7 @@ pub fn FeedingPage() -> impl IntoView {
 #[component]
 fn FeedForm(
     chosen: RwSignal<Option<InfantId>>,
+    infants: Infants,
     log: Resource<Result<Vec<LogEntry>, AppError>>,
 ) -> impl IntoView {
     let choices = FeedChoices::new();
@@ -177,7 +179,7 @@ fn FeedForm(
             aria-labelledby="feed-heading"
             on:submit=move |event| {
                 event.prevent_default();
-                let Some(infant) = chosen.get_untracked() else { return };
+                let Some(infant) = submitted_infant(chosen, infants) else { return };
                 match choices.entry(infant) {
                     Ok(entry) => {
                         save.dispatch(entry);

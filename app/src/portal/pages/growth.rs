@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::PatientOnly;
-use super::infants::WithInfant;
+use super::infants::{Infants, WithInfant, infant_to_show, submitted_infant};
 use crate::error::AppError;
 use crate::growth_chart::GrowthChart;
 use crate::identity::pages::{StatusMessage, browser_action};
@@ -44,19 +44,20 @@ pub fn GrowthPage() -> impl IntoView {
     let chosen = RwSignal::new(None::<InfantId>);
     let growth: Growth = Resource::new(
         move || chosen.get(),
-        |infant| async move {
-            match infant {
+        |chosen| async move {
+            match infant_to_show(chosen).await? {
                 Some(infant) => infant_growth(infant).await.map(Some),
                 None => Ok(None),
             }
         },
     );
+    let added = Callback::new(move |()| growth.refetch());
     view! {
         <Title text="Baby's growth" />
         <h1>"Baby's growth"</h1>
         <PatientOnly>
-            <WithInfant infants chosen>
-                <MeasurementForm chosen growth />
+            <WithInfant infants chosen added>
+                <MeasurementForm chosen infants growth />
                 <Transition fallback=|| view! { <p>"Loading…"</p> }>
                     {move || {
                         growth
@@ -74,7 +75,11 @@ pub fn GrowthPage() -> impl IntoView {
 }
 
 #[component]
-fn MeasurementForm(chosen: RwSignal<Option<InfantId>>, growth: Growth) -> impl IntoView {
+fn MeasurementForm(
+    chosen: RwSignal<Option<InfantId>>,
+    infants: Infants,
+    growth: Growth,
+) -> impl IntoView {
     let measure = RwSignal::new("weight".to_owned());
     let value = RwSignal::new(String::new());
     let unit = RwSignal::new("kg".to_owned());
@@ -119,7 +124,7 @@ fn MeasurementForm(chosen: RwSignal<Option<InfantId>>, growth: Growth) -> impl I
             aria-labelledby="measure-heading"
             on:submit=move |event| {
                 event.prevent_default();
-                let Some(infant) = chosen.get_untracked() else { return };
+                let Some(infant) = submitted_infant(chosen, infants) else { return };
                 let measure = chosen_measure();
                 let parsed = value.get_untracked().trim().replace(',', ".").parse::<f64>();
                 let unit = GrowthUnit::for_measure(measure)

@@ -1,11 +1,15 @@
 //! Choosing one of the mother's infants, and adding her baby when her record has none.
+//!
+//! The infant a page is about is the one the mother chose, otherwise her youngest. Pages work
+//! it out in their resources' fetchers rather than by setting a signal while rendering, so that
+//! the server-rendered page and the hydrated one show the same infant.
 
 use leptos::prelude::*;
 
 use crate::error::AppError;
 use crate::identity::pages::{StatusMessage, browser_action};
 use crate::ids::InfantId;
-use crate::portal::{InfantSex, InfantSummary, add_my_infant};
+use crate::portal::{InfantSex, InfantSummary, add_my_infant, my_infants};
 
 pub type Infants = Resource<Result<Vec<InfantSummary>, AppError>>;
 
@@ -18,9 +22,31 @@ struct NewBaby {
     sex: InfantSex,
 }
 
-/// Form that adds the mother's baby to her record, then reloads `infants`.
+/// Returns the infant a page is about: the one the mother chose, otherwise her youngest.
+pub fn current_infant(chosen: Option<InfantId>, infants: &[InfantSummary]) -> Option<InfantId> {
+    chosen
+        .filter(|id| infants.iter().any(|infant| infant.id == *id))
+        .or_else(|| infants.last().map(|infant| infant.id))
+}
+
+/// Returns [`current_infant`] of the loaded list without tracking, for a form being submitted.
+pub fn submitted_infant(chosen: RwSignal<Option<InfantId>>, infants: Infants) -> Option<InfantId> {
+    let list = infants
+        .get_untracked()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    current_infant(chosen.get_untracked(), &list)
+}
+
+/// Loads the infant a page is about, for a resource's fetcher.
+pub async fn infant_to_show(chosen: Option<InfantId>) -> Result<Option<InfantId>, AppError> {
+    let infants = my_infants().await?;
+    Ok(current_infant(chosen, &infants))
+}
+
+/// Form that adds the mother's baby to her record, then reloads `infants` and runs `added`.
 #[component]
-pub fn InfantForm(infants: Infants) -> impl IntoView {
+pub fn InfantForm(infants: Infants, added: Callback<()>) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let birth_date = RwSignal::new(String::new());
     let weight = RwSignal::new(String::new());
@@ -39,7 +65,10 @@ pub fn InfantForm(infants: Infants) -> impl IntoView {
         }
     });
     Effect::new(move |_| match add.value().get() {
-        Some(Ok(_)) => infants.refetch(),
+        Some(Ok(_)) => {
+            infants.refetch();
+            added.run(());
+        }
         Some(Err(failure)) => error.set(Some(failure.message)),
         None => {}
     });
@@ -54,7 +83,11 @@ pub fn InfantForm(infants: Infants) -> impl IntoView {
                     error.set(Some("Enter the birth weight in grams, such as 3400.".to_owned()));
                     return;
                 };
-                let sex = if sex.get_untracked() == "male" { InfantSex::Male } else { InfantSex::Female };
+                let sex = if sex.get_untracked() == "male" {
+                    InfantSex::Male
+                } else {
+                    InfantSex::Female
+                };
                 add.dispatch(NewBaby {
                     name: name.get_untracked(),
                     birth_date: birth_date.get_untracked(),
@@ -93,6 +126,7 @@ pub fn InfantPicker(
     if infants.len() < 2 {
         return ().into_any();
     }
+    let current = current_infant(chosen.get_untracked(), &infants);
     view! {
         <div class="panel stack">
             <label for="infant-choice">"Baby"</label>
@@ -105,7 +139,7 @@ pub fn InfantPicker(
                     .map(|infant| {
                         let id = infant.id;
                         view! {
-                            <option value=id.to_string() selected=move || chosen.get() == Some(id)>
+                            <option value=id.to_string() selected=current == Some(id)>
                                 {infant.name}
                             </option>
                         }
@@ -117,12 +151,13 @@ pub fn InfantPicker(
     .into_any()
 }
 
-/// Shows the baby form when the record has no infant, and `children` with the chosen infant
-/// otherwise.
+/// Shows the baby form when the record has no infant, and the infant picker and `children`
+/// otherwise. `added` runs once a baby was added.
 #[component]
 pub fn WithInfant(
     infants: Infants,
     chosen: RwSignal<Option<InfantId>>,
+    added: Callback<()>,
     children: ChildrenFn,
 ) -> impl IntoView {
     view! {
@@ -131,18 +166,19 @@ pub fn WithInfant(
                 infants
                     .get()
                     .map(|result| match result {
-                        Ok(list) if list.is_empty() => view! { <InfantForm infants /> }.into_any(),
+                        Ok(list) if list.is_empty() => {
+                            view! { <InfantForm infants added /> }.into_any()
+                        }
                         Ok(list) => {
-                            if chosen.get_untracked().is_none_or(|id| !list.iter().any(|infant| infant.id == id)) {
-                                chosen.set(list.last().map(|infant| infant.id));
-                            }
                             view! {
                                 <InfantPicker infants=list chosen />
                                 {children()}
                             }
                                 .into_any()
                         }
-                        Err(failure) => view! { <p class="form-error">{failure.message}</p> }.into_any(),
+                        Err(failure) => {
+                            view! { <p class="form-error">{failure.message}</p> }.into_any()
+                        }
                     })
             }}
         </Transition>
