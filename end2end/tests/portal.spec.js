@@ -165,7 +165,7 @@ test('a mother answers an EPDS with a high score', async ({ browser }) => {
   await page.getByRole('button', { name: 'Submit my answers' }).click();
   const result = page.getByTestId('check-in-result');
   await expect(result).toContainText('Thank you for checking in');
-  // The referral task and the urgent alert fired, so the result says her team was told.
+  // The referral task and the urgent alert fired, so the result says that her team knows.
   await expect(result).toContainText('Your care team has been told');
   await expect(result).toContainText('Your EPDS total: 29 out of 30.');
   await expect(page.getByTestId('crisis-resources')).toBeVisible();

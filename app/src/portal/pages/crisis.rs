@@ -2,8 +2,8 @@
 
 use leptos::prelude::*;
 
-/// Where to get help now. Shown on the question page the moment the answer is chosen, and on
-/// the result page.
+/// Renders where to get help now. The question page shows it the moment the answer is chosen,
+/// and the result page shows it again.
 #[component]
 pub fn CrisisResources(id: &'static str) -> impl IntoView {
     view! {
