@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::{PatientOnly, short_time};
+use crate::pages::Area;
 use crate::portal::education::{GENERAL_NOTE, guidance_for_week};
 use crate::portal::{
     AwaitingItem, CareTeamContact, PortalHome, UpcomingAppointment, load_portal_home,
@@ -28,7 +29,8 @@ pub fn PortalHomePage() -> impl IntoView {
     let home = Resource::new(|| (), |_| load_portal_home());
     view! {
         <Title text="My care" />
-        <h1>"My care"</h1>
+        <h1 id="area-heading">"My care"</h1>
+        <p>{Area::Patient.summary()}</p>
         <PatientOnly>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || {
