@@ -63,6 +63,7 @@ async function inviteMother(browser, name, email) {
 }
 
 test.beforeAll(async ({ browser }) => {
+  test.setTimeout(90_000);
   admin = await person(browser, adminLink('NURTURE_PORTAL_ADMIN_LINK'), '/admin/users');
   await admin.page.getByLabel('Name', { exact: true }).fill('Maya Midwife');
   await admin.page.getByLabel('Email', { exact: true }).fill('maya.portal@example.org');
