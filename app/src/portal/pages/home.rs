@@ -4,12 +4,10 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::{PatientOnly, short_time};
+use super::{PatientOnly, home_if_patient, short_time};
 use crate::pages::Area;
 use crate::portal::education::{GENERAL_NOTE, guidance_for_week};
-use crate::portal::{
-    AwaitingItem, CareTeamContact, PortalHome, UpcomingAppointment, load_portal_home,
-};
+use crate::portal::{AwaitingItem, CareTeamContact, PortalHome, UpcomingAppointment};
 
 /// Areas of the portal, with their paths.
 const LINKS: [(&str, &str); 8] = [
@@ -26,7 +24,7 @@ const LINKS: [(&str, &str); 8] = [
 /// Renders the signed-in patient's home page.
 #[component]
 pub fn PortalHomePage() -> impl IntoView {
-    let home = Resource::new(|| (), |_| load_portal_home());
+    let home = Resource::new(|| (), |_| home_if_patient());
     view! {
         <Title text="My care" />
         <h1 id="area-heading">"My care"</h1>
@@ -36,7 +34,8 @@ pub fn PortalHomePage() -> impl IntoView {
                 {move || {
                     home.get()
                         .map(|result| match result {
-                            Ok(home) => view! { <HomeSections home /> }.into_any(),
+                            Ok(Some(home)) => view! { <HomeSections home /> }.into_any(),
+                            Ok(None) => ().into_any(),
                             Err(failure) => {
                                 view! { <p class="form-error">{failure.message}</p> }.into_any()
                             }

@@ -3,14 +3,13 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::PatientOnly;
+use super::{PatientOnly, home_if_patient};
 use crate::portal::education::{GENERAL_NOTE, GUIDANCE};
-use crate::portal::load_portal_home;
 
 /// Renders the guidance page.
 #[component]
 pub fn LearnPage() -> impl IntoView {
-    let home = Resource::new(|| (), |_| load_portal_home());
+    let home = Resource::new(|| (), |_| home_if_patient());
     view! {
         <Title text="Guidance for your week" />
         <h1>"Guidance for your week"</h1>
@@ -20,7 +19,7 @@ pub fn LearnPage() -> impl IntoView {
                 {move || {
                     home.get()
                         .map(|result| {
-                            let week = result.ok().and_then(|home| home.weeks_postpartum);
+                            let week = result.ok().flatten().and_then(|home| home.weeks_postpartum);
                             view! { <Stages week /> }
                         })
                 }}

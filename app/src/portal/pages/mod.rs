@@ -19,8 +19,10 @@ pub use vitals::VitalsPage;
 
 use leptos::prelude::*;
 
-use crate::identity::Role;
+use crate::error::AppError;
 use crate::identity::pages::{AccountResource, SignInRequired};
+use crate::identity::{Role, current_account};
+use crate::portal::{PortalHome, load_portal_home};
 
 /// Shows `children` to a signed-in patient, and a notice to anyone else.
 #[component]
@@ -48,6 +50,17 @@ fn PatientOnly(children: ChildrenFn) -> impl IntoView {
                     })
             }}
         </Transition>
+    }
+}
+
+/// Loads the portal home for a signed-in patient, and nothing for anyone else, so that a
+/// visitor who opens "My care" before signing in causes no failed request.
+async fn home_if_patient() -> Result<Option<PortalHome>, AppError> {
+    match current_account().await? {
+        Some(account) if account.roles.contains(&Role::Patient) => {
+            load_portal_home().await.map(Some)
+        }
+        _ => Ok(None),
     }
 }
 
