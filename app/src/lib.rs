@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod chart;
+pub mod clinical;
 pub mod consent;
 pub mod error;
 pub mod events;
@@ -15,6 +16,7 @@ pub mod identity;
 pub mod ids;
 pub mod layout;
 pub mod pages;
+pub mod portal;
 pub mod preferences;
 #[cfg(feature = "ssr")]
 pub mod protocols;
@@ -24,8 +26,6 @@ mod routes;
 
 #[cfg(feature = "ssr")]
 pub mod audit;
-#[cfg(feature = "ssr")]
-pub mod clinical;
 #[cfg(feature = "ssr")]
 pub mod crypto;
 #[cfg(feature = "ssr")]

@@ -17,6 +17,9 @@ use crate::identity::pages::{
 };
 use crate::layout::AppShell;
 use crate::pages::{Area, AreaPage, HomePage, NotFoundPage};
+use crate::portal::pages::{
+    CheckInPage, FeedingPage, GrowthPage, LearnPage, PortalHomePage, VitalsPage,
+};
 use crate::preferences::DisplayPreferences;
 
 /// Renders the whole HTML document on the server. The browser only hydrates what `App` renders.
@@ -91,10 +94,15 @@ pub fn App() -> impl IntoView {
                         path=(StaticSegment("patient"), StaticSegment("consents"))
                         view=PatientConsentsPage
                     />
+                    <Route path=StaticSegment("patient") view=PortalHomePage />
                     <Route
-                        path=StaticSegment("patient")
-                        view=|| view! { <AreaPage area=Area::Patient /> }
+                        path=(StaticSegment("patient"), StaticSegment("check-in"))
+                        view=CheckInPage
                     />
+                    <Route path=(StaticSegment("patient"), StaticSegment("vitals")) view=VitalsPage />
+                    <Route path=(StaticSegment("patient"), StaticSegment("feeding")) view=FeedingPage />
+                    <Route path=(StaticSegment("patient"), StaticSegment("growth")) view=GrowthPage />
+                    <Route path=(StaticSegment("patient"), StaticSegment("learn")) view=LearnPage />
                     <Route
                         path=StaticSegment("clinician")
                         view=|| view! { <AreaPage area=Area::Clinician /> }

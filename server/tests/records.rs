@@ -285,6 +285,7 @@ fn every_observation(infant_id: InfantId) -> Vec<NewObservation> {
             6,
             ObservationValue::Feeding {
                 method: FeedingMethod::Breast,
+                breast_side: None,
                 duration_minutes: Some(25),
                 volume_ml: None,
             },

@@ -106,6 +106,10 @@ const OBSERVED: &[DataCategory] = &[
     DataCategory::MentalHealth,
 ];
 
+const MATERNAL: &[DataCategory] = &[DataCategory::Maternal];
+const INFANT: &[DataCategory] = &[DataCategory::Infant];
+const MENTAL_HEALTH: &[DataCategory] = &[DataCategory::MentalHealth];
+
 const fn function(
     endpoint: &'static str,
     categories: &'static [DataCategory],
@@ -191,6 +195,68 @@ pub const PATIENT_DATA_FUNCTIONS: &[PatientDataFunction] = &[
         "consent/verify",
         &[DataCategory::Contact],
         Action::Read,
+        Target::OwnRecord,
+    ),
+    function(
+        "portal/home",
+        &[
+            DataCategory::CareLogistics,
+            DataCategory::MentalHealth,
+            DataCategory::Infant,
+        ],
+        Action::Read,
+        Target::OwnRecord,
+    ),
+    function("portal/infants", INFANT, Action::Read, Target::OwnRecord),
+    function(
+        "portal/infants/add",
+        INFANT,
+        Action::Write,
+        Target::OwnRecord,
+    ),
+    function(
+        "portal/screenings",
+        MENTAL_HEALTH,
+        Action::Read,
+        Target::OwnRecord,
+    ),
+    function(
+        "portal/check-in",
+        MENTAL_HEALTH,
+        Action::Write,
+        Target::OwnRecord,
+    ),
+    function(
+        "screenings/assign",
+        MENTAL_HEALTH,
+        Action::Write,
+        Target::Patient,
+    ),
+    function("portal/vitals", MATERNAL, Action::Read, Target::OwnRecord),
+    function(
+        "portal/vitals/blood-pressure",
+        MATERNAL,
+        Action::Write,
+        Target::OwnRecord,
+    ),
+    function(
+        "portal/vitals/temperature",
+        MATERNAL,
+        Action::Write,
+        Target::OwnRecord,
+    ),
+    function("portal/feeding", INFANT, Action::Read, Target::OwnRecord),
+    function(
+        "portal/feeding/add",
+        INFANT,
+        Action::Write,
+        Target::OwnRecord,
+    ),
+    function("portal/growth", INFANT, Action::Read, Target::OwnRecord),
+    function(
+        "portal/growth/add",
+        INFANT,
+        Action::Write,
         Target::OwnRecord,
     ),
 ];

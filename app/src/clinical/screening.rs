@@ -7,7 +7,7 @@
 //! needs no special handling by the caller.
 
 mod instruments;
-#[cfg(test)]
+#[cfg(all(test, feature = "ssr"))]
 mod tests;
 mod thresholds;
 

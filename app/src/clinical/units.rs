@@ -105,7 +105,7 @@ impl Entered<LengthUnit> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "ssr"))]
 mod tests {
     use super::*;
 

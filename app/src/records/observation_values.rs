@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::RecordsError;
+use crate::clinical::feeding::BreastSide;
 use crate::clinical::growth::{HEAD_CIRCUMFERENCE_RANGE_CM, LENGTH_RANGE_CM};
 use crate::clinical::screening::{EpdsThresholds, score_epds, score_gad7, score_phq9};
 use crate::clinical::units::{Entered, LengthUnit, MassUnit, TemperatureUnit};
@@ -99,6 +100,9 @@ pub enum ObservationValue {
     },
     Feeding {
         method: FeedingMethod,
+        /// Breast given, for a breastfeed; values stored before the side was recorded have none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        breast_side: Option<BreastSide>,
         duration_minutes: Option<u16>,
         volume_ml: Option<u16>,
     },
@@ -243,9 +247,15 @@ impl ObservationValue {
             },
             Self::Feeding {
                 method,
+                breast_side,
                 duration_minutes,
                 volume_ml,
             } => {
+                if breast_side.is_some() && method != FeedingMethod::Breast {
+                    return Err(RecordsError::InvalidInput(
+                        "a breast side applies only to a breastfeed".to_owned(),
+                    ));
+                }
                 if duration_minutes.is_some_and(|minutes| minutes > MAX_FEEDING_MINUTES)
                     || volume_ml.is_some_and(|ml| ml > MAX_FEEDING_ML)
                 {
@@ -255,6 +265,7 @@ impl ObservationValue {
                 }
                 Self::Feeding {
                     method,
+                    breast_side,
                     duration_minutes,
                     volume_ml,
                 }

@@ -142,11 +142,13 @@ fn feeding_log(
         let feed = match method {
             FeedingMethod::Breast => ObservationValue::Feeding {
                 method,
+                breast_side: None,
                 duration_minutes: Some(rng.random_range(8..=45)),
                 volume_ml: None,
             },
             _ => ObservationValue::Feeding {
                 method,
+                breast_side: None,
                 duration_minutes: None,
                 volume_ml: Some(rng.random_range(6..=24) * 5),
             },

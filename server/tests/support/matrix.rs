@@ -251,10 +251,75 @@ impl World {
             | "portal/access-history"
             | "consent/texts"
             | "consent/mine"
-            | "consent/verify" => Vec::new(),
+            | "consent/verify"
+            | "portal/home"
+            | "portal/infants"
+            | "portal/screenings"
+            | "portal/vitals" => Vec::new(),
+            "portal/infants/add" | "portal/check-in" | "screenings/assign" => {
+                portal_arguments(function.endpoint, patient_id, purpose)
+            }
+            "portal/vitals/blood-pressure" | "portal/vitals/temperature" => {
+                portal_arguments(function.endpoint, patient_id, purpose)
+            }
+            "portal/feeding" | "portal/growth" | "portal/feeding/add" | "portal/growth/add" => {
+                let mut arguments = vec![("infant_id", self.infants[&patient].clone())];
+                arguments.extend(portal_arguments(function.endpoint, patient_id, purpose));
+                arguments
+            }
             other => panic!("the matrix has no arguments for {other}; add them here"),
         }
     }
+}
+
+/// Arguments of the portal's functions, apart from the infant id.
+fn portal_arguments(
+    endpoint: &str,
+    patient_id: (&'static str, String),
+    purpose: (&'static str, String),
+) -> Vec<(&'static str, String)> {
+    let pairs: &[(&'static str, &str)] = match endpoint {
+        "portal/infants/add" => &[
+            ("name", "Robin Testwell (synthetic)"),
+            ("birth_weight_grams", "3300"),
+            ("sex", "male"),
+        ],
+        "portal/check-in" => &[("instrument", "epds"), ("answers", "[0,0,3,0,3,3,3,3,3,3]")],
+        "screenings/assign" => &[("instrument", "phq9")],
+        "portal/vitals/blood-pressure" => &[
+            ("systolic", "118"),
+            ("diastolic", "76"),
+            ("unit", "millimetres_of_mercury"),
+        ],
+        "portal/vitals/temperature" => &[("value", "36.9"), ("unit", "celsius")],
+        "portal/feeding/add" => &[
+            ("kind", "breastfeed"),
+            ("breast_side", "left"),
+            ("duration_minutes", "15"),
+        ],
+        "portal/growth/add" => &[
+            ("measure", "weight"),
+            ("value", "4.1"),
+            ("unit", "kilograms"),
+        ],
+        _ => &[],
+    };
+    let mut arguments: Vec<(&'static str, String)> = pairs
+        .iter()
+        .map(|(key, value)| (*key, (*value).to_owned()))
+        .collect();
+    match endpoint {
+        "portal/infants/add" => {
+            let born = Utc::now().date_naive() - Duration::days(20);
+            arguments.push(("birth_date", born.to_string()));
+        }
+        "screenings/assign" => {
+            arguments.insert(0, patient_id);
+            arguments.push(purpose);
+        }
+        _ => {}
+    }
+    arguments
 }
 
 /// An observation value whose category is `category`.
