@@ -10,6 +10,7 @@ pub mod chart;
 pub mod consent;
 pub mod error;
 pub mod events;
+pub mod exports;
 pub mod growth_chart;
 pub mod identity;
 pub mod ids;

@@ -12,7 +12,7 @@
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
-use crate::access::policy::{self, AccessRequest, Decision, DenyReason, PatientFacts};
+use crate::access::policy::{self, AccessRequest, Basis, Decision, DenyReason, PatientFacts};
 use crate::access::{Action, DataCategory, emergency, settings};
 use crate::audit::{AccessAction, AccessOutcome, ClientInfo, NewAccessEvent, record_access};
 use crate::error::AppError;
@@ -56,6 +56,7 @@ pub struct Authorization {
     patient: PatientId,
     category: DataCategory,
     action: Action,
+    basis: Basis,
 }
 
 impl Authorization {
@@ -77,6 +78,11 @@ impl Authorization {
         self.access.emergency
     }
 
+    /// Returns the ground on which the policy allowed the access.
+    pub fn basis(&self) -> Basis {
+        self.basis
+    }
+
     /// Returns the audit context and the patient, if this authorization covers `category` and
     /// `action`; otherwise the record store fails as for a missing record.
     pub(crate) fn scope(
@@ -94,6 +100,22 @@ impl Authorization {
             );
             Err(RecordsError::NotFound)
         }
+    }
+
+    /// Returns the audit context, the patient and the audited action for a read of `category`.
+    /// An export authorization also reads, because building an export bundle reads the record;
+    /// the audit trail then records the read as an export.
+    pub(crate) fn read_scope(
+        &self,
+        category: DataCategory,
+    ) -> Result<(&AccessContext, PatientId, AccessAction), RecordsError> {
+        let action = if self.action == Action::Export {
+            Action::Export
+        } else {
+            Action::Read
+        };
+        let (access, patient) = self.scope(category, action)?;
+        Ok((access, patient, audit_action(action)))
     }
 }
 
@@ -131,16 +153,54 @@ pub async fn authorize_at(
         emergency: decision.is_emergency(),
         client: actor.client.clone(),
     };
-    if let Decision::Deny(reason) = decision {
-        record_denial(conn, &access, patient, category, action, reason).await?;
-        return Err(AppError::not_found());
-    }
+    let basis = match decision {
+        Decision::Allow(basis) => basis,
+        Decision::Deny(reason) => {
+            record_denial(conn, &access, patient, category, action, reason).await?;
+            return Err(AppError::not_found());
+        }
+    };
     Ok(Authorization {
         access,
         patient,
         category,
         action,
+        basis,
     })
+}
+
+/// Denies a request that the policy allowed but a further rule of the caller does not, such as
+/// an export whose data-sharing consent no longer names the recipient. The denial is audited
+/// like the policy's own, and the caller gets the same "not found or not permitted" error.
+pub async fn deny(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    patient: PatientId,
+    category: DataCategory,
+    action: Action,
+    purpose: &str,
+) -> AppError {
+    let access = AccessContext {
+        actor: actor.user,
+        actor_roles: actor.roles.clone(),
+        clinic_id: actor.clinic,
+        purpose: purpose.trim().to_owned(),
+        emergency: false,
+        client: actor.client.clone(),
+    };
+    let recorded = record_denial(
+        conn,
+        &access,
+        patient,
+        category,
+        action,
+        DenyReason::NoConsent,
+    )
+    .await;
+    match recorded {
+        Ok(()) => AppError::not_found(),
+        Err(error) => error,
+    }
 }
 
 /// Authorizes several patients for one purpose; one denial refuses the whole request, and every

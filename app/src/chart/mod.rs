@@ -82,6 +82,8 @@ pub enum Target {
     Rows,
     /// The signed-in patient's own record.
     OwnRecord,
+    /// The patient of the export named by an `export_id` argument.
+    Export,
 }
 
 /// A server function that reads or writes patient data: its endpoint under `/api/`, the data
@@ -105,6 +107,8 @@ const OBSERVED: &[DataCategory] = &[
     DataCategory::Infant,
     DataCategory::MentalHealth,
 ];
+
+const EXPORTED: &[DataCategory] = crate::exports::EXPORTABLE;
 
 const fn function(
     endpoint: &'static str,
@@ -193,4 +197,17 @@ pub const PATIENT_DATA_FUNCTIONS: &[PatientDataFunction] = &[
         Action::Read,
         Target::OwnRecord,
     ),
+    function(
+        "exports/request",
+        EXPORTED,
+        Action::Export,
+        Target::Patient,
+    ),
+    function(
+        "exports/list",
+        &[DataCategory::CareLogistics],
+        Action::Read,
+        Target::Patient,
+    ),
+    function("exports/download", EXPORTED, Action::Export, Target::Export),
 ];

@@ -31,6 +31,8 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 mod schema;
 #[cfg(feature = "ssr")]
+mod sharing;
+#[cfg(feature = "ssr")]
 pub mod signature;
 #[cfg(feature = "ssr")]
 mod templates;
@@ -46,6 +48,8 @@ pub use grants::{
 };
 #[cfg(feature = "ssr")]
 pub use hash::text_hash;
+#[cfg(feature = "ssr")]
+pub use sharing::sharing_consent_covers;
 #[cfg(feature = "ssr")]
 pub use ledger::{LedgerEvent, record_expiries};
 #[cfg(feature = "ssr")]

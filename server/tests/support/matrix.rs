@@ -346,7 +346,7 @@ pub async fn insert_grant(
 
 /// Imports one synthetic patient with an infant, an entry of every classification, maternal,
 /// infant and mental health observations, and an appointment.
-async fn import(
+pub async fn import(
     app: &TestApp,
     conn: &mut AsyncPgConnection,
     clinic: ClinicId,
