@@ -126,10 +126,12 @@ const EMERGENCY_ROLES: [Role; 4] = [
     Role::MentalHealthSpecialist,
 ];
 
-/// The access rules, written out: a patient uses her own record as her role permits; a
-/// care-team member needs an active membership, her role's permission and a consent in force;
-/// break-glass opens the clinical categories a clinician's role permits, for reading and
-/// writing, as emergency access; everything else is denied.
+/// The access rules, written out: a patient uses her own record as her role permits, but never
+/// exports it to a third party; a care-team member needs an active membership, her role's
+/// permission and a consent in force (for an export, her data-sharing consent too, which the
+/// world keeps in the same state as her care consent); break-glass opens the clinical
+/// categories a clinician's role permits, for reading and writing only, as emergency access;
+/// everything else is denied.
 fn expected(
     role: Role,
     relationship: Relationship,
@@ -140,7 +142,9 @@ fn expected(
 ) -> Expected {
     let permitted = table.allows(role, category, action);
     let allowed = match relationship {
-        Relationship::OwnRecord => role == Role::Patient && permitted,
+        // Her own-record permission lets a patient export for herself, never to a third party:
+        // sharing with a named party is done by her care team under her data-sharing consent.
+        Relationship::OwnRecord => role == Role::Patient && permitted && action != Action::Export,
         Relationship::OnCareTeam => {
             CARE_TEAM_ROLES.contains(&role) && permitted && consent == Consent::Granted
         }
@@ -201,7 +205,9 @@ async fn audit_of_request(conn: &mut AsyncPgConnection, request_id: &str) -> Vec
 async fn run_cell(world: Arc<World>, cell: Cell, number: usize) -> Option<String> {
     let persona = world.persona(cell.relationship, cell.consent, cell.role);
     let patient = world.patient(cell.relationship, cell.consent, cell.role);
-    let arguments = world.arguments(&cell.function, cell.category, patient);
+    let arguments = world
+        .prepare(&cell.function, cell.category, patient, persona)
+        .await;
     let request_id = format!("cell-{number}");
     let (status, body) = call_as(
         &world.app.router,

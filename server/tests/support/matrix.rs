@@ -10,12 +10,14 @@ use app::clinical::units::{Entered, MassUnit, PressureUnit};
 use app::clinical::vitals::BloodPressureReading;
 use app::identity::Role;
 use app::identity::server::accounts;
-use app::ids::{ClinicId, PatientId, UserId};
+use app::ids::{ClinicId, ExportId, PatientId, UserId};
 use app::records::{
     AppointmentKind, AppointmentStatus, Classification, ImportedInfant, ImportedPatient,
     NewAppointment, NewCareTeamMember, NewClinicalEntry, NewInfant, NewObservation, NewPatient,
     ObservationValue, RecordKeys, observation_category,
 };
+
+use super::consents::SHARING_RECIPIENT;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
@@ -149,8 +151,11 @@ impl World {
                     .map(|((_, consent), (_, patient))| (*patient, *consent)),
             )
             .collect();
+        // The data-sharing consent is in the same state as the care consent, so that the
+        // consent dimension of export cells covers both.
         for (patient, consent) in all {
             super::consents::set_consent(&app, &mut conn, patient, consent).await;
+            super::consents::set_sharing_consent(&app, &mut conn, patient, consent).await;
         }
 
         let (entries, observations, infants) = row_ids(&mut conn).await;
@@ -247,6 +252,13 @@ impl World {
             "chart/observations/by-id" => {
                 vec![("ids[0]", self.observation_id(patient, category)), purpose]
             }
+            "exports/request" => vec![
+                patient_id,
+                ("recipient", SHARING_RECIPIENT.to_owned()),
+                ("categories[0]", category_text.1),
+                purpose,
+            ],
+            "exports/list" => vec![patient_id, purpose],
             "portal/summary"
             | "portal/access-history"
             | "consent/texts"
@@ -255,6 +267,56 @@ impl World {
             other => panic!("the matrix has no arguments for {other}; add them here"),
         }
     }
+
+    /// Arguments for a cell of `function`, after storing what the cell needs first: an export
+    /// of `persona`'s, built by the worker's step as of now, for a download.
+    pub async fn prepare(
+        &self,
+        function: &PatientDataFunction,
+        category: DataCategory,
+        patient: PatientId,
+        persona: &Persona,
+    ) -> Vec<(&'static str, String)> {
+        match function.endpoint {
+            "exports/download" => {
+                let mut conn = self.app.pool.get().await.unwrap();
+                let export = queue_export(&mut conn, persona, patient, category).await;
+                let keys = RecordKeys::from_services(&self.app.state.services);
+                app::exports::build_export_at(&mut conn, keys, export, Utc::now())
+                    .await
+                    .unwrap();
+                vec![("export_id", export.to_string())]
+            }
+            _ => self.arguments(function, category, patient),
+        }
+    }
+}
+
+/// Queues an export of one category of `patient` as `persona` had asked for it, without the
+/// checks of the request, so that the download cell finds an export of every requester.
+async fn queue_export(
+    conn: &mut AsyncPgConnection,
+    persona: &Persona,
+    patient: PatientId,
+    category: DataCategory,
+) -> ExportId {
+    let id = ExportId::new_random();
+    let category = serde_json::to_value(category).unwrap();
+    diesel::sql_query(
+        "INSERT INTO data_exports (id, clinic_id, patient_id, requester_user_id, recipient, \
+         purpose, data_categories, status, requested_at) \
+         SELECT $1, clinic_id, id, $2, $3, 'postnatal follow-up', ARRAY[$4], 'queued', now() \
+         FROM patients WHERE id = $5",
+    )
+    .bind::<SqlUuid, _>(id.0)
+    .bind::<SqlUuid, _>(persona.user.0)
+    .bind::<Text, _>(SHARING_RECIPIENT)
+    .bind::<Text, _>(category.as_str().unwrap())
+    .bind::<SqlUuid, _>(patient.0)
+    .execute(conn)
+    .await
+    .unwrap();
+    id
 }
 
 /// An observation value whose category is `category`.
