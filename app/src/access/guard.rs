@@ -156,7 +156,7 @@ pub async fn authorize_at(
     let basis = match decision {
         Decision::Allow(basis) => basis,
         Decision::Deny(reason) => {
-            record_denial(conn, &access, patient, category, action, reason).await?;
+            record_denial(conn, &access, Some(patient), category, action, reason).await?;
             return Err(AppError::not_found());
         }
     };
@@ -169,17 +169,21 @@ pub async fn authorize_at(
     })
 }
 
-/// Denies a request that the policy allowed but a further rule of the caller does not, such as
-/// an export whose data-sharing consent no longer names the recipient. The denial is audited
-/// like the policy's own, and the caller gets the same "not found or not permitted" error.
+/// Denies a request that a rule outside the policy refuses, such as an export whose
+/// data-sharing consent no longer names the recipient, or a role check of break-glass
+/// oversight. The denial is audited like the policy's own, without a patient when the request
+/// names none, and the caller gets the same "not found or not permitted" error.
 pub async fn deny(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    patient: PatientId,
+    patient: Option<PatientId>,
     category: DataCategory,
     action: Action,
     purpose: &str,
 ) -> AppError {
+    if let Err(error) = records::validate_purpose(purpose) {
+        return error.into();
+    }
     let access = AccessContext {
         actor: actor.user,
         actor_roles: actor.roles.clone(),
@@ -272,12 +276,12 @@ async fn decide(
 async fn record_denial(
     conn: &mut AsyncPgConnection,
     access: &AccessContext,
-    patient: PatientId,
+    patient: Option<PatientId>,
     category: DataCategory,
     action: Action,
     reason: DenyReason,
 ) -> Result<(), AppError> {
-    tracing::info!(?reason, %patient, "access denied by policy");
+    tracing::info!(?reason, ?patient, "access denied by policy");
     let event = NewAccessEvent {
         clinic_id: access.clinic_id,
         actor_user_id: Some(access.actor),
@@ -286,8 +290,8 @@ async fn record_denial(
             .iter()
             .map(|role| role.as_str().to_owned())
             .collect(),
-        patient_id: Some(patient),
-        action: audit_action(action),
+        patient_id: patient,
+        action: audit_action_for(patient, action),
         purpose: access.purpose.clone(),
         data_elements: vec![category_element(category).to_owned()],
         outcome: AccessOutcome::Denied,
@@ -311,6 +315,15 @@ pub fn audit_action(action: Action) -> AccessAction {
         Action::Write => AccessAction::Write,
         Action::Delete => AccessAction::Delete,
         Action::Export => AccessAction::Export,
+    }
+}
+
+/// Returns the audit trail's name for an action on `patient`. The trail files an event without
+/// a patient, such as a refused lookup or a listing of break-glass requests, as a search.
+pub fn audit_action_for(patient: Option<PatientId>, action: Action) -> AccessAction {
+    match patient {
+        Some(_) => audit_action(action),
+        None => AccessAction::Search,
     }
 }
 

@@ -94,7 +94,7 @@ async fn refuse(
     purpose: &str,
     reason: &'static str,
 ) -> Result<Result<Vec<Authorization>, Refusal>, AppError> {
-    let error = guard::deny(conn, actor, patient, category, Action::Export, purpose).await;
+    let error = guard::deny(conn, actor, Some(patient), category, Action::Export, purpose).await;
     if error.code == crate::error::ErrorCode::NotFound {
         Ok(Err(Refusal(reason)))
     } else {

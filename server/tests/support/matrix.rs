@@ -78,6 +78,11 @@ pub struct World {
     pub clinic: ClinicId,
     pub other_clinic: ClinicId,
     pub personas: HashMap<Role, Persona>,
+    /// A midwife whom no cell signs in as: cells add her to care teams and file break-glass
+    /// requests in her name, which changes no other cell's outcome.
+    pub bystander: Persona,
+    /// A current consent version of the clinic, for signature ceremonies.
+    care_version: String,
     shared: HashMap<(Relationship, Consent), PatientId>,
     own: HashMap<(Role, Consent), (Persona, PatientId)>,
     entries: HashMap<(PatientId, DataCategory), String>,
@@ -110,6 +115,15 @@ impl World {
             personas.insert(role, persona);
         }
         let author = personas[&Role::PrimaryCareProvider].user;
+        let bystander = persona(
+            &app,
+            &mut conn,
+            clinic,
+            "Synthetic Locum Midwife",
+            &[Role::Midwife],
+            0,
+        )
+        .await;
 
         let mut shared = HashMap::new();
         for relationship in Relationship::ALL {
@@ -159,11 +173,14 @@ impl World {
         }
 
         let (entries, observations, infants) = row_ids(&mut conn).await;
+        let care_version = any_version(&mut conn, clinic).await;
         Self {
             app,
             clinic,
             other_clinic,
             personas,
+            bystander,
+            care_version,
             shared,
             own,
             entries,
@@ -259,6 +276,26 @@ impl World {
                 purpose,
             ],
             "exports/list" => vec![patient_id, purpose],
+            "care-team/list" => vec![patient_id],
+            "chart/find" => vec![("name", "Mira Testwell".to_owned()), purpose],
+            "emergency/request" => vec![
+                patient_id,
+                ("level", "urgent".to_owned()),
+                (
+                    "justification",
+                    "Synthetic urgent review for the test".to_owned(),
+                ),
+            ],
+            "care-team/add" => vec![
+                patient_id,
+                ("provider", self.bystander.user.to_string()),
+                ("role", "midwife".to_owned()),
+            ],
+            "consent/sign/begin" => vec![("version_id", self.care_version.clone())],
+            "emergency/mine"
+            | "emergency/pending"
+            | "emergency/unreviewed"
+            | "emergency/notifications" => Vec::new(),
             "portal/summary"
             | "portal/access-history"
             | "consent/texts"
@@ -269,7 +306,8 @@ impl World {
     }
 
     /// Arguments for a cell of `function`, after storing what the cell needs first: an export
-    /// of `persona`'s, built by the worker's step as of now, for a download.
+    /// of `persona`'s built by the worker's step, a break-glass request to decide or review, a
+    /// membership to end, or a grant to revoke.
     pub async fn prepare(
         &self,
         function: &PatientDataFunction,
@@ -277,9 +315,10 @@ impl World {
         patient: PatientId,
         persona: &Persona,
     ) -> Vec<(&'static str, String)> {
+        let mut conn = self.app.pool.get().await.unwrap();
+        let patient_id = ("patient_id", patient.to_string());
         match function.endpoint {
             "exports/download" => {
-                let mut conn = self.app.pool.get().await.unwrap();
                 let export = queue_export(&mut conn, persona, patient, category).await;
                 let keys = RecordKeys::from_services(&self.app.state.services);
                 app::exports::build_export_at(&mut conn, keys, export, Utc::now())
@@ -287,9 +326,124 @@ impl World {
                     .unwrap();
                 vec![("export_id", export.to_string())]
             }
+            "emergency/decide" => {
+                let id = self.emergency_request(&mut conn, patient, false).await;
+                vec![
+                    ("id", id.to_string()),
+                    ("approve", "false".to_owned()),
+                    ("reason", "Synthetic decision".to_owned()),
+                ]
+            }
+            "emergency/review" => {
+                let id = self.emergency_request(&mut conn, patient, true).await;
+                vec![("id", id.to_string()), ("note", "Synthetic review".to_owned())]
+            }
+            "care-team/end" => {
+                let id = self.bystander_membership(&mut conn, patient).await;
+                vec![patient_id, ("membership_id", id.to_string())]
+            }
+            "consent/revoke" => {
+                let keys = self.app.state.services.keys.clone();
+                let scope = super::consents::sharing_scope(SHARING_RECIPIENT, vec![category]);
+                let starts_at = Utc::now() - Duration::days(1);
+                let grant = super::consents::grant(
+                    &mut conn,
+                    keys.as_ref(),
+                    patient,
+                    scope,
+                    starts_at,
+                    None,
+                )
+                .await;
+                vec![
+                    ("grant_id", grant.to_string()),
+                    ("reason", "Synthetic reason".to_owned()),
+                ]
+            }
             _ => self.arguments(function, category, patient),
         }
     }
+
+    /// Stores a break-glass request of the bystander for `patient`: pending, or granted and
+    /// already expired, so that it opens nothing.
+    async fn emergency_request(
+        &self,
+        conn: &mut AsyncPgConnection,
+        patient: PatientId,
+        granted: bool,
+    ) -> uuid::Uuid {
+        let id = uuid::Uuid::new_v4();
+        let now = Utc::now();
+        let (status, granted_at, expires_at) = if granted {
+            let granted_at = now - Duration::hours(5);
+            ("granted", Some(granted_at), Some(now - Duration::hours(1)))
+        } else {
+            ("pending", None, None)
+        };
+        diesel::sql_query(
+            "INSERT INTO emergency_access (id, clinic_id, patient_id, requester_user_id, level, \
+             justification, status, requested_at, decided_at, granted_at, expires_at) \
+             SELECT $1, clinic_id, id, $2, 'urgent', 'Synthetic emergency for the test', $3, \
+             $4, $5, $5, $6 FROM patients WHERE id = $7",
+        )
+        .bind::<SqlUuid, _>(id)
+        .bind::<SqlUuid, _>(self.bystander.user.0)
+        .bind::<Text, _>(status)
+        .bind::<Timestamptz, _>(now - Duration::hours(6))
+        .bind::<Nullable<Timestamptz>, _>(granted_at)
+        .bind::<Nullable<Timestamptz>, _>(expires_at)
+        .bind::<SqlUuid, _>(patient.0)
+        .execute(conn)
+        .await
+        .unwrap();
+        id
+    }
+
+    /// Stores an open membership of the bystander on `patient`'s care team.
+    async fn bystander_membership(
+        &self,
+        conn: &mut AsyncPgConnection,
+        patient: PatientId,
+    ) -> uuid::Uuid {
+        let id = uuid::Uuid::new_v4();
+        diesel::sql_query(
+            "INSERT INTO care_team_members (id, clinic_id, patient_id, provider_user_id, role, \
+             starts_at) SELECT $1, clinic_id, id, $2, 'midwife', now() - interval '1 day' \
+             FROM patients WHERE id = $3",
+        )
+        .bind::<SqlUuid, _>(id)
+        .bind::<SqlUuid, _>(self.bystander.user.0)
+        .bind::<SqlUuid, _>(patient.0)
+        .execute(conn)
+        .await
+        .unwrap();
+        id
+    }
+
+    /// A consent version of the clinic that a patient may sign.
+    pub fn care_version(&self) -> &str {
+        &self.care_version
+    }
+}
+
+#[derive(QueryableByName)]
+struct VersionRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: uuid::Uuid,
+}
+
+/// Returns a care-coordination version of the clinic; each test template has one version.
+async fn any_version(conn: &mut AsyncPgConnection, clinic: ClinicId) -> String {
+    let row: VersionRow = diesel::sql_query(
+        "SELECT v.id FROM consent_template_versions v \
+         JOIN consent_templates t ON t.id = v.template_id \
+         WHERE v.clinic_id = $1 AND t.kind = 'care_coordination' ORDER BY v.id LIMIT 1",
+    )
+    .bind::<SqlUuid, _>(clinic.0)
+    .get_result(conn)
+    .await
+    .unwrap();
+    row.id.to_string()
 }
 
 /// Queues an export of one category of `patient` as `persona` had asked for it, without the

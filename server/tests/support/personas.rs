@@ -108,3 +108,28 @@ pub async fn call_as(
         serde_json::from_str(&text).unwrap_or(Value::String(text)),
     )
 }
+
+/// Calls a server function whose arguments are JSON, as [`call_as`] does with form arguments.
+pub async fn call_json_as(
+    router: &axum::Router,
+    cookie: &str,
+    endpoint: &str,
+    body: &Value,
+    request_id: &str,
+) -> (StatusCode, Value) {
+    let request = Request::post(format!("/api/{endpoint}"))
+        .header(header::ORIGIN, super::ORIGIN)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::USER_AGENT, "authorization-test")
+        .header("x-request-id", request_id)
+        .header(header::COOKIE, format!("nurture_session={cookie}"))
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let response = super::send(router, request).await;
+    let status = response.status();
+    let text = body_text(response).await;
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
