@@ -2,7 +2,7 @@
 //! every role, in every relationship to the patient, under every state of her consents.
 //! Each cell calls the function through the real router over HTTP and checks both the answer
 //! (200 or the same 404 as for a missing record) and the audit events of that one request,
-//! found by its `x-request-id`. The expected answers come from the permission table, the role
+//! found by its `x-request-id`. The expected outcomes come from the permission table, the role
 //! sets of [`rule`] and the rules written out in [`expected`], independently of
 //! `app::access::policy`.
 //!
@@ -152,8 +152,13 @@ fn rule(endpoint: &str) -> Rule {
     }
 }
 
-/// The outcome of a cell under a role rule.
-fn expected_by_role(roles: &[Role], in_clinic: bool, role: Role, relationship: Relationship) -> Expected {
+/// Returns the outcome of a cell under a role rule.
+fn expected_by_role(
+    roles: &[Role],
+    in_clinic: bool,
+    role: Role,
+    relationship: Relationship,
+) -> Expected {
     let in_scope = !in_clinic || relationship != Relationship::OtherClinic;
     if roles.contains(&role) && in_scope {
         Expected::Allowed { emergency: false }
@@ -162,12 +167,12 @@ fn expected_by_role(roles: &[Role], in_clinic: bool, role: Role, relationship: R
     }
 }
 
-/// The access rules, written out: a patient uses her own record as her role permits, but never
-/// exports it to a third party; a care-team member needs an active membership, her role's
-/// permission and a consent in force (for an export, her data-sharing consent too, which the
-/// world keeps in the same state as her care consent); break-glass opens the clinical
-/// categories a clinician's role permits, for reading and writing only, as emergency access;
-/// everything else is denied.
+/// The access rules, written out. A patient uses her own record as her role permits, but never
+/// exports it to a third party. A care-team member needs an active membership, her role's
+/// permission and a consent in force; an export also needs the data-sharing consent, which the
+/// world keeps in the same state as the care consent. Break-glass opens the clinical categories
+/// a clinician's role permits, for reading and writing only, as emergency access. Everything
+/// else is denied.
 fn expected(
     role: Role,
     relationship: Relationship,
@@ -238,8 +243,8 @@ async fn audit_of_request(conn: &mut AsyncPgConnection, request_id: &str) -> Vec
 }
 
 /// Grants a consent as `persona` with a passkey assertion over its text, after registering a
-/// software passkey for her; anyone but a patient sends an unsigned request, which the policy
-/// refuses before it looks at the signature.
+/// software passkey for her. Anyone but a patient sends an unsigned request, because the policy
+/// denies it before the signature is checked.
 async fn grant_consent(world: &World, persona: &Persona, request_id: &str) -> (StatusCode, Value) {
     use support::browser::{origin, parse_options, soft_registration_options};
     use webauthn_authenticator_rs::WebauthnAuthenticator;
@@ -260,8 +265,14 @@ async fn grant_consent(world: &World, persona: &Persona, request_id: &str) -> (S
             ("credential", serde_json::to_string(&credential).unwrap()),
             ("passkey_name", "Matrix key".to_owned()),
         ];
-        let (status, body) =
-            call_as(router, cookie, "identity/passkeys/finish", &arguments, &setup).await;
+        let (status, body) = call_as(
+            router,
+            cookie,
+            "identity/passkeys/finish",
+            &arguments,
+            &setup,
+        )
+        .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let arguments = [("version_id", version.to_owned())];
         let (_, body) = call_as(router, cookie, "consent/sign/begin", &arguments, &setup).await;
@@ -281,7 +292,14 @@ async fn grant_consent(world: &World, persona: &Persona, request_id: &str) -> (S
         "signer_name": "Synthetic Signer",
         "witness_name": null,
     }});
-    call_json_as(router, &persona.cookie, "consent/grant", &request, request_id).await
+    call_json_as(
+        router,
+        &persona.cookie,
+        "consent/grant",
+        &request,
+        request_id,
+    )
+    .await
 }
 
 /// Calls the function of one cell as `persona` and returns the status and body.
@@ -302,11 +320,22 @@ async fn call_cell(
     if endpoint == "consent/grant" {
         return grant_consent(world, &fresh, request_id).await;
     }
-    let persona = if endpoint == "emergency/request" { &fresh } else { persona };
+    let persona = if endpoint == "emergency/request" {
+        &fresh
+    } else {
+        persona
+    };
     let arguments = world
         .prepare(&cell.function, cell.category, patient, persona)
         .await;
-    call_as(&world.app.router, &persona.cookie, endpoint, &arguments, request_id).await
+    call_as(
+        &world.app.router,
+        &persona.cookie,
+        endpoint,
+        &arguments,
+        request_id,
+    )
+    .await
 }
 
 /// Which patient the audit events of a cell must name: the cell's patient, none, or, for the

@@ -147,7 +147,15 @@ async fn import_on_team(
         starts_at: Utc::now() - Duration::days(10),
         ends_at: None,
     }];
-    import(app, conn, clinic, gp.user, owner.map(|owner| owner.user), team).await
+    import(
+        app,
+        conn,
+        clinic,
+        gp.user,
+        owner.map(|owner| owner.user),
+        team,
+    )
+    .await
 }
 
 async fn request_as(
@@ -222,7 +230,10 @@ async fn events(conn: &mut AsyncPgConnection, request_id: Option<&str>) -> Vec<E
 }
 
 fn export_id(body: &Value) -> String {
-    body["id"].as_str().expect("the answer names the export").to_owned()
+    body["id"]
+        .as_str()
+        .expect("the response names the export")
+        .to_owned()
 }
 
 #[tokio::test]
@@ -270,7 +281,11 @@ async fn happy_path_releases_only_permitted_classes() {
     let released = events(&mut setup.conn, Some("download")).await;
     assert!(released.iter().all(|event| event.action == "export"));
     assert!(released.iter().all(|event| event.outcome == "allowed"));
-    assert!(released.iter().all(|event| event.patient_id == setup.patient.0));
+    assert!(
+        released
+            .iter()
+            .all(|event| event.patient_id == setup.patient.0)
+    );
     let built = events(&mut setup.conn, None).await;
     assert!(
         built.iter().any(|event| event.action == "export"),
@@ -399,7 +414,9 @@ async fn recipient_not_in_consent_is_refused() {
         .share(setup.patient, &[DataCategory::Maternal], None)
         .await;
 
-    let (status, body) = setup.request(&[DataCategory::MentalHealth], "uncovered").await;
+    let (status, body) = setup
+        .request(&[DataCategory::MentalHealth], "uncovered")
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     let denied = events(&mut setup.conn, Some("uncovered")).await;
     assert_eq!(denied.len(), 1);
@@ -426,7 +443,9 @@ async fn recipient_not_in_consent_is_refused() {
 #[tokio::test]
 async fn invalid_request_rejected_before_queueing() {
     let setup = Setup::new().await;
-    let (status, body) = setup.request(&[DataCategory::CareLogistics], "logistics").await;
+    let (status, body) = setup
+        .request(&[DataCategory::CareLogistics], "logistics")
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let (status, body) = setup.request(&[], "empty").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");

@@ -80,7 +80,15 @@ pub async fn request(
 ) -> Result<EmergencyAccess, AppError> {
     let justification = checked_text(justification, MIN_JUSTIFICATION_CHARS, "justification")?;
     let patient_id = Some(patient);
-    gate::require_roles(conn, actor, &EMERGENCY_ROLES, patient_id, Action::Write, PURPOSE).await?;
+    gate::require_roles(
+        conn,
+        actor,
+        &EMERGENCY_ROLES,
+        patient_id,
+        Action::Write,
+        PURPOSE,
+    )
+    .await?;
     gate::require_clinic_patient(conn, actor, patient, Action::Write, PURPOSE).await?;
     let settings = settings::load(conn, actor.clinic).await?;
     let now = Utc::now();
@@ -187,7 +195,7 @@ async fn record_event(
     events::record(conn, event).await
 }
 
-/// Checks that `actor` holds one of `roles` and that request `id` concerns a patient of her
+/// Checks that `actor` has one of `roles` and that request `id` concerns a patient of her
 /// clinic, auditing a refusal. A request that does not exist is not found, unaudited, as a
 /// missing record.
 async fn require_overseer(

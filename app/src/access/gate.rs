@@ -13,7 +13,7 @@ use crate::error::AppError;
 use crate::identity::Role;
 use crate::ids::PatientId;
 
-/// Fails, with an audited denial, unless `actor` holds one of `roles`.
+/// Fails, with an audited denial, unless `actor` has one of `roles`.
 pub async fn require_roles(
     conn: &mut AsyncPgConnection,
     actor: &Actor,

@@ -138,8 +138,8 @@ const CONTACT: &[DataCategory] = &[DataCategory::Contact];
 ///
 /// Most of them are decided by the access policy. Break-glass requests and their oversight,
 /// care-team management and the name lookup are allowed by role and by the patient's clinic
-/// instead (see [`crate::access::gate`]); they are listed under care logistics, or contact
-/// details for the name lookup, and audited alike.
+/// instead (see [`crate::access::gate`]). They are listed under care logistics, except the name
+/// lookup under contact details, and audited alike.
 pub const PATIENT_DATA_FUNCTIONS: &[PatientDataFunction] = &[
     function(
         "chart/summary",
@@ -211,12 +211,7 @@ pub const PATIENT_DATA_FUNCTIONS: &[PatientDataFunction] = &[
         Action::Read,
         Target::OwnRecord,
     ),
-    function(
-        "exports/request",
-        EXPORTED,
-        Action::Export,
-        Target::Patient,
-    ),
+    function("exports/request", EXPORTED, Action::Export, Target::Patient),
     function(
         "exports/list",
         &[DataCategory::CareLogistics],
@@ -224,14 +219,39 @@ pub const PATIENT_DATA_FUNCTIONS: &[PatientDataFunction] = &[
         Target::Patient,
     ),
     function("exports/download", EXPORTED, Action::Export, Target::Export),
-    function("consent/sign/begin", CONTACT, Action::Write, Target::OwnRecord),
+    function(
+        "consent/sign/begin",
+        CONTACT,
+        Action::Write,
+        Target::OwnRecord,
+    ),
     function("consent/grant", CONTACT, Action::Write, Target::OwnRecord),
     function("consent/revoke", CONTACT, Action::Write, Target::OwnRecord),
     function("chart/find", CONTACT, Action::Read, Target::Search),
-    function("emergency/request", LOGISTICS, Action::Write, Target::Patient),
-    function("emergency/mine", LOGISTICS, Action::Read, Target::EmergencyQueue),
-    function("emergency/pending", LOGISTICS, Action::Read, Target::EmergencyQueue),
-    function("emergency/unreviewed", LOGISTICS, Action::Read, Target::EmergencyQueue),
+    function(
+        "emergency/request",
+        LOGISTICS,
+        Action::Write,
+        Target::Patient,
+    ),
+    function(
+        "emergency/mine",
+        LOGISTICS,
+        Action::Read,
+        Target::EmergencyQueue,
+    ),
+    function(
+        "emergency/pending",
+        LOGISTICS,
+        Action::Read,
+        Target::EmergencyQueue,
+    ),
+    function(
+        "emergency/unreviewed",
+        LOGISTICS,
+        Action::Read,
+        Target::EmergencyQueue,
+    ),
     function(
         "emergency/notifications",
         LOGISTICS,

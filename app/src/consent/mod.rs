@@ -49,9 +49,9 @@ pub use grants::{
 #[cfg(feature = "ssr")]
 pub use hash::text_hash;
 #[cfg(feature = "ssr")]
-pub use sharing::sharing_consent_covers;
-#[cfg(feature = "ssr")]
 pub use ledger::{LedgerEvent, record_expiries};
+#[cfg(feature = "ssr")]
+pub use sharing::sharing_consent_covers;
 #[cfg(feature = "ssr")]
 pub use templates::{
     ConsentTemplate, ConsentVersion, add_template_version, create_template, current_versions,

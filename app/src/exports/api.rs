@@ -59,8 +59,9 @@ pub async fn list_exports(
 }
 
 /// Releases a ready export to the clinician who asked for it, once. The policy and the
-/// patient's data-sharing consent are checked again now; if either refuses, the bundle is
-/// deleted, the export is withheld, and the answer is the same "not found" as for an unknown id.
+/// patient's data-sharing consent are checked again now. If either denies it, the bundle is
+/// deleted, the export is withheld, and the call fails with the same "not found" error as for an
+/// unknown id.
 #[server(prefix = "/api", endpoint = "exports/download")]
 pub async fn download_export(export_id: ExportId) -> Result<ExportBundle, AppError> {
     use crate::records::RecordKeys;

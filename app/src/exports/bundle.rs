@@ -9,7 +9,7 @@ use crate::access::{Authorization, DataCategory};
 use crate::error::AppError;
 use crate::records::{self, Classification, ObservationKind, PatientField, RecordKeys};
 
-/// Builds the bundle's JSON document. `authorizations` holds one export authorization per
+/// Builds the bundle's JSON document. `authorizations` contains one export authorization per
 /// category of the export; nothing outside those categories is read.
 pub async fn build(
     conn: &mut diesel_async::AsyncPgConnection,
@@ -41,7 +41,7 @@ pub async fn build(
     Ok(document.to_string())
 }
 
-/// Entries, notes and observations of one clinical category.
+/// Reads the entries, notes and observations of one clinical category.
 async fn clinical_section(
     conn: &mut diesel_async::AsyncPgConnection,
     keys: RecordKeys<'_>,
@@ -85,7 +85,7 @@ fn has_observations(category: DataCategory) -> bool {
     )
 }
 
-/// The patient's name, date of birth, address and phone number.
+/// Reads the patient's name, date of birth, address and phone number.
 async fn contact_section(
     conn: &mut diesel_async::AsyncPgConnection,
     keys: RecordKeys<'_>,

@@ -22,7 +22,7 @@ const POLICY_REASON: &str = "The requester may no longer export these categories
 const CONSENT_REASON: &str =
     "The patient's data-sharing consent no longer covers this recipient and these categories.";
 
-/// An export a clinician asks for.
+/// An export that a clinician requests.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewExport {
     pub patient: PatientId,
@@ -32,11 +32,12 @@ pub struct NewExport {
     pub categories: Vec<DataCategory>,
 }
 
-/// Why an export may not proceed. The policy or [`guard::deny`] has audited the denial.
+/// Reason an export may not proceed, stored with a withheld export. The policy or
+/// [`guard::deny`] has audited the denial.
 struct Refusal(&'static str);
 
-/// Checks the export of `row`'s categories of `patient` by `actor` at `at`: the policy must
-/// allow the export of each category on the care team's ground, and a data-sharing consent
+/// Checks the export of `categories` of `patient` to `recipient` by `actor` at `at`. The policy
+/// must allow the export of each category on the care team's ground, and a data-sharing consent
 /// must cover the recipient and every category. Returns one authorization per category.
 async fn check(
     conn: &mut AsyncPgConnection,
@@ -94,7 +95,15 @@ async fn refuse(
     purpose: &str,
     reason: &'static str,
 ) -> Result<Result<Vec<Authorization>, Refusal>, AppError> {
-    let error = guard::deny(conn, actor, Some(patient), category, Action::Export, purpose).await;
+    let error = guard::deny(
+        conn,
+        actor,
+        Some(patient),
+        category,
+        Action::Export,
+        purpose,
+    )
+    .await;
     if error.code == crate::error::ErrorCode::NotFound {
         Ok(Err(Refusal(reason)))
     } else {
@@ -188,8 +197,8 @@ async fn record_step(
     Ok(())
 }
 
-/// The requester of a queued export, acting through the worker: her current roles, or none
-/// when her account is no longer active, so that the policy refuses.
+/// Builds the actor of a queued export's requester for the worker: her current roles, or none
+/// when her account is no longer active, so that the policy denies the export.
 async fn requester_actor(
     conn: &mut AsyncPgConnection,
     requester: UserId,
@@ -231,7 +240,7 @@ fn bundle_location(row: &ExportRow) -> SealedLocation {
 /// Builds a queued export as of `at`: checks the policy and the consent as its requester,
 /// reads the permitted categories, and stores the bundle sealed under the patient's data key.
 /// A refused export is withheld with the reason instead. Returns the export's new status, or
-/// `None` when it is no longer queued or another worker holds it.
+/// `None` when it is no longer queued or another worker has locked it.
 pub async fn build_export_at(
     conn: &mut AsyncPgConnection,
     keys: RecordKeys<'_>,
@@ -278,7 +287,7 @@ pub async fn build_export_at(
     .await
 }
 
-/// What a release attempt ended with.
+/// Outcome of a release attempt.
 enum Release {
     Released(ExportBundle),
     Refused,

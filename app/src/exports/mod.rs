@@ -7,7 +7,7 @@
 //! data-sharing consent are checked at each step, each at its own instant: when the request is
 //! made, when the bundle is built, and when it is released. If either no longer allows the
 //! export, nothing is released, the stored bundle is deleted and the export is withheld with
-//! the reason. Every step is audited as an export of the patient's data, so she sees it in her
+//! the reason. Every step is audited as an export of the patient's data, so it is listed in her
 //! access history.
 
 mod api;
@@ -79,7 +79,7 @@ impl ExportStatus {
     }
 }
 
-/// An export as its requester sees it.
+/// An export, as shown to its requester.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExportView {
     pub id: ExportId,

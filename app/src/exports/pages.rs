@@ -34,16 +34,16 @@ pub fn ExportSection(patient_id: PatientId, purpose: String) -> impl IntoView {
 
     let request = browser_action(move |form: &ExportForm| {
         let form = form.clone();
-        async move {
-            request_export(patient_id, form.recipient, form.purpose, form.categories).await
-        }
+        async move { request_export(patient_id, form.recipient, form.purpose, form.categories).await }
     });
     Effect::new(move |_| {
         if let Some(result) = request.value().get() {
             match result {
                 Ok(_) => {
                     error.set(None);
-                    notice.set(Some("Export requested. It is built in the background.".to_owned()));
+                    notice.set(Some(
+                        "Export requested. It is built in the background.".to_owned(),
+                    ));
                 }
                 Err(failure) => {
                     notice.set(None);

@@ -106,7 +106,7 @@ pub fn category_name(category: DataCategory) -> &'static str {
 }
 
 fn corrupt(id: uuid::Uuid, column: &str) -> AppError {
-    tracing::error!(%id, column, "data export row holds an unknown value");
+    tracing::error!(%id, column, "data export row contains an invalid value");
     AppError::internal()
 }
 
@@ -226,7 +226,7 @@ pub async fn list_for_requester(
     rows.into_iter().map(from_row).collect()
 }
 
-/// Returns the sealed bundle of an export, or `None` when it holds none.
+/// Returns the sealed bundle of an export, or `None` when it has none.
 pub async fn bundle(
     conn: &mut AsyncPgConnection,
     row: &ExportRow,

@@ -90,7 +90,7 @@ pub struct Scope {
     pub named_parties: Vec<String>,
 }
 
-/// A data-sharing consent that names `recipient` for `categories`.
+/// Returns the scope of a data-sharing consent that names `recipient` for `categories`.
 pub fn sharing_scope(recipient: &str, categories: Vec<DataCategory>) -> Scope {
     Scope {
         kind: ConsentKind::DataSharing,
@@ -113,7 +113,15 @@ async fn set_state(
     }
     let now = Utc::now();
     let expires_at = (state == Consent::Expired).then(|| now - Duration::days(1));
-    let grant = grant(conn, keys, patient, scope, now - Duration::days(30), expires_at).await;
+    let grant = grant(
+        conn,
+        keys,
+        patient,
+        scope,
+        now - Duration::days(30),
+        expires_at,
+    )
+    .await;
     if state == Consent::Revoked {
         revoke(conn, keys, patient, grant).await;
     }

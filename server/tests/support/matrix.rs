@@ -336,7 +336,10 @@ impl World {
             }
             "emergency/review" => {
                 let id = self.emergency_request(&mut conn, patient, true).await;
-                vec![("id", id.to_string()), ("note", "Synthetic review".to_owned())]
+                vec![
+                    ("id", id.to_string()),
+                    ("note", "Synthetic review".to_owned()),
+                ]
             }
             "care-team/end" => {
                 let id = self.bystander_membership(&mut conn, patient).await;

@@ -51,12 +51,20 @@ pub async fn require_care_team_manager(
     action: Action,
 ) -> Result<(), AppError> {
     let purpose = CARE_TEAM_PURPOSE;
-    gate::require_roles(conn, actor, CARE_TEAM_MANAGERS, Some(patient), action, purpose).await?;
+    gate::require_roles(
+        conn,
+        actor,
+        CARE_TEAM_MANAGERS,
+        Some(patient),
+        action,
+        purpose,
+    )
+    .await?;
     gate::require_clinic_patient(conn, actor, patient, action, purpose).await
 }
 
-/// Checks that `actor` holds one of `roles` before she lists break-glass requests, and records
-/// the listing; a refusal is audited.
+/// Checks that `actor` has one of `roles` before she lists break-glass requests, and records
+/// the listing. A refusal is audited.
 pub async fn open_emergency_list(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -65,7 +73,15 @@ pub async fn open_emergency_list(
     let purpose = crate::access::emergency::PURPOSE;
     gate::require_roles(conn, actor, roles, None, Action::Read, purpose).await?;
     conn.transaction::<_, AppError, _>(async move |conn| {
-        gate::record_use(conn, actor, None, Action::Read, purpose, "emergency_access.list").await
+        gate::record_use(
+            conn,
+            actor,
+            None,
+            Action::Read,
+            purpose,
+            "emergency_access.list",
+        )
+        .await
     })
     .await
 }
@@ -323,7 +339,9 @@ fn element_category(element: &str) -> Option<DataCategory> {
     if element.starts_with("infant.") {
         return Some(DataCategory::Infant);
     }
-    if element == "care_team" || element == "appointment" {
+    let logistics = ["care_team", "appointment", "data_exports"].contains(&element)
+        || element.starts_with("emergency_access.");
+    if logistics {
         return Some(DataCategory::CareLogistics);
     }
     element.strip_prefix("observation.").map(|kind| match kind {
