@@ -4,7 +4,9 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::access::{Action, EmergencyLevel, PermissionTable};
+#[cfg(feature = "ssr")]
+use crate::access::Action;
+use crate::access::{EmergencyLevel, PermissionTable};
 use crate::error::AppError;
 use crate::identity::Role;
 use crate::ids::{PatientId, UserId};
