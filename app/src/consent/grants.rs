@@ -207,7 +207,7 @@ fn names<T: Copy + Ord>(values: &[T], name: fn(T) -> &'static str) -> Vec<String
         .collect()
 }
 
-pub(super) fn category_name(category: DataCategory) -> &'static str {
+fn category_name(category: DataCategory) -> &'static str {
     match category {
         DataCategory::Maternal => "maternal",
         DataCategory::Infant => "infant",

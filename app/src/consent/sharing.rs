@@ -7,7 +7,6 @@ use diesel::sql_types::{Array, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::ConsentError;
-use super::grants::category_name;
 use crate::access::DataCategory;
 use crate::ids::{ClinicId, PatientId};
 
@@ -35,7 +34,7 @@ pub async fn sharing_consent_covers(
 ) -> Result<bool, ConsentError> {
     let names: Vec<String> = categories
         .iter()
-        .map(|category| category_name(*category).to_owned())
+        .map(|category| category.as_str().to_owned())
         .collect();
     let candidates: Vec<GrantId> = diesel::sql_query(
         "SELECT g.id FROM consent_grants g \

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::store::{ExportRow, category_name};
+use super::store::ExportRow;
 use crate::access::{Authorization, DataCategory};
 use crate::error::AppError;
 use crate::records::{self, Classification, ObservationKind, PatientField, RecordKeys};
@@ -27,7 +27,7 @@ pub async fn build(
             }
             None => contact_section(conn, keys, authorization).await?,
         };
-        data.insert(category_name(category).to_owned(), section);
+        data.insert(category.as_str().to_owned(), section);
     }
     let document = json!({
         "export_id": row.id,
@@ -35,7 +35,7 @@ pub async fn build(
         "recipient": row.recipient,
         "purpose": row.purpose,
         "generated_at": at.to_rfc3339(),
-        "categories": row.categories.iter().map(|category| category_name(*category)).collect::<Vec<_>>(),
+        "categories": row.categories.iter().map(|category| category.as_str()).collect::<Vec<_>>(),
         "data": data,
     });
     Ok(document.to_string())

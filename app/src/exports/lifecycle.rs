@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
-use super::store::{self, ExportRow, category_name};
+use super::store::{self, ExportRow};
 use super::{EXPORTABLE, ExportBundle, ExportStatus, bundle};
 use crate::access::policy::Basis;
 use crate::access::{Action, Actor, Authorization, DataCategory, guard};
@@ -84,6 +84,26 @@ async fn check(
         return refuse(conn, actor, patient, categories[0], purpose, CONSENT_REASON).await;
     }
     Ok(Ok(authorizations))
+}
+
+/// Checks a stored export again, as [`check`] does a new one.
+async fn check_row(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    row: &ExportRow,
+    at: DateTime<Utc>,
+) -> Result<Result<Vec<Authorization>, Refusal>, AppError> {
+    let categories = &row.categories;
+    check(
+        conn,
+        actor,
+        row.patient_id,
+        &row.recipient,
+        &row.purpose,
+        categories,
+        at,
+    )
+    .await
 }
 
 /// Audits a denial that the policy did not make itself and returns the refusal.
@@ -191,7 +211,7 @@ async fn record_step(
     step: &str,
 ) -> Result<(), AppError> {
     for authorization in authorizations {
-        let element = format!("{step}.{}", category_name(authorization.category()));
+        let element = format!("{step}.{}", authorization.category().as_str());
         guard::record_allowed(conn, authorization, vec![element]).await?;
     }
     Ok(())
@@ -252,16 +272,7 @@ pub async fn build_export_at(
             return Ok(None);
         };
         let actor = requester_actor(conn, row.requester).await?;
-        let checked = check(
-            conn,
-            &actor,
-            row.patient_id,
-            &row.recipient,
-            &row.purpose,
-            &row.categories,
-            at,
-        )
-        .await?;
+        let checked = check_row(conn, &actor, &row, at).await?;
         let authorizations = match checked {
             Ok(authorizations) => authorizations,
             Err(Refusal(reason)) => {
@@ -309,16 +320,7 @@ pub async fn release_export_at(
             let Some(row) = store::lock_for_requester(conn, actor.user, id).await? else {
                 return Ok(Release::Refused);
             };
-            let checked = check(
-                conn,
-                actor,
-                row.patient_id,
-                &row.recipient,
-                &row.purpose,
-                &row.categories,
-                at,
-            )
-            .await?;
+            let checked = check_row(conn, actor, &row, at).await?;
             let authorizations = match checked {
                 Ok(authorizations) => authorizations,
                 Err(Refusal(reason)) => {

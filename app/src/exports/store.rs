@@ -93,18 +93,6 @@ pub struct ExportRow {
     pub withheld_reason: Option<String>,
 }
 
-/// Name of a category in `data_exports.data_categories`, as in the consent tables.
-pub fn category_name(category: DataCategory) -> &'static str {
-    match category {
-        DataCategory::Maternal => "maternal",
-        DataCategory::Infant => "infant",
-        DataCategory::MentalHealth => "mental_health",
-        DataCategory::FamilyHistory => "family_history",
-        DataCategory::Contact => "contact",
-        DataCategory::CareLogistics => "care_logistics",
-    }
-}
-
 fn corrupt(id: uuid::Uuid, column: &str) -> AppError {
     tracing::error!(%id, column, "data export row contains an invalid value");
     AppError::internal()
@@ -118,7 +106,7 @@ fn from_row(row: Row) -> Result<ExportRow, AppError> {
         .map(|name| {
             DataCategory::ALL
                 .into_iter()
-                .find(|category| category_name(*category) == name)
+                .find(|category| category.as_str() == name)
                 .ok_or_else(|| corrupt(id, "data_categories"))
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -143,7 +131,7 @@ pub async fn insert_queued(conn: &mut AsyncPgConnection, row: &ExportRow) -> Res
     let names: Vec<&str> = row
         .categories
         .iter()
-        .map(|category| category_name(*category))
+        .map(|category| category.as_str())
         .collect();
     diesel::insert_into(data_exports::table)
         .values((
