@@ -99,3 +99,7 @@ uuid_id!(
     /// A patient's signed grant of a consent.
     ConsentGrantId
 );
+uuid_id!(
+    /// A data-sharing export of one patient's record to a named party.
+    ExportId
+);

@@ -5,12 +5,17 @@
 //! it takes over the server-rendered page. Modules that touch the database or secrets are gated
 //! by `ssr` so that the browser build never contains them.
 
+// The chart page's nested views exceed the default query depth when the browser bundle is
+// compiled with the release profile.
+#![recursion_limit = "256"]
+
 pub mod access;
 pub mod chart;
 pub mod clinical;
 pub mod consent;
 pub mod error;
 pub mod events;
+pub mod exports;
 pub mod growth_chart;
 pub mod identity;
 pub mod ids;

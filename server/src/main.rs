@@ -155,6 +155,7 @@ async fn serve() -> Result<(), String> {
     let event_listener =
         events::spawn_listener(config.database.url.clone(), pool.clone(), hub.clone());
     tokio::spawn(maintenance::run(pool));
+    tokio::spawn(app::exports::worker::run(state.services.clone()));
 
     let listener = TcpListener::bind(config.http.listen)
         .await

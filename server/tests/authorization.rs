@@ -1,9 +1,10 @@
 //! The authorization matrix: every server function that touches patient data, as
-//! every role, in every relationship to the patient, under every state of her care consent.
+//! every role, in every relationship to the patient, under every state of her consents.
 //! Each cell calls the function through the real router over HTTP and checks both the answer
 //! (200 or the same 404 as for a missing record) and the audit events of that one request,
-//! found by its `x-request-id`. The expected answers come from the permission table and the
-//! rules written out in [`expected`], independently of `app::access::policy`.
+//! found by its `x-request-id`. The expected outcomes come from the permission table, the role
+//! sets of [`rule`] and the rules written out in [`expected`], independently of
+//! `app::access::policy`.
 //!
 //! Also here: the registry completeness check and direct-id attacks.
 
@@ -18,14 +19,15 @@ use app::ids::PatientId;
 use app::records::ObservationValue;
 use axum::http::StatusCode;
 use diesel::QueryableByName;
-use diesel::sql_types::{Bool, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Bool, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde_json::Value;
 use support::TestApp;
 use support::matrix::{self, Consent, Relationship, World};
-use support::personas::{Persona, call_as};
+use support::personas::{Persona, call_as, call_json_as, session_for};
 
-/// Endpoints of server functions that touch no patient data, or that are checked by role and
-/// audited on their own terms (care-team management, break-glass, permission settings).
+/// Endpoints of server functions that touch no patient's data: identity, account and user
+/// administration, consent templates and coverage counts, and clinic settings.
 const OTHER_FUNCTIONS: &[&str] = &[
     "identity/account",
     "identity/sign-in/begin",
@@ -51,28 +53,9 @@ const OTHER_FUNCTIONS: &[&str] = &[
     "admin/security-alerts",
     "patients/invite",
     "users/recovery-link",
-    // Name lookup for break-glass requests: clinicians only, ids only, each match audited.
-    "chart/find",
-    "emergency/request",
-    "emergency/mine",
-    "emergency/pending",
-    "emergency/unreviewed",
-    "emergency/decide",
-    "emergency/review",
-    "emergency/notifications",
-    "care-team/list",
-    "care-team/add",
-    "care-team/end",
     "access/settings",
     "access/settings/update",
     "preferences/text-size",
-    // The patient's own consent changes: they authorize through the same entry point as the
-    // consent reads in the matrix (`consent::access::own_record`), and need a passkey
-    // assertion over the consent text, which tests/consent_api.rs covers.
-    "consent/sign/begin",
-    "consent/grant",
-    "consent/revoke",
-    // Consent templates and coverage counts: admins only, no patient's data.
     "admin/consent/templates",
     "admin/consent/templates/create",
     "admin/consent/templates/publish",
@@ -126,10 +109,70 @@ const EMERGENCY_ROLES: [Role; 4] = [
     Role::MentalHealthSpecialist,
 ];
 
-/// The access rules, written out: a patient uses her own record as her role permits; a
-/// care-team member needs an active membership, her role's permission and a consent in force;
-/// break-glass opens the clinical categories a clinician's role permits, for reading and
-/// writing, as emergency access; everything else is denied.
+/// Staff who look a patient up by name for a break-glass request: the clinicians and the care
+/// coordinator.
+const FINDERS: [Role; 5] = CARE_TEAM_ROLES;
+
+/// Staff who decide break-glass requests.
+const DECIDERS: [Role; 2] = [Role::ComplianceOfficer, Role::Admin];
+
+/// Staff who review break-glass grants and read compliance notifications.
+const REVIEWERS: [Role; 1] = [Role::ComplianceOfficer];
+
+/// Staff who manage care teams.
+const MANAGERS: [Role; 2] = [Role::Admin, Role::CareCoordinator];
+
+/// How the outcome of a function's cell is decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rule {
+    /// By the permission table, the relationship and the consent, as [`expected`] writes out.
+    Policy,
+    /// By role alone, for a patient of the user's clinic. Consent does not apply: care teams
+    /// are managed, and break-glass is requested and overseen, whatever the patient consented
+    /// to, because break-glass exists to bypass that scope.
+    RoleInClinic(&'static [Role]),
+    /// By role alone, for functions that name no patient. Neither the relationship nor consent
+    /// applies; every cell still asserts the role's outcome.
+    Role(&'static [Role]),
+}
+
+/// The rule of each function that the access policy does not decide.
+fn rule(endpoint: &str) -> Rule {
+    match endpoint {
+        // The lookup finds patients of the user's clinic only; the cell checks that.
+        "chart/find" => Rule::Role(&FINDERS),
+        "emergency/request" => Rule::RoleInClinic(&EMERGENCY_ROLES),
+        "emergency/mine" => Rule::Role(&EMERGENCY_ROLES),
+        "emergency/pending" => Rule::Role(&DECIDERS),
+        "emergency/unreviewed" | "emergency/notifications" => Rule::Role(&REVIEWERS),
+        "emergency/decide" => Rule::RoleInClinic(&DECIDERS),
+        "emergency/review" => Rule::RoleInClinic(&REVIEWERS),
+        "care-team/list" | "care-team/add" | "care-team/end" => Rule::RoleInClinic(&MANAGERS),
+        _ => Rule::Policy,
+    }
+}
+
+/// Returns the outcome of a cell under a role rule.
+fn expected_by_role(
+    roles: &[Role],
+    in_clinic: bool,
+    role: Role,
+    relationship: Relationship,
+) -> Expected {
+    let in_scope = !in_clinic || relationship != Relationship::OtherClinic;
+    if roles.contains(&role) && in_scope {
+        Expected::Allowed { emergency: false }
+    } else {
+        Expected::Denied
+    }
+}
+
+/// The access rules, written out. A patient uses her own record as her role permits, but never
+/// exports it to a third party. A care-team member needs an active membership, her role's
+/// permission and a consent in force; an export also needs the data-sharing consent, which the
+/// world keeps in the same state as the care consent. Break-glass opens the clinical categories
+/// a clinician's role permits, for reading and writing only, as emergency access. Everything
+/// else is denied.
 fn expected(
     role: Role,
     relationship: Relationship,
@@ -140,7 +183,9 @@ fn expected(
 ) -> Expected {
     let permitted = table.allows(role, category, action);
     let allowed = match relationship {
-        Relationship::OwnRecord => role == Role::Patient && permitted,
+        // Her own-record permission lets a patient export for herself, never to a third party:
+        // sharing with a named party is done by her care team under her data-sharing consent.
+        Relationship::OwnRecord => role == Role::Patient && permitted && action != Action::Export,
         Relationship::OnCareTeam => {
             CARE_TEAM_ROLES.contains(&role) && permitted && consent == Consent::Granted
         }
@@ -183,8 +228,8 @@ struct AuditOutcome {
     outcome: String,
     #[diesel(sql_type = Bool)]
     emergency: bool,
-    #[diesel(sql_type = SqlUuid)]
-    patient_id: uuid::Uuid,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    patient_id: Option<uuid::Uuid>,
 }
 
 async fn audit_of_request(conn: &mut AsyncPgConnection, request_id: &str) -> Vec<AuditOutcome> {
@@ -197,20 +242,118 @@ async fn audit_of_request(conn: &mut AsyncPgConnection, request_id: &str) -> Vec
     .unwrap()
 }
 
+/// Grants a consent as `persona` with a passkey assertion over its text, after registering a
+/// software passkey for her. Anyone but a patient sends an unsigned request, because the policy
+/// denies it before the signature is checked.
+async fn grant_consent(world: &World, persona: &Persona, request_id: &str) -> (StatusCode, Value) {
+    use support::browser::{origin, parse_options, soft_registration_options};
+    use webauthn_authenticator_rs::WebauthnAuthenticator;
+    use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+
+    let router = &world.app.router;
+    let version = world.care_version();
+    let mut ceremony = ("unsigned".to_owned(), "{}".to_owned());
+    if persona.roles.contains(&Role::Patient) {
+        let cookie = &persona.cookie;
+        let setup = format!("{request_id}-setup");
+        let (_, body) = call_as(router, cookie, "identity/passkeys/begin", &[], &setup).await;
+        let (registration, options) = soft_registration_options(&body);
+        let mut passkey = SoftPasskey::new(true);
+        let credential = passkey.do_registration(origin(), options).unwrap();
+        let arguments = [
+            ("ceremony_id", registration),
+            ("credential", serde_json::to_string(&credential).unwrap()),
+            ("passkey_name", "Matrix key".to_owned()),
+        ];
+        let (status, body) = call_as(
+            router,
+            cookie,
+            "identity/passkeys/finish",
+            &arguments,
+            &setup,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let arguments = [("version_id", version.to_owned())];
+        let (_, body) = call_as(router, cookie, "consent/sign/begin", &arguments, &setup).await;
+        let (ceremony_id, options) = parse_options(&body);
+        let assertion = passkey.do_authentication(origin(), options).unwrap();
+        ceremony = (ceremony_id, serde_json::to_string(&assertion).unwrap());
+    }
+    let request = serde_json::json!({ "request": {
+        "ceremony_id": ceremony.0,
+        "credential": ceremony.1,
+        "version_id": version,
+        "categories": ["maternal"],
+        "recipient_roles": ["midwife"],
+        "named_parties": [],
+        "purpose": "coordinating my postnatal care",
+        "expires_on": null,
+        "signer_name": "Synthetic Signer",
+        "witness_name": null,
+    }});
+    call_json_as(
+        router,
+        &persona.cookie,
+        "consent/grant",
+        &request,
+        request_id,
+    )
+    .await
+}
+
+/// Calls the function of one cell as `persona` and returns the status and body.
+async fn call_cell(
+    world: &World,
+    cell: &Cell,
+    persona: &Persona,
+    patient: PatientId,
+    request_id: &str,
+) -> (StatusCode, Value) {
+    let endpoint = cell.function.endpoint;
+    // A fresh sign-in keeps the passkey step-up that these two need within its window however
+    // long the matrix runs.
+    let fresh = Persona {
+        cookie: session_for(&world.app, persona.user, 0).await,
+        ..persona.clone()
+    };
+    if endpoint == "consent/grant" {
+        return grant_consent(world, &fresh, request_id).await;
+    }
+    let persona = if endpoint == "emergency/request" {
+        &fresh
+    } else {
+        persona
+    };
+    let arguments = world
+        .prepare(&cell.function, cell.category, patient, persona)
+        .await;
+    call_as(
+        &world.app.router,
+        &persona.cookie,
+        endpoint,
+        &arguments,
+        request_id,
+    )
+    .await
+}
+
+/// Which patient the audit events of a cell must name: the cell's patient, none, or, for the
+/// name lookup, any of the clinic's.
+fn audited_patient(target: Target, patient: PatientId) -> Option<Option<uuid::Uuid>> {
+    match target {
+        Target::EmergencyQueue => Some(None),
+        Target::Search => None,
+        _ => Some(Some(patient.0)),
+    }
+}
+
 /// Runs one cell and returns a description of what went wrong, if anything.
 async fn run_cell(world: Arc<World>, cell: Cell, number: usize) -> Option<String> {
     let persona = world.persona(cell.relationship, cell.consent, cell.role);
     let patient = world.patient(cell.relationship, cell.consent, cell.role);
-    let arguments = world.arguments(&cell.function, cell.category, patient);
     let request_id = format!("cell-{number}");
-    let (status, body) = call_as(
-        &world.app.router,
-        &persona.cookie,
-        cell.function.endpoint,
-        &arguments,
-        &request_id,
-    )
-    .await;
+    let (status, body) = call_cell(&world, &cell, persona, patient, &request_id).await;
 
     let mut conn = world.app.pool.get().await.unwrap();
     let events = audit_of_request(&mut conn, &request_id).await;
@@ -222,7 +365,17 @@ async fn run_cell(world: Arc<World>, cell: Cell, number: usize) -> Option<String
         .iter()
         .filter(|event| event.outcome == "denied")
         .count();
-    let on_patient = events.iter().all(|event| event.patient_id == patient.0);
+    let on_patient = match audited_patient(cell.function.target, patient) {
+        Some(expected) => events.iter().all(|event| event.patient_id == expected),
+        None => true,
+    };
+    // The name lookup finds the patient exactly when she is of the user's clinic.
+    let found = cell.function.target != Target::Search
+        || status != StatusCode::OK
+        || body
+            .as_array()
+            .is_some_and(|ids| ids.contains(&Value::from(patient.to_string())))
+            == (cell.relationship != Relationship::OtherClinic);
 
     let ok = match cell.expected {
         Expected::Allowed { emergency } => {
@@ -230,6 +383,7 @@ async fn run_cell(world: Arc<World>, cell: Cell, number: usize) -> Option<String
                 && !allowed_events.is_empty()
                 && denied == 0
                 && on_patient
+                && found
                 && allowed_events
                     .iter()
                     .all(|event| event.emergency == emergency)
@@ -262,14 +416,20 @@ fn cells(table: &PermissionTable) -> Vec<Cell> {
                         continue;
                     }
                     for consent in Consent::ALL {
-                        let expected = expected(
-                            role,
-                            relationship,
-                            consent,
-                            category,
-                            function.action,
-                            table,
-                        );
+                        let expected = match rule(function.endpoint) {
+                            Rule::Policy => expected(
+                                role,
+                                relationship,
+                                consent,
+                                category,
+                                function.action,
+                                table,
+                            ),
+                            Rule::RoleInClinic(roles) => {
+                                expected_by_role(roles, true, role, relationship)
+                            }
+                            Rule::Role(roles) => expected_by_role(roles, false, role, relationship),
+                        };
                         cells.push(Cell {
                             function: *function,
                             category,
@@ -386,7 +546,7 @@ async fn patient_cannot_read_another_patients_rows_by_id() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].outcome, "denied");
-    assert_eq!(events[0].patient_id, other.0);
+    assert_eq!(events[0].patient_id, Some(other.0));
 
     let other_observation = world.observation_id(other, DataCategory::Infant);
     let (status, events) = by_id(
@@ -460,7 +620,7 @@ async fn bulk_request_with_forbidden_id_rejected() {
         "nothing was read for the allowed id"
     );
     assert_eq!(events.len(), 1);
-    assert_eq!(events[0].patient_id, forbidden.0);
+    assert_eq!(events[0].patient_id, Some(forbidden.0));
 }
 
 #[tokio::test]

@@ -9,11 +9,12 @@ use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
+use super::gate;
 use super::guard::Actor;
 use super::policy::{EMERGENCY_ROLES, EmergencyGrant};
 use super::settings;
 use super::tables::{compliance_notifications, emergency_access};
-use super::{EmergencyLevel, EmergencyStatus};
+use super::{Action, EmergencyLevel, EmergencyStatus};
 use crate::audit::SecurityEventKind;
 use crate::error::{AppError, ErrorCode};
 use crate::identity::Role;
@@ -21,6 +22,15 @@ use crate::identity::server::events::{self, Event};
 use crate::ids::{ClinicId, PatientId, UserId};
 
 const MIN_JUSTIFICATION_CHARS: usize = 10;
+
+/// Purpose recorded in the data-access audit trail for break-glass requests and oversight.
+pub const PURPOSE: &str = "break-glass emergency access";
+
+/// Roles that decide pending requests.
+pub const DECIDERS: &[Role] = &[Role::ComplianceOfficer, Role::Admin];
+
+/// Roles that review grants and read compliance notifications.
+pub const REVIEWERS: &[Role] = &[Role::ComplianceOfficer];
 const MAX_TEXT_CHARS: usize = 2000;
 
 /// A stored break-glass request and, once granted, its grant.
@@ -59,7 +69,8 @@ fn checked_text(text: &str, min: usize, what: &str) -> Result<String, AppError> 
 
 /// Files a break-glass request of `actor` for `patient`, granting it at once when it is
 /// critical and the clinic allows that. Only clinicians may ask, and only for a patient of their
-/// clinic. Compliance is notified either way, in the same transaction.
+/// clinic; a refusal is audited. Compliance is notified either way, and the request is audited
+/// as a write of the patient's care logistics, in the same transaction.
 pub async fn request(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -68,17 +79,17 @@ pub async fn request(
     justification: &str,
 ) -> Result<EmergencyAccess, AppError> {
     let justification = checked_text(justification, MIN_JUSTIFICATION_CHARS, "justification")?;
-    if !actor
-        .roles
-        .iter()
-        .any(|role| EMERGENCY_ROLES.contains(role))
-    {
-        return Err(AppError::not_found());
-    }
-    let owner = crate::records::patient_owner(conn, patient).await?;
-    if owner.is_none_or(|owner| owner.clinic != actor.clinic) {
-        return Err(AppError::not_found());
-    }
+    let patient_id = Some(patient);
+    gate::require_roles(
+        conn,
+        actor,
+        &EMERGENCY_ROLES,
+        patient_id,
+        Action::Write,
+        PURPOSE,
+    )
+    .await?;
+    gate::require_clinic_patient(conn, actor, patient, Action::Write, PURPOSE).await?;
     let settings = settings::load(conn, actor.clinic).await?;
     let now = Utc::now();
     let granted = level == EmergencyLevel::Critical && settings.auto_grant_critical;
@@ -111,7 +122,9 @@ pub async fn request(
             SecurityEventKind::EmergencyAccessRequested
         };
         notify(conn, &stored, granted).await?;
-        record_event(conn, &stored, kind, actor.user).await
+        record_event(conn, &stored, kind, actor.user).await?;
+        let element = "emergency_access.request";
+        gate::record_use(conn, actor, patient_id, Action::Write, PURPOSE, element).await
     })
     .await?;
     Ok(row)
@@ -182,15 +195,25 @@ async fn record_event(
     events::record(conn, event).await
 }
 
-/// Fails unless `actor` is a compliance officer, or also an admin when `admin_may` is set.
-fn require_overseer(actor: &Actor, admin_may: bool) -> Result<(), AppError> {
-    let allowed = actor.roles.contains(&Role::ComplianceOfficer)
-        || (admin_may && actor.roles.contains(&Role::Admin));
-    if allowed {
-        Ok(())
-    } else {
-        Err(AppError::not_found())
-    }
+/// Checks that `actor` has one of `roles` and that request `id` concerns a patient of her
+/// clinic, auditing a refusal. A request that does not exist is not found, unaudited, as a
+/// missing record.
+async fn require_overseer(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    roles: &[Role],
+    id: uuid::Uuid,
+) -> Result<PatientId, AppError> {
+    let patient: Option<uuid::Uuid> = emergency_access::table
+        .find(id)
+        .select(emergency_access::patient_id)
+        .first(conn)
+        .await
+        .optional()?;
+    let patient = PatientId(patient.ok_or_else(AppError::not_found)?);
+    gate::require_roles(conn, actor, roles, Some(patient), Action::Write, PURPOSE).await?;
+    gate::require_clinic_patient(conn, actor, patient, Action::Write, PURPOSE).await?;
+    Ok(patient)
 }
 
 /// Loads a request of the actor's clinic, locked for update.
@@ -211,7 +234,8 @@ async fn load_for_update(
 }
 
 /// Approves or denies a pending request. Compliance officers and admins of the clinic decide,
-/// never on their own request.
+/// never on their own request. The decision is audited as a write of the patient's care
+/// logistics.
 pub async fn decide(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -219,8 +243,8 @@ pub async fn decide(
     approve: bool,
     reason: &str,
 ) -> Result<EmergencyAccess, AppError> {
-    require_overseer(actor, true)?;
     let reason = checked_text(reason, 1, "reason")?;
+    let patient = require_overseer(conn, actor, DECIDERS, id).await?;
 
     conn.transaction::<_, AppError, _>(async move |conn| {
         let mut row = load_for_update(conn, actor.clinic, id).await?;
@@ -268,20 +292,23 @@ pub async fn decide(
             SecurityEventKind::EmergencyAccessDenied
         };
         record_event(conn, &row, kind, actor.user).await?;
+        let element = "emergency_access.decision";
+        gate::record_use(conn, actor, Some(patient), Action::Write, PURPOSE, element).await?;
         Ok(row)
     })
     .await
 }
 
-/// Records a compliance officer's review of a grant.
+/// Records a compliance officer's review of a grant, audited as a write of the patient's care
+/// logistics.
 pub async fn review(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     id: uuid::Uuid,
     note: &str,
 ) -> Result<EmergencyAccess, AppError> {
-    require_overseer(actor, false)?;
     let note = checked_text(note, 1, "review note")?;
+    let patient = require_overseer(conn, actor, REVIEWERS, id).await?;
 
     conn.transaction::<_, AppError, _>(async move |conn| {
         let mut row = load_for_update(conn, actor.clinic, id).await?;
@@ -309,6 +336,8 @@ pub async fn review(
             actor.user,
         )
         .await?;
+        let element = "emergency_access.review";
+        gate::record_use(conn, actor, Some(patient), Action::Write, PURPOSE, element).await?;
         Ok(row)
     })
     .await

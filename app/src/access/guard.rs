@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use leptos::prelude::use_context;
 
-use crate::access::policy::{self, AccessRequest, Decision, DenyReason, PatientFacts};
+use crate::access::policy::{self, AccessRequest, Basis, Decision, DenyReason, PatientFacts};
 use crate::access::{Action, DataCategory, emergency, settings};
 use crate::audit::{
     AccessAction, AccessOutcome, AuditError, ClientInfo, NewAccessEvent, record_access,
@@ -63,6 +63,7 @@ pub struct Authorization {
     patient: PatientId,
     category: DataCategory,
     action: Action,
+    basis: Basis,
 }
 
 impl Authorization {
@@ -84,6 +85,11 @@ impl Authorization {
         self.access.emergency
     }
 
+    /// Returns the ground on which the policy allowed the access.
+    pub fn basis(&self) -> Basis {
+        self.basis
+    }
+
     /// Returns the audit context and the patient, if this authorization covers `category` and
     /// `action`; otherwise the record store fails as for a missing record.
     pub(crate) fn scope(
@@ -101,6 +107,22 @@ impl Authorization {
             );
             Err(RecordsError::NotFound)
         }
+    }
+
+    /// Returns the audit context, the patient and the audited action for a read of `category`.
+    /// An export authorization also reads, because building an export bundle reads the record;
+    /// the audit trail then records the read as an export.
+    pub(crate) fn read_scope(
+        &self,
+        category: DataCategory,
+    ) -> Result<(&AccessContext, PatientId, AccessAction), RecordsError> {
+        let action = if self.action == Action::Export {
+            Action::Export
+        } else {
+            Action::Read
+        };
+        let (access, patient) = self.scope(category, action)?;
+        Ok((access, patient, audit_action(action)))
     }
 }
 
@@ -138,16 +160,58 @@ pub async fn authorize_at(
         emergency: decision.is_emergency(),
         client: actor.client.clone(),
     };
-    if let Decision::Deny(reason) = decision {
-        record_denial(conn, &access, patient, category, action, reason).await?;
-        return Err(AppError::not_found());
-    }
+    let basis = match decision {
+        Decision::Allow(basis) => basis,
+        Decision::Deny(reason) => {
+            record_denial(conn, &access, Some(patient), category, action, reason).await?;
+            return Err(AppError::not_found());
+        }
+    };
     Ok(Authorization {
         access,
         patient,
         category,
         action,
+        basis,
     })
+}
+
+/// Denies a request that a rule outside the policy refuses, such as an export whose
+/// data-sharing consent no longer names the recipient, or a role check of break-glass
+/// oversight. The denial is audited like the policy's own, without a patient when the request
+/// names none, and the caller gets the same "not found or not permitted" error.
+pub async fn deny(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    patient: Option<PatientId>,
+    category: DataCategory,
+    action: Action,
+    purpose: &str,
+) -> AppError {
+    if let Err(error) = records::validate_purpose(purpose) {
+        return error.into();
+    }
+    let access = AccessContext {
+        actor: actor.user,
+        actor_roles: actor.roles.clone(),
+        clinic_id: actor.clinic,
+        purpose: purpose.trim().to_owned(),
+        emergency: false,
+        client: actor.client.clone(),
+    };
+    let recorded = record_denial(
+        conn,
+        &access,
+        patient,
+        category,
+        action,
+        DenyReason::NoConsent,
+    )
+    .await;
+    match recorded {
+        Ok(()) => AppError::not_found(),
+        Err(error) => error,
+    }
 }
 
 /// Authorizes several patients for one purpose; one denial refuses the whole request, and every
@@ -219,12 +283,12 @@ async fn decide(
 async fn record_denial(
     conn: &mut AsyncPgConnection,
     access: &AccessContext,
-    patient: PatientId,
+    patient: Option<PatientId>,
     category: DataCategory,
     action: Action,
     reason: DenyReason,
 ) -> Result<(), AppError> {
-    tracing::info!(?reason, %patient, "access denied by policy");
+    tracing::info!(?reason, ?patient, "access denied by policy");
     let event = NewAccessEvent {
         clinic_id: access.clinic_id,
         actor_user_id: Some(access.actor),
@@ -233,8 +297,8 @@ async fn record_denial(
             .iter()
             .map(|role| role.as_str().to_owned())
             .collect(),
-        patient_id: Some(patient),
-        action: audit_action(action),
+        patient_id: patient,
+        action: audit_action_for(patient, action),
         purpose: access.purpose.clone(),
         data_elements: vec![category_element(category).to_owned()],
         outcome: AccessOutcome::Denied,
@@ -270,6 +334,15 @@ pub fn audit_action(action: Action) -> AccessAction {
         Action::Write => AccessAction::Write,
         Action::Delete => AccessAction::Delete,
         Action::Export => AccessAction::Export,
+    }
+}
+
+/// Returns the audit trail's name for an action on `patient`. The trail files an event without
+/// a patient, such as a refused lookup or a listing of break-glass requests, as a search.
+pub fn audit_action_for(patient: Option<PatientId>, action: Action) -> AccessAction {
+    match patient {
+        Some(_) => audit_action(action),
+        None => AccessAction::Search,
     }
 }
 

@@ -8,6 +8,8 @@ pub mod api;
 #[cfg(feature = "ssr")]
 pub mod emergency;
 #[cfg(feature = "ssr")]
+pub mod gate;
+#[cfg(feature = "ssr")]
 pub mod guard;
 pub mod pages;
 pub mod permissions;
@@ -79,6 +81,18 @@ impl EmergencyStatus {
 }
 
 impl DataCategory {
+    /// Name stored in the database and sent on the wire, as its serde form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DataCategory::Maternal => "maternal",
+            DataCategory::Infant => "infant",
+            DataCategory::MentalHealth => "mental_health",
+            DataCategory::FamilyHistory => "family_history",
+            DataCategory::Contact => "contact",
+            DataCategory::CareLogistics => "care_logistics",
+        }
+    }
+
     /// Name shown to people.
     pub fn label(self) -> &'static str {
         match self {

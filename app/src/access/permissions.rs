@@ -96,7 +96,10 @@ impl PermissionTable {
     /// - researchers, compliance officers and admins have no access to identified records (they
     ///   use anonymized exports, the audit trail and account administration instead).
     ///
-    /// Every clinical role also reads care logistics.
+    /// Every clinical role also reads care logistics. A GP, midwife, lactation consultant or
+    /// mental health specialist may also export the categories she works with to a party that
+    /// the patient's data-sharing consent names; a care coordinator exports nothing, because
+    /// her data contains no clinical content to share.
     pub fn default_for_clinic() -> Self {
         use Action::{Delete, Export, Read, Write};
         use DataCategory::{CareLogistics, Contact, FamilyHistory, Infant, Maternal, MentalHealth};
@@ -115,14 +118,22 @@ impl PermissionTable {
             row(Role::Patient, CareLogistics, &[Read]),
             row(Role::CareCoordinator, Contact, &[Read, Write]),
             row(Role::CareCoordinator, CareLogistics, &[Read, Write, Delete]),
-            row(Role::LactationConsultant, Infant, &[Read, Write]),
-            row(Role::MentalHealthSpecialist, MentalHealth, &[Read, Write]),
+            row(Role::LactationConsultant, Infant, &[Read, Write, Export]),
+            row(
+                Role::MentalHealthSpecialist,
+                MentalHealth,
+                &[Read, Write, Export],
+            ),
         ];
         for category in [Maternal, Infant, MentalHealth, FamilyHistory, Contact] {
-            rows.push(row(Role::PrimaryCareProvider, category, &[Read, Write]));
+            rows.push(row(
+                Role::PrimaryCareProvider,
+                category,
+                &[Read, Write, Export],
+            ));
         }
         for category in [Maternal, Infant, Contact] {
-            rows.push(row(Role::Midwife, category, &[Read, Write]));
+            rows.push(row(Role::Midwife, category, &[Read, Write, Export]));
         }
         for role in [
             Role::PrimaryCareProvider,

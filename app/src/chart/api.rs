@@ -378,21 +378,24 @@ pub async fn my_summary() -> Result<PatientSummary, AppError> {
 /// match is audited as a read of the searched name. Clinicians and care coordinators.
 #[server(prefix = "/api", endpoint = "chart/find")]
 pub async fn find_patients(name: String, purpose: String) -> Result<Vec<PatientId>, AppError> {
+    use crate::access::guard;
     use crate::identity::Role;
     use crate::records::{self, PatientQuery, RecordKeys};
 
     let (services, actor) = super::server::begin().await?;
-    if !actor.roles.iter().any(|role| role.may_invite_patients())
-        || actor.roles.contains(&Role::Patient)
-    {
-        return Err(AppError::not_found());
-    }
     if name.split_whitespace().count() < 2 {
         return Err(AppError::invalid_input(
             "Enter the patient's first and last name.",
         ));
     }
     let mut conn = crate::db::connection(&services.pool).await?;
+    if !actor.roles.iter().any(|role| role.may_invite_patients())
+        || actor.roles.contains(&Role::Patient)
+    {
+        let category = crate::access::DataCategory::Contact;
+        let action = crate::access::Action::Read;
+        return Err(guard::deny(&mut conn, &actor, None, category, action, &purpose).await);
+    }
 
     let access = records::AccessContext {
         actor: actor.user,

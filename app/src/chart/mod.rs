@@ -82,6 +82,14 @@ pub enum Target {
     Rows,
     /// The signed-in patient's own record.
     OwnRecord,
+    /// The patient of the export named by an `export_id` argument.
+    Export,
+    /// The patients of the user's clinic whose name matches a `name` argument.
+    Search,
+    /// The patient of the break-glass request named by an `id` argument.
+    EmergencyRequest,
+    /// The break-glass requests of the user's clinic; no argument names a patient.
+    EmergencyQueue,
 }
 
 /// A server function that reads or writes patient data: its endpoint under `/api/`, the data
@@ -109,6 +117,7 @@ const OBSERVED: &[DataCategory] = &[
 const MATERNAL: &[DataCategory] = &[DataCategory::Maternal];
 const INFANT: &[DataCategory] = &[DataCategory::Infant];
 const MENTAL_HEALTH: &[DataCategory] = &[DataCategory::MentalHealth];
+const EXPORTED: &[DataCategory] = crate::exports::EXPORTABLE;
 
 const fn function(
     endpoint: &'static str,
@@ -124,8 +133,16 @@ const fn function(
     }
 }
 
+const LOGISTICS: &[DataCategory] = &[DataCategory::CareLogistics];
+const CONTACT: &[DataCategory] = &[DataCategory::Contact];
+
 /// Every server function that touches patient data. A test fails when a registered server
 /// function is neither here nor on its list of functions that touch none.
+///
+/// Most of them are decided by the access policy. Break-glass requests and their oversight,
+/// care-team management and the name lookup are allowed by role and by the patient's clinic
+/// instead (see [`crate::access::gate`]). They are listed under care logistics, except the name
+/// lookup under contact details, and audited alike.
 pub const PATIENT_DATA_FUNCTIONS: &[PatientDataFunction] = &[
     function(
         "chart/summary",
@@ -259,4 +276,66 @@ pub const PATIENT_DATA_FUNCTIONS: &[PatientDataFunction] = &[
         Action::Write,
         Target::OwnRecord,
     ),
+    function("exports/request", EXPORTED, Action::Export, Target::Patient),
+    function(
+        "exports/list",
+        &[DataCategory::CareLogistics],
+        Action::Read,
+        Target::Patient,
+    ),
+    function("exports/download", EXPORTED, Action::Export, Target::Export),
+    function(
+        "consent/sign/begin",
+        CONTACT,
+        Action::Write,
+        Target::OwnRecord,
+    ),
+    function("consent/grant", CONTACT, Action::Write, Target::OwnRecord),
+    function("consent/revoke", CONTACT, Action::Write, Target::OwnRecord),
+    function("chart/find", CONTACT, Action::Read, Target::Search),
+    function(
+        "emergency/request",
+        LOGISTICS,
+        Action::Write,
+        Target::Patient,
+    ),
+    function(
+        "emergency/mine",
+        LOGISTICS,
+        Action::Read,
+        Target::EmergencyQueue,
+    ),
+    function(
+        "emergency/pending",
+        LOGISTICS,
+        Action::Read,
+        Target::EmergencyQueue,
+    ),
+    function(
+        "emergency/unreviewed",
+        LOGISTICS,
+        Action::Read,
+        Target::EmergencyQueue,
+    ),
+    function(
+        "emergency/notifications",
+        LOGISTICS,
+        Action::Read,
+        Target::EmergencyQueue,
+    ),
+    function(
+        "emergency/decide",
+        LOGISTICS,
+        Action::Write,
+        Target::EmergencyRequest,
+    ),
+    function(
+        "emergency/review",
+        LOGISTICS,
+        Action::Write,
+        Target::EmergencyRequest,
+    ),
+    function("care-team/list", LOGISTICS, Action::Read, Target::Patient),
+    function("care-team/add", LOGISTICS, Action::Write, Target::Patient),
+    function("care-team/end", LOGISTICS, Action::Write, Target::Patient),
 ];

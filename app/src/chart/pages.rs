@@ -8,6 +8,7 @@ use crate::chart::{
     EntryView, ObservationView, PatientSummary, list_chart_entries, list_chart_observations,
     read_patient_summary,
 };
+use crate::exports::pages::ExportSection;
 use crate::identity::pages::{StatusMessage, browser_action};
 use crate::ids::PatientId;
 
@@ -16,6 +17,7 @@ use crate::ids::PatientId;
 #[derive(Clone)]
 struct OpenedChart {
     patient_id: PatientId,
+    purpose: String,
     summary: Option<PatientSummary>,
     entries: Option<Vec<EntryView>>,
     observations: Option<Vec<ObservationView>>,
@@ -28,12 +30,14 @@ async fn open_chart(patient: String, purpose: String) -> Result<OpenedChart, Str
         .map_err(|_| "Enter the patient's record id.".to_owned())?;
     let summary = read_patient_summary(patient_id, purpose.clone()).await;
     let entries = list_chart_entries(patient_id, DataCategory::Maternal, purpose.clone()).await;
-    let observations = list_chart_observations(patient_id, DataCategory::Maternal, purpose).await;
+    let observations =
+        list_chart_observations(patient_id, DataCategory::Maternal, purpose.clone()).await;
     if let (Err(error), Err(_), Err(_)) = (&summary, &entries, &observations) {
         return Err(error.message.clone());
     }
     Ok(OpenedChart {
         patient_id,
+        purpose,
         summary: summary.ok(),
         entries: entries.ok(),
         observations: observations.ok(),
@@ -76,7 +80,17 @@ pub fn ChartPage() -> impl IntoView {
                 <a href="/clinician/emergency">"request emergency access"</a> "."
             </p>
         </section>
-        {move || chart().map(|chart| view! { <ChartView chart /> })}
+        {move || {
+            chart()
+                .map(|chart| {
+                    let patient_id = chart.patient_id;
+                    let purpose = chart.purpose.clone();
+                    view! {
+                        <ChartView chart />
+                        <ExportSection patient_id purpose />
+                    }
+                })
+        }}
     }
 }
 

@@ -207,21 +207,10 @@ fn names<T: Copy + Ord>(values: &[T], name: fn(T) -> &'static str) -> Vec<String
         .collect()
 }
 
-fn category_name(category: DataCategory) -> &'static str {
-    match category {
-        DataCategory::Maternal => "maternal",
-        DataCategory::Infant => "infant",
-        DataCategory::MentalHealth => "mental_health",
-        DataCategory::FamilyHistory => "family_history",
-        DataCategory::Contact => "contact",
-        DataCategory::CareLogistics => "care_logistics",
-    }
-}
-
 fn parse_category(text: &str) -> Option<DataCategory> {
     DataCategory::ALL
         .into_iter()
-        .find(|category| category_name(*category) == text)
+        .find(|category| category.as_str() == text)
 }
 
 fn corrupt(column: &str) -> ConsentError {
@@ -298,7 +287,7 @@ pub async fn grant_consent(
             clinic_id: new.clinic_id.0,
             patient_id: new.patient_id.0,
             template_version_id: version.id.0,
-            data_categories: names(&new.categories, category_name),
+            data_categories: names(&new.categories, DataCategory::as_str),
             recipient_roles: names(&new.recipient_roles, Role::as_str),
             named_parties: new
                 .named_parties

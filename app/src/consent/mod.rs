@@ -31,6 +31,8 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 mod schema;
 #[cfg(feature = "ssr")]
+mod sharing;
+#[cfg(feature = "ssr")]
 pub mod signature;
 #[cfg(feature = "ssr")]
 mod templates;
@@ -48,6 +50,8 @@ pub use grants::{
 pub use hash::text_hash;
 #[cfg(feature = "ssr")]
 pub use ledger::{LedgerEvent, record_expiries};
+#[cfg(feature = "ssr")]
+pub use sharing::sharing_consent_covers;
 #[cfg(feature = "ssr")]
 pub use templates::{
     ConsentTemplate, ConsentVersion, add_template_version, create_template, current_versions,

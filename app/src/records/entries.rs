@@ -256,7 +256,7 @@ pub(super) async fn load_entries(
     classification: Classification,
     only: Option<uuid::Uuid>,
 ) -> Result<Vec<ClinicalEntry>, RecordsError> {
-    let (access, patient_id) = authorization.scope(classification.category(), Action::Read)?;
+    let (access, patient_id, audited) = authorization.read_scope(classification.category())?;
     access.validate()?;
 
     conn.transaction::<_, RecordsError, _>(async move |conn| {
@@ -314,7 +314,7 @@ pub(super) async fn load_entries(
         }
 
         let elements = vec![element("clinical_entry", classification)];
-        access::record(conn, access, patient_id, AccessAction::Read, elements).await?;
+        access::record(conn, access, patient_id, audited, elements).await?;
         Ok(found)
     })
     .await
@@ -373,7 +373,7 @@ pub async fn list_notes(
     authorization: &Authorization,
     classification: Classification,
 ) -> Result<Vec<ClinicalNote>, RecordsError> {
-    let (access, patient_id) = authorization.scope(classification.category(), Action::Read)?;
+    let (access, patient_id, audited) = authorization.read_scope(classification.category())?;
     access.validate()?;
 
     conn.transaction::<_, RecordsError, _>(async move |conn| {
@@ -410,7 +410,7 @@ pub async fn list_notes(
         }
 
         let elements = vec![element("clinical_note", classification)];
-        access::record(conn, access, patient_id, AccessAction::Read, elements).await?;
+        access::record(conn, access, patient_id, audited, elements).await?;
         Ok(found)
     })
     .await

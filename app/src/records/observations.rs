@@ -204,7 +204,7 @@ pub(super) async fn load_observations(
     only: Option<uuid::Uuid>,
 ) -> Result<Vec<Observation>, RecordsError> {
     let category = authorization.category();
-    let (access, patient_id) = authorization.scope(category, Action::Read)?;
+    let (access, patient_id, audited) = authorization.read_scope(category)?;
     access.validate()?;
     if kinds.is_empty() {
         return Err(RecordsError::InvalidInput(
@@ -269,7 +269,7 @@ pub(super) async fn load_observations(
         }
 
         let elements = kinds.iter().map(|kind| element(*kind)).collect();
-        access::record(conn, access, patient_id, AccessAction::Read, elements).await?;
+        access::record(conn, access, patient_id, audited, elements).await?;
         Ok(found)
     })
     .await

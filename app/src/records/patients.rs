@@ -8,7 +8,7 @@ use super::RecordsError;
 use super::access::{self, AccessContext, PatientKey, RecordKeys, version_to_db};
 use super::names::{date_of_birth_index, name_token_index, name_tokens};
 use super::schema::{patient_name_tokens, patients};
-use crate::access::{Action, Authorization, DataCategory};
+use crate::access::{Authorization, DataCategory};
 use crate::audit::AccessAction;
 use crate::crypto::DataClass;
 use crate::ids::{ClinicId, PatientId, UserId};
@@ -264,7 +264,7 @@ pub async fn read_patient_identity(
     authorization: &Authorization,
     fields: &[PatientField],
 ) -> Result<PatientIdentity, RecordsError> {
-    let (access, patient_id) = authorization.scope(DataCategory::Contact, Action::Read)?;
+    let (access, patient_id, audited) = authorization.read_scope(DataCategory::Contact)?;
     access.validate()?;
     if fields.is_empty() {
         return Err(RecordsError::InvalidInput(
@@ -311,7 +311,7 @@ pub async fn read_patient_identity(
             .iter()
             .map(|field| field.element().to_owned())
             .collect();
-        access::record(conn, access, patient_id, AccessAction::Read, elements).await?;
+        access::record(conn, access, patient_id, audited, elements).await?;
         Ok(identity)
     })
     .await

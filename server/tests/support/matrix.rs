@@ -10,12 +10,14 @@ use app::clinical::units::{Entered, MassUnit, PressureUnit};
 use app::clinical::vitals::BloodPressureReading;
 use app::identity::Role;
 use app::identity::server::accounts;
-use app::ids::{ClinicId, PatientId, UserId};
+use app::ids::{ClinicId, ExportId, PatientId, UserId};
 use app::records::{
     AppointmentKind, AppointmentStatus, Classification, ImportedInfant, ImportedPatient,
     NewAppointment, NewCareTeamMember, NewClinicalEntry, NewInfant, NewObservation, NewPatient,
     ObservationValue, RecordKeys, observation_category,
 };
+
+use super::consents::SHARING_RECIPIENT;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
@@ -76,6 +78,11 @@ pub struct World {
     pub clinic: ClinicId,
     pub other_clinic: ClinicId,
     pub personas: HashMap<Role, Persona>,
+    /// A midwife whom no cell signs in as: cells add her to care teams and file break-glass
+    /// requests in her name, which changes no other cell's outcome.
+    pub bystander: Persona,
+    /// A current consent version of the clinic, for signature ceremonies.
+    care_version: String,
     shared: HashMap<(Relationship, Consent), PatientId>,
     own: HashMap<(Role, Consent), (Persona, PatientId)>,
     entries: HashMap<(PatientId, DataCategory), String>,
@@ -108,6 +115,15 @@ impl World {
             personas.insert(role, persona);
         }
         let author = personas[&Role::PrimaryCareProvider].user;
+        let bystander = persona(
+            &app,
+            &mut conn,
+            clinic,
+            "Synthetic Locum Midwife",
+            &[Role::Midwife],
+            0,
+        )
+        .await;
 
         let mut shared = HashMap::new();
         for relationship in Relationship::ALL {
@@ -149,16 +165,22 @@ impl World {
                     .map(|((_, consent), (_, patient))| (*patient, *consent)),
             )
             .collect();
+        // The data-sharing consent is in the same state as the care consent, so that the
+        // consent dimension of export cells covers both.
         for (patient, consent) in all {
             super::consents::set_consent(&app, &mut conn, patient, consent).await;
+            super::consents::set_sharing_consent(&app, &mut conn, patient, consent).await;
         }
 
         let (entries, observations, infants) = row_ids(&mut conn).await;
+        let care_version = any_version(&mut conn, clinic).await;
         Self {
             app,
             clinic,
             other_clinic,
             personas,
+            bystander,
+            care_version,
             shared,
             own,
             entries,
@@ -247,6 +269,33 @@ impl World {
             "chart/observations/by-id" => {
                 vec![("ids[0]", self.observation_id(patient, category)), purpose]
             }
+            "exports/request" => vec![
+                patient_id,
+                ("recipient", SHARING_RECIPIENT.to_owned()),
+                ("categories[0]", category_text.1),
+                purpose,
+            ],
+            "exports/list" => vec![patient_id, purpose],
+            "care-team/list" => vec![patient_id],
+            "chart/find" => vec![("name", "Mira Testwell".to_owned()), purpose],
+            "emergency/request" => vec![
+                patient_id,
+                ("level", "urgent".to_owned()),
+                (
+                    "justification",
+                    "Synthetic urgent review for the test".to_owned(),
+                ),
+            ],
+            "care-team/add" => vec![
+                patient_id,
+                ("provider", self.bystander.user.to_string()),
+                ("role", "midwife".to_owned()),
+            ],
+            "consent/sign/begin" => vec![("version_id", self.care_version.clone())],
+            "emergency/mine"
+            | "emergency/pending"
+            | "emergency/unreviewed"
+            | "emergency/notifications" => Vec::new(),
             "portal/summary"
             | "portal/access-history"
             | "consent/texts"
@@ -270,6 +319,176 @@ impl World {
             other => panic!("the matrix has no arguments for {other}; add them here"),
         }
     }
+
+    /// Arguments for a cell of `function`, after storing what the cell needs first: an export
+    /// of `persona`'s built by the worker's step, a break-glass request to decide or review, a
+    /// membership to end, or a grant to revoke.
+    pub async fn prepare(
+        &self,
+        function: &PatientDataFunction,
+        category: DataCategory,
+        patient: PatientId,
+        persona: &Persona,
+    ) -> Vec<(&'static str, String)> {
+        let mut conn = self.app.pool.get().await.unwrap();
+        let patient_id = ("patient_id", patient.to_string());
+        match function.endpoint {
+            "exports/download" => {
+                let export = queue_export(&mut conn, persona, patient, category).await;
+                let keys = RecordKeys::from_services(&self.app.state.services);
+                app::exports::build_export_at(&mut conn, keys, export, Utc::now())
+                    .await
+                    .unwrap();
+                vec![("export_id", export.to_string())]
+            }
+            "emergency/decide" => {
+                let id = self.emergency_request(&mut conn, patient, false).await;
+                vec![
+                    ("id", id.to_string()),
+                    ("approve", "false".to_owned()),
+                    ("reason", "Synthetic decision".to_owned()),
+                ]
+            }
+            "emergency/review" => {
+                let id = self.emergency_request(&mut conn, patient, true).await;
+                vec![
+                    ("id", id.to_string()),
+                    ("note", "Synthetic review".to_owned()),
+                ]
+            }
+            "care-team/end" => {
+                let id = self.bystander_membership(&mut conn, patient).await;
+                vec![patient_id, ("membership_id", id.to_string())]
+            }
+            "consent/revoke" => {
+                let keys = self.app.state.services.keys.clone();
+                let scope = super::consents::sharing_scope(SHARING_RECIPIENT, vec![category]);
+                let starts_at = Utc::now() - Duration::days(1);
+                let grant = super::consents::grant(
+                    &mut conn,
+                    keys.as_ref(),
+                    patient,
+                    scope,
+                    starts_at,
+                    None,
+                )
+                .await;
+                vec![
+                    ("grant_id", grant.to_string()),
+                    ("reason", "Synthetic reason".to_owned()),
+                ]
+            }
+            _ => self.arguments(function, category, patient),
+        }
+    }
+
+    /// Stores a break-glass request of the bystander for `patient`: pending, or granted and
+    /// already expired, so that it opens nothing.
+    async fn emergency_request(
+        &self,
+        conn: &mut AsyncPgConnection,
+        patient: PatientId,
+        granted: bool,
+    ) -> uuid::Uuid {
+        let id = uuid::Uuid::new_v4();
+        let now = Utc::now();
+        let (status, granted_at, expires_at) = if granted {
+            let granted_at = now - Duration::hours(5);
+            ("granted", Some(granted_at), Some(now - Duration::hours(1)))
+        } else {
+            ("pending", None, None)
+        };
+        diesel::sql_query(
+            "INSERT INTO emergency_access (id, clinic_id, patient_id, requester_user_id, level, \
+             justification, status, requested_at, decided_at, granted_at, expires_at) \
+             SELECT $1, clinic_id, id, $2, 'urgent', 'Synthetic emergency for the test', $3, \
+             $4, $5, $5, $6 FROM patients WHERE id = $7",
+        )
+        .bind::<SqlUuid, _>(id)
+        .bind::<SqlUuid, _>(self.bystander.user.0)
+        .bind::<Text, _>(status)
+        .bind::<Timestamptz, _>(now - Duration::hours(6))
+        .bind::<Nullable<Timestamptz>, _>(granted_at)
+        .bind::<Nullable<Timestamptz>, _>(expires_at)
+        .bind::<SqlUuid, _>(patient.0)
+        .execute(conn)
+        .await
+        .unwrap();
+        id
+    }
+
+    /// Stores an open membership of the bystander on `patient`'s care team.
+    async fn bystander_membership(
+        &self,
+        conn: &mut AsyncPgConnection,
+        patient: PatientId,
+    ) -> uuid::Uuid {
+        let id = uuid::Uuid::new_v4();
+        diesel::sql_query(
+            "INSERT INTO care_team_members (id, clinic_id, patient_id, provider_user_id, role, \
+             starts_at) SELECT $1, clinic_id, id, $2, 'midwife', now() - interval '1 day' \
+             FROM patients WHERE id = $3",
+        )
+        .bind::<SqlUuid, _>(id)
+        .bind::<SqlUuid, _>(self.bystander.user.0)
+        .bind::<SqlUuid, _>(patient.0)
+        .execute(conn)
+        .await
+        .unwrap();
+        id
+    }
+
+    /// A consent version of the clinic that a patient may sign.
+    pub fn care_version(&self) -> &str {
+        &self.care_version
+    }
+}
+
+#[derive(QueryableByName)]
+struct VersionRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: uuid::Uuid,
+}
+
+/// Returns a care-coordination version of the clinic; each test template has one version.
+async fn any_version(conn: &mut AsyncPgConnection, clinic: ClinicId) -> String {
+    let row: VersionRow = diesel::sql_query(
+        "SELECT v.id FROM consent_template_versions v \
+         JOIN consent_templates t ON t.id = v.template_id \
+         WHERE v.clinic_id = $1 AND t.kind = 'care_coordination' ORDER BY v.id LIMIT 1",
+    )
+    .bind::<SqlUuid, _>(clinic.0)
+    .get_result(conn)
+    .await
+    .unwrap();
+    row.id.to_string()
+}
+
+/// Queues an export of one category of `patient` as `persona` had asked for it, without the
+/// checks of the request, so that the download cell finds an export of every requester.
+async fn queue_export(
+    conn: &mut AsyncPgConnection,
+    persona: &Persona,
+    patient: PatientId,
+    category: DataCategory,
+) -> ExportId {
+    let id = ExportId::new_random();
+    let category = serde_json::to_value(category).unwrap();
+    diesel::sql_query(
+        "INSERT INTO data_exports (id, clinic_id, patient_id, requester_user_id, recipient, \
+         purpose, data_categories, status, requested_at) \
+         SELECT $1, clinic_id, id, $2, $3, 'postnatal follow-up', ARRAY[$4], 'queued', now() \
+         FROM patients WHERE id = $5",
+    )
+    .bind::<SqlUuid, _>(id.0)
+    .bind::<SqlUuid, _>(persona.user.0)
+    .bind::<Text, _>(SHARING_RECIPIENT)
+    .bind::<Text, _>(category.as_str().unwrap())
+    .bind::<SqlUuid, _>(patient.0)
+    .execute(conn)
+    .await
+    .unwrap();
+    id
 }
 
 /// Arguments of the portal's functions, apart from the infant id.
@@ -411,7 +630,7 @@ pub async fn insert_grant(
 
 /// Imports one synthetic patient with an infant, an entry of every classification, maternal,
 /// infant and mental health observations, and an appointment.
-async fn import(
+pub async fn import(
     app: &TestApp,
     conn: &mut AsyncPgConnection,
     clinic: ClinicId,

@@ -92,9 +92,41 @@ pub async fn call_as(
     let body = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(arguments.iter().map(|(key, value)| (*key, value.as_str())))
         .finish();
+    let content_type = "application/x-www-form-urlencoded";
+    post_as(router, cookie, endpoint, content_type, body, request_id).await
+}
+
+/// Calls a server function whose arguments are JSON, as [`call_as`] does with form arguments.
+pub async fn call_json_as(
+    router: &axum::Router,
+    cookie: &str,
+    endpoint: &str,
+    body: &Value,
+    request_id: &str,
+) -> (StatusCode, Value) {
+    let body = body.to_string();
+    post_as(
+        router,
+        cookie,
+        endpoint,
+        "application/json",
+        body,
+        request_id,
+    )
+    .await
+}
+
+async fn post_as(
+    router: &axum::Router,
+    cookie: &str,
+    endpoint: &str,
+    content_type: &str,
+    body: String,
+    request_id: &str,
+) -> (StatusCode, Value) {
     let request = Request::post(format!("/api/{endpoint}"))
         .header(header::ORIGIN, super::ORIGIN)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::CONTENT_TYPE, content_type)
         .header(header::USER_AGENT, "authorization-test")
         .header("x-request-id", request_id)
         .header(header::COOKIE, format!("nurture_session={cookie}"))

@@ -4,6 +4,8 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "ssr")]
+use crate::access::Action;
 use crate::access::{EmergencyLevel, PermissionTable};
 use crate::error::AppError;
 use crate::identity::Role;
@@ -94,13 +96,15 @@ pub async fn request_emergency_access(
     server::emergency_view(&services, &mut conn, row).await
 }
 
-/// Lists the signed-in clinician's own break-glass requests, newest first.
+/// Lists the signed-in clinician's own break-glass requests, newest first. Clinicians.
 #[server(prefix = "/api", endpoint = "emergency/mine")]
 pub async fn my_emergency_requests() -> Result<Vec<EmergencyView>, AppError> {
     use crate::access::emergency;
+    use crate::access::policy::EMERGENCY_ROLES;
 
     let (services, actor) = server::begin().await?;
     let mut conn = crate::db::connection(&services.pool).await?;
+    server::open_emergency_list(&mut conn, &actor, &EMERGENCY_ROLES).await?;
     let rows = emergency::requests_of(&mut conn, &actor).await?;
     server::emergency_views(&services, &mut conn, rows).await
 }
@@ -108,10 +112,11 @@ pub async fn my_emergency_requests() -> Result<Vec<EmergencyView>, AppError> {
 /// Lists break-glass requests waiting for a decision. Compliance officers and admins.
 #[server(prefix = "/api", endpoint = "emergency/pending")]
 pub async fn pending_emergency_requests() -> Result<Vec<EmergencyView>, AppError> {
-    use crate::access::emergency::{self, Queue};
+    use crate::access::emergency::{self, DECIDERS, Queue};
 
-    let (services, actor) = server::begin_as(&[Role::ComplianceOfficer, Role::Admin]).await?;
+    let (services, actor) = server::begin().await?;
     let mut conn = crate::db::connection(&services.pool).await?;
+    server::open_emergency_list(&mut conn, &actor, DECIDERS).await?;
     let rows = emergency::queue(&mut conn, actor.clinic, Queue::Pending).await?;
     server::emergency_views(&services, &mut conn, rows).await
 }
@@ -119,10 +124,11 @@ pub async fn pending_emergency_requests() -> Result<Vec<EmergencyView>, AppError
 /// Lists grants that no compliance officer has reviewed yet. Compliance officers.
 #[server(prefix = "/api", endpoint = "emergency/unreviewed")]
 pub async fn unreviewed_emergency_grants() -> Result<Vec<EmergencyView>, AppError> {
-    use crate::access::emergency::{self, Queue};
+    use crate::access::emergency::{self, Queue, REVIEWERS};
 
-    let (services, actor) = server::begin_as(&[Role::ComplianceOfficer]).await?;
+    let (services, actor) = server::begin().await?;
     let mut conn = crate::db::connection(&services.pool).await?;
+    server::open_emergency_list(&mut conn, &actor, REVIEWERS).await?;
     let rows = emergency::queue(&mut conn, actor.clinic, Queue::Unreviewed).await?;
     server::emergency_views(&services, &mut conn, rows).await
 }
@@ -136,7 +142,7 @@ pub async fn decide_emergency_request(
 ) -> Result<EmergencyView, AppError> {
     use crate::access::emergency;
 
-    let (services, actor) = server::begin_as(&[Role::ComplianceOfficer, Role::Admin]).await?;
+    let (services, actor) = server::begin().await?;
     let id = crate::identity::support::parse_id(&id)?;
     let mut conn = crate::db::connection(&services.pool).await?;
     let row = emergency::decide(&mut conn, &actor, id, approve, &reason).await?;
@@ -148,7 +154,7 @@ pub async fn decide_emergency_request(
 pub async fn review_emergency_grant(id: String, note: String) -> Result<EmergencyView, AppError> {
     use crate::access::emergency;
 
-    let (services, actor) = server::begin_as(&[Role::ComplianceOfficer]).await?;
+    let (services, actor) = server::begin().await?;
     let id = crate::identity::support::parse_id(&id)?;
     let mut conn = crate::db::connection(&services.pool).await?;
     let row = emergency::review(&mut conn, &actor, id, &note).await?;
@@ -158,11 +164,12 @@ pub async fn review_emergency_grant(id: String, note: String) -> Result<Emergenc
 /// Lists the clinic's compliance notifications, newest first. Compliance officers.
 #[server(prefix = "/api", endpoint = "emergency/notifications")]
 pub async fn compliance_notifications() -> Result<Vec<ComplianceNotification>, AppError> {
-    use crate::access::emergency;
+    use crate::access::emergency::{self, REVIEWERS};
     use crate::identity::support::timestamp;
 
-    let (services, actor) = server::begin_as(&[Role::ComplianceOfficer]).await?;
+    let (services, actor) = server::begin().await?;
     let mut conn = crate::db::connection(&services.pool).await?;
+    server::open_emergency_list(&mut conn, &actor, REVIEWERS).await?;
     let rows = emergency::notifications(&mut conn, actor.clinic).await?;
     let mut found = Vec::with_capacity(rows.len());
     for (kind, created_at, row) in rows {
@@ -182,8 +189,9 @@ pub async fn list_care_team_members(
 ) -> Result<Vec<MembershipView>, AppError> {
     use crate::records;
 
-    let (services, actor) = server::begin_as(server::CARE_TEAM_MANAGERS).await?;
+    let (services, actor) = server::begin().await?;
     let mut conn = crate::db::connection(&services.pool).await?;
+    server::require_care_team_manager(&mut conn, &actor, patient_id, Action::Read).await?;
     let access = server::management_context(&actor);
     let members = records::list_care_team_for_management(&mut conn, &access, patient_id).await?;
     server::membership_views(&services, &mut conn, members).await
@@ -199,8 +207,9 @@ pub async fn add_care_team_membership(
     starts_at: Option<String>,
     ends_at: Option<String>,
 ) -> Result<String, AppError> {
-    let (services, actor) = server::begin_as(server::CARE_TEAM_MANAGERS).await?;
+    let (services, actor) = server::begin().await?;
     let mut conn = crate::db::connection(&services.pool).await?;
+    server::require_care_team_manager(&mut conn, &actor, patient_id, Action::Write).await?;
     let id = server::add_membership(
         &mut conn, &actor, patient_id, provider, role, starts_at, ends_at,
     )
@@ -218,10 +227,11 @@ pub async fn end_care_team_membership(
 ) -> Result<(), AppError> {
     use crate::records;
 
-    let (services, actor) = server::begin_as(server::CARE_TEAM_MANAGERS).await?;
+    let (services, actor) = server::begin().await?;
     let membership_id = crate::identity::support::parse_id(&membership_id)?;
     let ends_at = server::instant_or_now(ends_at.as_deref())?;
     let mut conn = crate::db::connection(&services.pool).await?;
+    server::require_care_team_manager(&mut conn, &actor, patient_id, Action::Write).await?;
     let access = server::management_context(&actor);
     records::end_care_team_membership(&mut conn, &access, patient_id, membership_id, ends_at)
         .await?;

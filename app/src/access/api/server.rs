@@ -4,11 +4,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncPgConnection;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use super::{AccessHistoryItem, EmergencyView, MembershipView};
 use crate::access::emergency::EmergencyAccess;
-use crate::access::{Action, Actor, DataCategory, EmergencyLevel, EmergencyStatus, guard};
+use crate::access::{Action, Actor, DataCategory, EmergencyLevel, EmergencyStatus, gate, guard};
 use crate::audit::{HistoryPage, patient_access_history};
 use crate::chart::PORTAL_PURPOSE;
 use crate::error::AppError;
@@ -40,6 +40,50 @@ pub async fn begin_as(roles: &[Role]) -> Result<(Arc<Services>, Actor), AppError
     let services = crate::services::services()?;
     let user = auth::require_any_role(&services, roles).await?;
     Ok((services, Actor::from_signed_in(&user)))
+}
+
+/// Checks that `actor` manages care teams and that `patient` is of her clinic; a refusal is
+/// audited.
+pub async fn require_care_team_manager(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    patient: PatientId,
+    action: Action,
+) -> Result<(), AppError> {
+    let purpose = CARE_TEAM_PURPOSE;
+    gate::require_roles(
+        conn,
+        actor,
+        CARE_TEAM_MANAGERS,
+        Some(patient),
+        action,
+        purpose,
+    )
+    .await?;
+    gate::require_clinic_patient(conn, actor, patient, action, purpose).await
+}
+
+/// Checks that `actor` has one of `roles` before she lists break-glass requests, and records
+/// the listing. A refusal is audited.
+pub async fn open_emergency_list(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    roles: &[Role],
+) -> Result<(), AppError> {
+    let purpose = crate::access::emergency::PURPOSE;
+    gate::require_roles(conn, actor, roles, None, Action::Read, purpose).await?;
+    conn.transaction::<_, AppError, _>(async move |conn| {
+        gate::record_use(
+            conn,
+            actor,
+            None,
+            Action::Read,
+            purpose,
+            "emergency_access.list",
+        )
+        .await
+    })
+    .await
 }
 
 /// Returns the audit context of a care-team manager.
@@ -295,7 +339,9 @@ fn element_category(element: &str) -> Option<DataCategory> {
     if element.starts_with("infant.") {
         return Some(DataCategory::Infant);
     }
-    if element == "care_team" || element == "appointment" {
+    let logistics = ["care_team", "appointment", "data_exports"].contains(&element)
+        || element.starts_with("emergency_access.");
+    if logistics {
         return Some(DataCategory::CareLogistics);
     }
     element.strip_prefix("observation.").map(|kind| match kind {

@@ -156,7 +156,7 @@ fn RoleChoices(prefix: String, selected: RwSignal<Vec<Role>>) -> impl IntoView {
 /// Renders a group of checkboxes that keeps the checked options in `selected`. Each option is a
 /// value, the suffix of its element id, and its label.
 #[component]
-fn CheckboxGroup<T>(
+pub(crate) fn CheckboxGroup<T>(
     legend: &'static str,
     prefix: String,
     options: Vec<(T, String, &'static str)>,

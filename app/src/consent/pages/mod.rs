@@ -5,6 +5,7 @@ mod grant_form;
 mod patient;
 
 pub use admin::AdminConsentsPage;
+pub(crate) use grant_form::CheckboxGroup;
 pub use patient::PatientConsentsPage;
 
 use leptos::prelude::*;

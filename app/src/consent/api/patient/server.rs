@@ -130,7 +130,12 @@ pub async fn begin_signature(
     version_id: ConsentVersionId,
 ) -> Result<SignatureStart, AppError> {
     let version = current_version(conn, own, version_id).await?;
-    signature::begin_signature(services, conn, own.user.id, &version).await
+    let start = signature::begin_signature(services, conn, own.user.id, &version).await?;
+    conn.transaction::<_, AppError, _>(async move |conn| {
+        record(conn, own, AccessAction::Write, "consent.signature").await
+    })
+    .await?;
+    Ok(start)
 }
 
 /// Parses the last day a consent applies; it expires at the following midnight UTC.
