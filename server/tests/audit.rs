@@ -9,8 +9,8 @@ use std::net::IpAddr;
 use app::audit::{
     AccessAction, AccessOutcome, AuditError, AuditKey, AuditKeyring, AuditTable, AuditWriter,
     BreakReason, ClientInfo, HistoryPage, NewAccessEvent, NewSecurityEvent, SecurityEventKind,
-    patient_access_history, record_access, record_clinic_accesses, record_security_event,
-    user_security_events, verify_chains,
+    VerifyReport, patient_access_history, record_access, record_clinic_accesses,
+    record_security_event, user_security_events, verify_chains,
 };
 use app::ids::{ClinicId, PatientId, UserId};
 use diesel_async::{
@@ -63,6 +63,15 @@ async fn record_security(conn: &mut AsyncPgConnection, event: NewSecurityEvent) 
     conn.transaction(async |conn| record_security_event(conn, event).await)
         .await
         .unwrap();
+}
+
+/// Returns the number of verified access events of `clinic_id`, if it has a chain.
+fn access_events_of(report: &VerifyReport, clinic_id: ClinicId) -> Option<u64> {
+    report
+        .chains
+        .iter()
+        .find(|chain| chain.table == AuditTable::DataAccess && chain.clinic_id == clinic_id)
+        .map(|chain| chain.events)
 }
 
 const FIRST_PAGE: HistoryPage = HistoryPage {
@@ -684,15 +693,8 @@ async fn clinic_chains_are_independent() {
         .unwrap();
 
     assert!(report.is_intact(), "{:?}", report.first_break());
-    let events_of = |clinic_id| {
-        report
-            .chains
-            .iter()
-            .find(|chain| chain.table == AuditTable::DataAccess && chain.clinic_id == clinic_id)
-            .map(|chain| chain.events)
-    };
-    assert_eq!(events_of(first), Some(3));
-    assert_eq!(events_of(second), Some(2));
+    assert_eq!(access_events_of(&report, first), Some(3));
+    assert_eq!(access_events_of(&report, second), Some(2));
     let mut second_sequences: Vec<_> = history
         .iter()
         .filter(|event| event.clinic_id == second)
@@ -1035,14 +1037,8 @@ async fn writer_commits_concurrent_events_together() {
     assert_eq!(ids.len(), 40);
     assert_eq!(transactions_holding_events(&mut conn).await, 2);
     assert!(report.is_intact(), "{:?}", report.first_break());
-    let events_of = |clinic_id| {
-        report
-            .chains
-            .iter()
-            .find(|chain| chain.clinic_id == clinic_id)
-            .map(|chain| chain.events)
-    };
-    assert_eq!((events_of(first), events_of(second)), (Some(26), Some(14)));
+    assert_eq!(access_events_of(&report, first), Some(26));
+    assert_eq!(access_events_of(&report, second), Some(14));
 }
 
 #[tokio::test]
@@ -1105,14 +1101,8 @@ async fn clinic_with_stale_head_appended_apart() {
     let counts: Vec<_> = ids.iter().map(Vec::len).collect();
     assert_eq!(counts, [2, 3]);
     assert!(report.is_intact(), "{:?}", report.first_break());
-    let events_of = |clinic_id| {
-        report
-            .chains
-            .iter()
-            .find(|chain| chain.clinic_id == clinic_id)
-            .map(|chain| chain.events)
-    };
-    assert_eq!((events_of(stale), events_of(fresh)), (Some(3), Some(4)));
+    assert_eq!(access_events_of(&report, stale), Some(3));
+    assert_eq!(access_events_of(&report, fresh), Some(4));
 }
 
 #[tokio::test]

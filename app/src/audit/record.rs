@@ -95,24 +95,24 @@ pub async fn record_clinic_accesses(
         for (index, (clinic_id, mut rows)) in pending.into_iter().enumerate() {
             match take_remembered(AuditTable::DataAccess, clinic_id) {
                 Some(head) => {
-                    link_after(&head, &mut rows, key);
-                    together.push((index, clinic_id, head, rows));
+                    let moved = link_after(&head, &mut rows, key);
+                    together.push((index, clinic_id, head, moved, rows));
                 }
                 None => alone.push((index, clinic_id, rows)),
             }
         }
         let groups: Vec<(ChainHead, Vec<AccessRow>)> = together
             .iter()
-            .map(|(_, _, head, rows)| (head.clone(), rows.clone()))
+            .map(|(_, _, head, _, rows)| (head.clone(), rows.clone()))
             .collect();
         let appended: Vec<uuid::Uuid> = if groups.is_empty() {
             Vec::new()
         } else {
             AppendAccessGroups { groups: &groups }.load(conn).await?
         };
-        for (index, clinic_id, head, rows) in together {
+        for (index, clinic_id, _, moved, rows) in together {
             if appended.contains(&clinic_id.0) {
-                remember(AuditTable::DataAccess, clinic_id, head_after(&head, &rows));
+                remember(AuditTable::DataAccess, clinic_id, moved);
                 done[index] = Some(rows);
             } else {
                 alone.push((index, clinic_id, rows));
@@ -153,25 +153,15 @@ fn check_events(events: &[NewAccessEvent], clinic_id: ClinicId) -> Result<(), Au
     Ok(())
 }
 
-/// Links `rows` as the events that follow `head`.
-fn link_after<R: ChainedRow>(head: &ChainHead, rows: &mut [R], key: &AuditKey) {
+/// Links `rows` as the events that follow `head` and returns the head of the shard once they
+/// are appended.
+fn link_after<R: ChainedRow>(head: &ChainHead, rows: &mut [R], key: &AuditKey) -> ChainHead {
     let mut position = head.clone();
     for row in rows.iter_mut() {
         position.last_sequence += 1;
         position.last_hash = row.link(position.last_sequence, position.last_hash, key);
     }
-}
-
-/// Returns the head of `head`'s shard once `rows`, linked after it, are appended.
-fn head_after(head: &ChainHead, rows: &[AccessRow]) -> ChainHead {
-    match rows.last() {
-        Some(row) => ChainHead {
-            shard: head.shard,
-            last_sequence: row.sequence,
-            last_hash: row.hash.clone(),
-        },
-        None => head.clone(),
-    }
+    position
 }
 
 /// A row of an audit table that takes a place in a shard's chain.
@@ -273,11 +263,8 @@ async fn append_after<R: ChainedRow>(
 ) -> Result<Option<ChainHead>, AuditError> {
     let mut position = head;
     for (index, chunk) in rows.chunks_mut(APPEND_CHUNK).enumerate() {
-        let start = position.clone();
-        for row in chunk.iter_mut() {
-            position.last_sequence += 1;
-            position.last_hash = row.link(position.last_sequence, position.last_hash, key);
-        }
+        let start = position;
+        position = link_after(&start, chunk, key);
         if !R::insert_after(conn, chunk, &start).await? {
             if index == 0 {
                 return Ok(None);

@@ -57,9 +57,9 @@ impl Query for LockFreeShard {
 /// `rows` must not be empty and must continue the chain from `head`.
 ///
 /// The statement locks the head with `FOR UPDATE SKIP LOCKED` and inserts only if that returned
-/// it, so its outcome is one of three: it appended and moved the head (one row updated), it did
-/// nothing because the head had moved or was locked by another transaction (no row updated), or
-/// it failed, for example on a violated CHECK constraint, which aborts the transaction. A head
+/// it. So it either appends and moves the head (one row updated), or does nothing because the
+/// head had moved or was locked by another transaction (no row updated). It can also fail, for
+/// example on a violated CHECK constraint, which aborts the transaction. A head
 /// that the caller's own transaction already locked is not skipped.
 pub(super) struct AppendAccess<'a> {
     pub rows: &'a [AccessRow],
