@@ -20,6 +20,7 @@ pub mod growth_chart;
 pub mod identity;
 pub mod ids;
 pub mod layout;
+pub mod messaging;
 pub mod pages;
 pub mod portal;
 pub mod preferences;

@@ -16,6 +16,7 @@ use crate::identity::pages::{
     AccountResource, AdminUsersPage, EnrollPage, SecurityPage, SignInPage,
 };
 use crate::layout::AppShell;
+use crate::messaging::pages::{ClinicianMessagesPage, PatientMessagesPage};
 use crate::pages::{Area, AreaPage, HomePage, NotFoundPage};
 use crate::portal::pages::{
     CheckInPage, FeedingPage, GrowthPage, LearnPage, PortalHomePage, VitalsPage,
@@ -103,6 +104,14 @@ pub fn App() -> impl IntoView {
                     <Route path=(StaticSegment("patient"), StaticSegment("feeding")) view=FeedingPage />
                     <Route path=(StaticSegment("patient"), StaticSegment("growth")) view=GrowthPage />
                     <Route path=(StaticSegment("patient"), StaticSegment("learn")) view=LearnPage />
+                    <Route
+                        path=(StaticSegment("patient"), StaticSegment("messages"))
+                        view=PatientMessagesPage
+                    />
+                    <Route
+                        path=(StaticSegment("clinician"), StaticSegment("messages"))
+                        view=ClinicianMessagesPage
+                    />
                     <Route
                         path=StaticSegment("clinician")
                         view=|| view! { <AreaPage area=Area::Clinician /> }

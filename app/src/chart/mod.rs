@@ -90,6 +90,8 @@ pub enum Target {
     EmergencyRequest,
     /// The break-glass requests of the user's clinic; no argument names a patient.
     EmergencyQueue,
+    /// The patient of the message thread named by a `thread_id` argument.
+    Thread,
 }
 
 /// A server function that reads or writes patient data: its endpoint under `/api/`, the data
@@ -338,4 +340,9 @@ pub const PATIENT_DATA_FUNCTIONS: &[PatientDataFunction] = &[
     function("care-team/list", LOGISTICS, Action::Read, Target::Patient),
     function("care-team/add", LOGISTICS, Action::Write, Target::Patient),
     function("care-team/end", LOGISTICS, Action::Write, Target::Patient),
+    function("messages/threads", CLINICAL, Action::Read, Target::Patient),
+    function("messages/thread", CLINICAL, Action::Read, Target::Thread),
+    function("messages/send", CLINICAL, Action::Write, Target::Thread),
+    function("messages/start", CLINICAL, Action::Write, Target::Patient),
+    function("messages/contacts", LOGISTICS, Action::Read, Target::Patient),
 ];

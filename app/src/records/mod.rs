@@ -29,6 +29,7 @@ mod import;
 mod infants;
 mod lookup;
 mod message_import;
+mod message_lookup;
 mod message_reads;
 mod messages;
 pub mod names;
@@ -57,6 +58,9 @@ pub use import::{ImportedInfant, ImportedPatient, import_patients};
 pub use infants::{Infant, NewInfant, add_infant, list_infants};
 pub use lookup::{entry_owner, observation_owner, read_clinical_entry, read_observation};
 pub use message_import::{ImportedMessage, ImportedThread, MessageSender};
+pub use message_lookup::{
+    ThreadListing, ThreadOwner, list_threads, thread_owner, thread_recipients, thread_subjects,
+};
 pub use message_reads::{read_thread, unread_counts};
 pub use messages::{Message, NewThread, Thread, UnreadCount, send_message, start_thread};
 pub use observation_values::{FeedingMethod, ObservationKind, ObservationValue};

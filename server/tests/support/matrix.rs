@@ -10,11 +10,12 @@ use app::clinical::units::{Entered, MassUnit, PressureUnit};
 use app::clinical::vitals::BloodPressureReading;
 use app::identity::Role;
 use app::identity::server::accounts;
-use app::ids::{ClinicId, ExportId, PatientId, UserId};
+use app::audit::ClientInfo;
+use app::ids::{ClinicId, ExportId, PatientId, ThreadId, UserId};
 use app::records::{
-    AppointmentKind, AppointmentStatus, Classification, ImportedInfant, ImportedPatient,
-    NewAppointment, NewCareTeamMember, NewClinicalEntry, NewInfant, NewObservation, NewPatient,
-    ObservationValue, RecordKeys, observation_category,
+    AccessContext, AppointmentKind, AppointmentStatus, Classification, ImportedInfant,
+    ImportedPatient, NewAppointment, NewCareTeamMember, NewClinicalEntry, NewInfant,
+    NewObservation, NewPatient, NewThread, ObservationValue, RecordKeys, observation_category,
 };
 
 use super::consents::SHARING_RECIPIENT;
@@ -276,7 +277,8 @@ impl World {
                 purpose,
             ],
             "exports/list" => vec![patient_id, purpose],
-            "care-team/list" => vec![patient_id],
+            "care-team/list" | "messages/contacts" => vec![patient_id],
+            "messages/threads" => vec![patient_id, ("topic", category_text.1)],
             "chart/find" => vec![("name", "Mira Testwell".to_owned()), purpose],
             "emergency/request" => vec![
                 patient_id,
@@ -357,8 +359,30 @@ impl World {
                 ]
             }
             "care-team/end" => {
-                let id = self.bystander_membership(&mut conn, patient).await;
+                let id = self.bystander_membership(&mut conn, patient, "midwife").await;
                 vec![patient_id, ("membership_id", id.to_string())]
+            }
+            "messages/thread" | "messages/send" => {
+                let thread = self.thread_of(&mut conn, patient, category, persona).await;
+                let mut arguments = vec![("thread_id", thread.to_string())];
+                if function.endpoint == "messages/send" {
+                    arguments.push(("body", "Synthetic reply".to_owned()));
+                }
+                arguments
+            }
+            "messages/start" => {
+                // A GP may read every topic, so the bystander's membership admits her to any
+                // thread the cell starts.
+                self.bystander_membership(&mut conn, patient, "primary_care_provider")
+                    .await;
+                let topic = serde_json::to_value(category).unwrap();
+                vec![
+                    patient_id,
+                    ("topic", topic.as_str().unwrap().to_owned()),
+                    ("subject", "Synthetic subject".to_owned()),
+                    ("body", "Synthetic first message".to_owned()),
+                    ("members[0]", self.bystander.user.to_string()),
+                ]
             }
             "consent/revoke" => {
                 let keys = self.app.state.services.keys.clone();
@@ -417,25 +441,77 @@ impl World {
         id
     }
 
-    /// Stores an open membership of the bystander on `patient`'s care team.
+    /// Stores an open membership of the bystander in `role` on `patient`'s care team.
     async fn bystander_membership(
         &self,
         conn: &mut AsyncPgConnection,
         patient: PatientId,
+        role: &str,
     ) -> uuid::Uuid {
         let id = uuid::Uuid::new_v4();
         diesel::sql_query(
             "INSERT INTO care_team_members (id, clinic_id, patient_id, provider_user_id, role, \
-             starts_at) SELECT $1, clinic_id, id, $2, 'midwife', now() - interval '1 day' \
-             FROM patients WHERE id = $3",
+             starts_at) SELECT $1, clinic_id, id, $2, $3, now() - interval '1 day' \
+             FROM patients WHERE id = $4",
         )
         .bind::<SqlUuid, _>(id)
         .bind::<SqlUuid, _>(self.bystander.user.0)
+        .bind::<Text, _>(role)
         .bind::<SqlUuid, _>(patient.0)
         .execute(conn)
         .await
         .unwrap();
         id
+    }
+
+    /// Stores a thread about `patient` on `category` that the bystander started and `persona`
+    /// takes part in, whatever her relationship to the patient, so that the cell's outcome
+    /// rests on the policy alone.
+    async fn thread_of(
+        &self,
+        conn: &mut AsyncPgConnection,
+        patient: PatientId,
+        category: DataCategory,
+        persona: &Persona,
+    ) -> ThreadId {
+        self.bystander_membership(conn, patient, "primary_care_provider")
+            .await;
+        let owner = app::records::patient_owner(conn, patient)
+            .await
+            .unwrap()
+            .unwrap();
+        let access = AccessContext {
+            actor: self.bystander.user,
+            actor_roles: self.bystander.roles.clone(),
+            clinic_id: owner.clinic,
+            purpose: "matrix setup".to_owned(),
+            emergency: false,
+            client: ClientInfo {
+                address: None,
+                user_agent: None,
+                request_id: Some("matrix-setup".to_owned()),
+            },
+        };
+        let new = NewThread {
+            classification: Classification::from_category(category).unwrap(),
+            subject: "Synthetic subject".to_owned(),
+            participants: Vec::new(),
+            first_message: "Synthetic first message".to_owned(),
+        };
+        let keys = RecordKeys::from_services(&self.app.state.services);
+        let thread = app::records::start_thread(conn, keys, &access, patient, &new)
+            .await
+            .unwrap();
+        diesel::sql_query(
+            "INSERT INTO message_participants (clinic_id, thread_id, user_id) \
+             SELECT clinic_id, id, $1 FROM message_threads WHERE id = $2",
+        )
+        .bind::<SqlUuid, _>(persona.user.0)
+        .bind::<SqlUuid, _>(thread.0)
+        .execute(conn)
+        .await
+        .unwrap();
+        thread
     }
 
     /// A consent version of the clinic that a patient may sign.

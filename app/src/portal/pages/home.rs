@@ -10,7 +10,8 @@ use crate::portal::education::{GENERAL_NOTE, guidance_for_week};
 use crate::portal::{AwaitingItem, CareTeamContact, PortalHome, UpcomingAppointment};
 
 /// Areas of the portal, with their paths.
-const LINKS: [(&str, &str); 8] = [
+const LINKS: [(&str, &str); 9] = [
+    ("/patient/messages", "Messages"),
     ("/patient/check-in", "Mood check-in"),
     ("/patient/feeding", "Feeding log"),
     ("/patient/growth", "Baby's growth"),
