@@ -538,8 +538,17 @@ async fn clinician_starts_thread_with_patient_and_filters_by_patient() {
     assert_eq!(status, StatusCode::OK, "{listed}");
     assert_eq!(listed.as_array().unwrap().len(), 1);
     let filter = [("patient_id", clinic.other_patient.to_string())];
-    let (status, _) = clinic
+    let (status, listed) = clinic
         .call(&clinic.midwife, "messages/threads", &filter, "filter-other")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert_eq!(listed, serde_json::json!([]), "she takes part in none of hers");
+    let filter = [
+        ("patient_id", clinic.other_patient.to_string()),
+        ("topic", "maternal".to_owned()),
+    ];
+    let (status, _) = clinic
+        .call(&clinic.midwife, "messages/threads", &filter, "filter-topic")
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "not on her care team");
 }

@@ -217,7 +217,7 @@ pub async fn thread_subjects(
             .filter(message_threads::clinic_id.eq(access.clinic_id.0))
             .filter(message_threads::patient_id.eq(patient.0))
             .filter(message_threads::classification.eq(classification.as_str()))
-            .filter(message_threads::id.eq_any(&ids))
+            .filter(message_threads::id.eq_any(ids))
             .select((
                 message_threads::id,
                 message_threads::data_key_version,

@@ -144,10 +144,9 @@ fn TopicField(topic: RwSignal<DataCategory>) -> impl IntoView {
         >
             {TOPICS
                 .into_iter()
-                .map(|choice| view! {
-                    <option value=choice.as_str() selected=move || topic.get() == choice>
-                        {choice.label()}
-                    </option>
+                .map(|choice| {
+                    let chosen = move || topic.get() == choice;
+                    view! { <option value=choice.as_str() selected=chosen>{choice.label()}</option> }
                 })
                 .collect_view()}
         </select>
@@ -186,7 +185,7 @@ fn MemberChoice(
     let user = contact.user_id;
     let topics = contact.topics.clone();
     let readable = move || topics.contains(&topic.get());
-    let toggle = move |event| {
+    let toggle = move |event: leptos::ev::Event| {
         let checked = event_target_checked(&event);
         members.update(|chosen| {
             chosen.retain(|member| *member != user);

@@ -7,6 +7,9 @@
 mod compose;
 mod threads;
 
+use compose::NewConversation;
+use threads::{ThreadList, ThreadPanel};
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -110,7 +113,7 @@ fn MessagesPage(audience: Audience) -> impl IntoView {
         <AudienceOnly audience>
             <UnreadTotal state />
             {move || match state.thread.get() {
-                Some(id) => view! { <threads::ThreadPanel id state /> }.into_any(),
+                Some(id) => view! { <ThreadPanel id state /> }.into_any(),
                 None => view! { <Overview state /> }.into_any(),
             }}
         </AudienceOnly>
@@ -169,13 +172,13 @@ fn Overview(state: PageState) -> impl IntoView {
     let filter = (state.audience == Audience::Clinician).then(|| view! { <PatientFilter state /> });
     view! {
         {filter}
-        <threads::ThreadList state />
+        <ThreadList state />
         {move || match (state.audience, state.patient.get()) {
             (Audience::Clinician, None) => view! {
                 <p class="hint">"To start a conversation, show a patient's messages first."</p>
             }
                 .into_any(),
-            (_, patient) => view! { <compose::NewConversation state patient /> }.into_any(),
+            (_, patient) => view! { <NewConversation state patient /> }.into_any(),
         }}
     }
 }

@@ -29,7 +29,7 @@ fn others(participants: &[Participant]) -> String {
 pub fn ThreadList(state: PageState) -> impl IntoView {
     let threads = Resource::new(
         move || (state.patient.get(), state.changes.get()),
-        |(patient, _)| list_message_threads(patient),
+        |(patient, _)| list_message_threads(patient, None),
     );
     let content = move || {
         threads.get().map(|result| match result {
@@ -65,6 +65,7 @@ fn ThreadEntry(thread: ThreadSummary, state: PageState) -> impl IntoView {
         .map(short_time)
         .unwrap_or_default();
     let unread = thread.unread;
+    let is_unread = unread > 0;
     let badge = (unread > 0).then(|| {
         let text = if unread == 1 {
             "1 unread".to_owned()
@@ -74,7 +75,7 @@ fn ThreadEntry(thread: ThreadSummary, state: PageState) -> impl IntoView {
         view! { <span class="badge" data-testid="unread-badge">{text}</span> }
     });
     view! {
-        <li class="thread-entry" class:thread-entry--unread=unread > 0>
+        <li class="thread-entry" class:thread-entry--unread=is_unread>
             <a href=href class="thread-entry__link">
                 <span class="thread-entry__subject">{thread.subject}</span>
                 {badge}
@@ -137,13 +138,14 @@ fn OpenedThread(
 
 #[component]
 fn MessageEntry(message: MessageView) -> impl IntoView {
-    let sender = if message.from_me {
+    let mine = message.from_me;
+    let sender = if mine {
         "You".to_owned()
     } else {
         message.sender_name
     };
     view! {
-        <li class="message" class:message--mine=message.from_me>
+        <li class="message" class:message--mine=mine>
             <p class="message__meta">
                 <strong>{sender}</strong>
                 {format!(" · {}", short_time(&message.sent_at))}
