@@ -138,6 +138,9 @@ enum Rule {
     /// By role alone, for functions that name no patient. Neither the relationship nor consent
     /// applies; every cell still asserts the role's outcome.
     Role(&'static [Role]),
+    /// By [`expected`], except that break-glass access allows nothing: only the patient and
+    /// current members of her care team start message threads.
+    ParticipantsOnly,
 }
 
 /// The rule of each function that the access policy does not decide.
@@ -152,6 +155,7 @@ fn rule(endpoint: &str) -> Rule {
         "emergency/decide" => Rule::RoleInClinic(&DECIDERS),
         "emergency/review" => Rule::RoleInClinic(&REVIEWERS),
         "care-team/list" | "care-team/add" | "care-team/end" => Rule::RoleInClinic(&MANAGERS),
+        "messages/start" => Rule::ParticipantsOnly,
         _ => Rule::Policy,
     }
 }
@@ -433,6 +437,19 @@ fn cells(table: &PermissionTable) -> Vec<Cell> {
                                 expected_by_role(roles, true, role, relationship)
                             }
                             Rule::Role(roles) => expected_by_role(roles, false, role, relationship),
+                            Rule::ParticipantsOnly
+                                if relationship == Relationship::UnderBreakGlass =>
+                            {
+                                Expected::Denied
+                            }
+                            Rule::ParticipantsOnly => expected(
+                                role,
+                                relationship,
+                                consent,
+                                category,
+                                function.action,
+                                table,
+                            ),
                         };
                         cells.push(Cell {
                             function: *function,

@@ -80,9 +80,8 @@ impl Clinic {
         let app = TestApp::new().await;
         let mut conn = support::connect(&app.database.url).await;
         let clinic = support::create_clinic(&mut conn, "willow").await;
-        let mut make = async |name: &str, role: Role| {
-            persona(&app, &mut conn, clinic, name, &[role], 0).await
-        };
+        let mut make =
+            async |name: &str, role: Role| persona(&app, &mut conn, clinic, name, &[role], 0).await;
         let mother = make("Lena Messager", Role::Patient).await;
         let midwife = make("Maya Midwife", Role::Midwife).await;
         let gp = make("Gale Practitioner", Role::PrimaryCareProvider).await;
@@ -135,9 +134,20 @@ impl Clinic {
     }
 
     /// Starts a thread as `sender` and returns its id.
-    async fn start(&self, sender: &Persona, topic: &str, members: &[&Persona], body: &str) -> String {
+    async fn start(
+        &self,
+        sender: &Persona,
+        topic: &str,
+        members: &[&Persona],
+        body: &str,
+    ) -> String {
         let (status, value) = self
-            .call(sender, "messages/start", &start_arguments(topic, members, body), "start")
+            .call(
+                sender,
+                "messages/start",
+                &start_arguments(topic, members, body),
+                "start",
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{value}");
         value.as_str().unwrap().to_owned()
@@ -145,7 +155,8 @@ impl Clinic {
 
     async fn read(&self, reader: &Persona, thread: &str) -> (StatusCode, Value) {
         let arguments = [("thread_id", thread.to_owned())];
-        self.call(reader, "messages/thread", &arguments, "read").await
+        self.call(reader, "messages/thread", &arguments, "read")
+            .await
     }
 
     async fn send(&self, sender: &Persona, thread: &str, body: &str) -> (StatusCode, Value) {
@@ -282,7 +293,9 @@ async fn unread_counts_follow_reads_and_replies() {
 
     let (status, body) = clinic.send(&clinic.midwife, &thread, "All normal.").await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, body) = clinic.send(&clinic.midwife, &thread, "Call if it worsens.").await;
+    let (status, body) = clinic
+        .send(&clinic.midwife, &thread, "Call if it worsens.")
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(clinic.unread(&clinic.mother).await, 2);
     assert_eq!(clinic.unread(&clinic.midwife).await, 0, "her own replies");
@@ -299,34 +312,66 @@ async fn unread_counts_follow_reads_and_replies() {
 async fn every_read_and_write_is_audited() {
     let mut clinic = Clinic::build().await;
     let thread = clinic
-        .start(&clinic.mother, "infant", &[&clinic.lactation], "Evening feeds?")
+        .start(
+            &clinic.mother,
+            "infant",
+            &[&clinic.lactation],
+            "Evening feeds?",
+        )
         .await;
-    assert_eq!(audit_of(&mut clinic.conn, "start").await, [pair("write", "allowed")]);
+    assert_eq!(
+        audit_of(&mut clinic.conn, "start").await,
+        [pair("write", "allowed")]
+    );
 
     let (status, _) = clinic.read(&clinic.lactation, &thread).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(audit_of(&mut clinic.conn, "read").await, [pair("read", "allowed")]);
+    assert_eq!(
+        audit_of(&mut clinic.conn, "read").await,
+        [pair("read", "allowed")]
+    );
 
-    let (status, _) = clinic.send(&clinic.lactation, &thread, "Quite normal.").await;
+    let (status, _) = clinic
+        .send(&clinic.lactation, &thread, "Quite normal.")
+        .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(audit_of(&mut clinic.conn, "send").await, [pair("write", "allowed")]);
+    assert_eq!(
+        audit_of(&mut clinic.conn, "send").await,
+        [pair("write", "allowed")]
+    );
 
     clinic.threads(&clinic.lactation).await;
-    assert_eq!(audit_of(&mut clinic.conn, "list").await, [pair("read", "allowed")]);
+    assert_eq!(
+        audit_of(&mut clinic.conn, "list").await,
+        [pair("read", "allowed")]
+    );
 
     let arguments = [("patient_id", clinic.patient.to_string())];
     let (status, _) = clinic
-        .call(&clinic.lactation, "messages/contacts", &arguments, "contacts")
+        .call(
+            &clinic.lactation,
+            "messages/contacts",
+            &arguments,
+            "contacts",
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(audit_of(&mut clinic.conn, "contacts").await, [pair("read", "allowed")]);
+    assert_eq!(
+        audit_of(&mut clinic.conn, "contacts").await,
+        [pair("read", "allowed")]
+    );
 }
 
 #[tokio::test]
 async fn other_mothers_thread_looks_unknown() {
     let mut clinic = Clinic::build().await;
     let theirs = clinic
-        .start(&clinic.other_mother, "maternal", &[&clinic.other_midwife], "Private")
+        .start(
+            &clinic.other_mother,
+            "maternal",
+            &[&clinic.other_midwife],
+            "Private",
+        )
         .await;
     let ours = clinic
         .start(&clinic.mother, "maternal", &[&clinic.midwife], "Ours")
@@ -337,7 +382,10 @@ async fn other_mothers_thread_looks_unknown() {
     assert_eq!(unknown_status, StatusCode::NOT_FOUND);
     let (status, body) = clinic.read(&clinic.mother, &theirs).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(body, unknown_body, "another mother's thread reads as an unknown one");
+    assert_eq!(
+        body, unknown_body,
+        "another mother's thread reads as an unknown one"
+    );
     let (status, body) = clinic.send(&clinic.mother, &theirs, "Hello").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body, unknown_body);
@@ -360,7 +408,12 @@ async fn other_mothers_thread_looks_unknown() {
     assert_eq!(clinic.thread_count(clinic.other_patient).await, before);
     let arguments = [("patient_id", clinic.other_patient.to_string())];
     let (status, _) = clinic
-        .call(&clinic.mother, "messages/contacts", &arguments, "contacts-other")
+        .call(
+            &clinic.mother,
+            "messages/contacts",
+            &arguments,
+            "contacts-other",
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
@@ -369,7 +422,12 @@ async fn other_mothers_thread_looks_unknown() {
 async fn non_participant_refused_and_audited() {
     let mut clinic = Clinic::build().await;
     let thread = clinic
-        .start(&clinic.mother, "maternal", &[&clinic.midwife], "Only for the midwife")
+        .start(
+            &clinic.mother,
+            "maternal",
+            &[&clinic.midwife],
+            "Only for the midwife",
+        )
         .await;
 
     for (reader, request_id) in [(&clinic.gp, "read-gp"), (&clinic.outsider, "read-outsider")] {
@@ -381,9 +439,14 @@ async fn non_participant_refused_and_audited() {
         let audited = audit_of(&mut clinic.conn, request_id).await;
         assert_eq!(audited, [pair("read", "denied")]);
     }
-    let (status, _) = clinic.send(&clinic.gp, &thread, "Let me add something").await;
+    let (status, _) = clinic
+        .send(&clinic.gp, &thread, "Let me add something")
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(audit_of(&mut clinic.conn, "send").await, [pair("write", "denied")]);
+    assert_eq!(
+        audit_of(&mut clinic.conn, "send").await,
+        [pair("write", "denied")]
+    );
     assert_eq!(clinic.message_count(&thread).await, 1);
     assert!(clinic.threads(&clinic.gp).await.is_empty());
     assert_eq!(clinic.unread(&clinic.gp).await, 0);
@@ -393,7 +456,12 @@ async fn non_participant_refused_and_audited() {
 async fn removed_member_loses_access() {
     let mut clinic = Clinic::build().await;
     let thread = clinic
-        .start(&clinic.mother, "maternal", &[&clinic.midwife, &clinic.gp], "Hello both")
+        .start(
+            &clinic.mother,
+            "maternal",
+            &[&clinic.midwife, &clinic.gp],
+            "Hello both",
+        )
         .await;
     diesel::sql_query(
         "UPDATE care_team_members SET ends_at = now() - interval '1 minute' \
@@ -416,7 +484,11 @@ async fn removed_member_loses_access() {
     assert_eq!(status, StatusCode::OK);
     let events = events_of(&mut clinic.conn, &thread).await;
     let (_, recipients) = events.last().unwrap();
-    assert_eq!(recipients, &vec![clinic.gp.user], "only current members hear of it");
+    assert_eq!(
+        recipients,
+        &vec![clinic.gp.user],
+        "only current members hear of it"
+    );
 }
 
 #[tokio::test]
@@ -429,7 +501,10 @@ async fn empty_and_oversized_messages_rejected() {
     for body in ["", "   \n ", oversized.as_str()] {
         let (status, value) = clinic.send(&clinic.mother, &thread, body).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{value}");
-        assert!(value["message"].as_str().unwrap().contains("message"), "{value}");
+        assert!(
+            value["message"].as_str().unwrap().contains("message"),
+            "{value}"
+        );
     }
     assert_eq!(clinic.message_count(&thread).await, 1);
     let longest = "é".repeat(app::messaging::MAX_BODY_CHARS);
@@ -495,7 +570,12 @@ async fn member_who_cannot_read_topic_rejected() {
 async fn message_event_reaches_other_participants_only() {
     let mut clinic = Clinic::build().await;
     let thread = clinic
-        .start(&clinic.mother, "maternal", &[&clinic.midwife, &clinic.gp], "Hello")
+        .start(
+            &clinic.mother,
+            "maternal",
+            &[&clinic.midwife, &clinic.gp],
+            "Hello",
+        )
         .await;
     let (status, _) = clinic.send(&clinic.midwife, &thread, "Hello back").await;
     assert_eq!(status, StatusCode::OK);
@@ -525,10 +605,19 @@ async fn clinician_starts_thread_with_patient_and_filters_by_patient() {
     let mut arguments = start_arguments("maternal", &[&clinic.gp], "Your blood pressure");
     arguments.push(("patient_id", clinic.patient.to_string()));
     let (status, thread) = clinic
-        .call(&clinic.midwife, "messages/start", &arguments, "clinician-start")
+        .call(
+            &clinic.midwife,
+            "messages/start",
+            &arguments,
+            "clinician-start",
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{thread}");
-    assert_eq!(clinic.unread(&clinic.mother).await, 1, "the patient always takes part");
+    assert_eq!(
+        clinic.unread(&clinic.mother).await,
+        1,
+        "the patient always takes part"
+    );
     assert_eq!(clinic.unread(&clinic.gp).await, 1);
 
     let filter = [("patient_id", clinic.patient.to_string())];
@@ -542,7 +631,11 @@ async fn clinician_starts_thread_with_patient_and_filters_by_patient() {
         .call(&clinic.midwife, "messages/threads", &filter, "filter-other")
         .await;
     assert_eq!(status, StatusCode::OK, "{listed}");
-    assert_eq!(listed, serde_json::json!([]), "she takes part in none of hers");
+    assert_eq!(
+        listed,
+        serde_json::json!([]),
+        "she takes part in none of hers"
+    );
     let filter = [
         ("patient_id", clinic.other_patient.to_string()),
         ("topic", "maternal".to_owned()),
@@ -551,4 +644,32 @@ async fn clinician_starts_thread_with_patient_and_filters_by_patient() {
         .call(&clinic.midwife, "messages/threads", &filter, "filter-topic")
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "not on her care team");
+}
+
+#[tokio::test]
+async fn break_glass_starts_no_thread() {
+    let mut clinic = Clinic::build().await;
+    let now = Utc::now();
+    support::matrix::insert_grant(
+        &mut clinic.conn,
+        clinic.outsider.clinic,
+        clinic.patient,
+        clinic.outsider.user,
+        now - Duration::hours(1),
+        now + Duration::hours(3),
+    )
+    .await;
+    let before = clinic.thread_count(clinic.patient).await;
+    let mut arguments = start_arguments("maternal", &[&clinic.midwife], "Emergency question");
+    arguments.push(("patient_id", clinic.patient.to_string()));
+
+    let (status, _) = clinic
+        .call(&clinic.outsider, "messages/start", &arguments, "glass")
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        audit_of(&mut clinic.conn, "glass").await,
+        [pair("write", "denied")]
+    );
+    assert_eq!(clinic.thread_count(clinic.patient).await, before);
 }

@@ -344,5 +344,10 @@ pub const PATIENT_DATA_FUNCTIONS: &[PatientDataFunction] = &[
     function("messages/thread", CLINICAL, Action::Read, Target::Thread),
     function("messages/send", CLINICAL, Action::Write, Target::Thread),
     function("messages/start", CLINICAL, Action::Write, Target::Patient),
-    function("messages/contacts", LOGISTICS, Action::Read, Target::Patient),
+    function(
+        "messages/contacts",
+        LOGISTICS,
+        Action::Read,
+        Target::Patient,
+    ),
 ];

@@ -26,7 +26,8 @@ pub async fn list_message_threads(
 
     let (services, actor) = crate::portal::server::begin().await?;
     let mut conn = crate::db::connection(&services.pool).await?;
-    let mut threads = records::list_threads(&mut conn, actor.clinic, actor.user, patient_id).await?;
+    let mut threads =
+        records::list_threads(&mut conn, actor.clinic, actor.user, patient_id).await?;
     threads.retain(|thread| topic.is_none_or(|topic| thread.classification.category() == topic));
     let authorizations =
         server::authorize_listing(&mut conn, &actor, patient_id, topic, &threads).await?;
@@ -69,8 +70,9 @@ pub async fn send_message(thread_id: ThreadId, body: String) -> Result<MessageId
 
 /// Starts a thread about a patient on `topic` with a first message. A patient leaves out
 /// `patient_id` and writes to the chosen `members` of her care team; a clinician names the
-/// patient, who always takes part when she has an account, and may add other members. Each
-/// chosen member must be on the care team now in a role that may read the topic.
+/// patient, who always takes part when she has an account, and may add other members. The
+/// sender and each chosen member must be on the care team now, the members in a role that may
+/// read the topic.
 #[server(prefix = "/api", endpoint = "messages/start")]
 pub async fn start_message_thread(
     patient_id: Option<PatientId>,
@@ -95,6 +97,7 @@ pub async fn start_message_thread(
         MESSAGING_PURPOSE,
     )
     .await?;
+    server::ensure_may_take_part(&mut conn, &actor, &authorization).await?;
 
     server::start(&mut conn, &services, &authorization, new, members).await
 }

@@ -3,11 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use super::api::MESSAGING_PURPOSE;
 use super::{Contact, MessageView, Participant, TOPICS, ThreadSummary, ThreadView};
+use crate::access::policy::Membership;
 use crate::access::{Action, Actor, Authorization, DataCategory, authorize, guard, settings};
 use crate::error::{AppError, ErrorCode};
 use crate::events::{self, CareEventKind, NewCareEvent, Priority};
@@ -239,6 +240,38 @@ pub fn new_thread(
     })
 }
 
+/// Denies a new thread, and audits the denial, unless the caller is the patient herself or on
+/// her care team now. Only they take part in threads, so break-glass access, which the policy
+/// allows for writing, starts none.
+pub async fn ensure_may_take_part(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    authorization: &Authorization,
+) -> Result<(), AppError> {
+    let patient = authorization.patient();
+    let owner = records::patient_owner(conn, patient)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    if owner.user == Some(actor.user) {
+        return Ok(());
+    }
+    let memberships = records::care_team_memberships(conn, owner.clinic, patient).await?;
+    let now = Utc::now();
+    let member = memberships
+        .iter()
+        .any(|membership| membership.user == actor.user && is_current(membership, now));
+    if member {
+        return Ok(());
+    }
+    let category = authorization.category();
+    let purpose = MESSAGING_PURPOSE;
+    Err(guard::deny(conn, actor, Some(patient), category, Action::Write, purpose).await)
+}
+
+fn is_current(membership: &Membership, now: DateTime<Utc>) -> bool {
+    membership.starts_at <= now && membership.ends_at.is_none_or(|end| now < end)
+}
+
 /// Starts an authorized thread with the chosen members and the patient's own account, and
 /// publishes a message event to everyone but the caller, in one transaction.
 pub async fn start(
@@ -322,9 +355,9 @@ async fn topic_readers(
     let table = settings::permission_table(conn, clinic).await?;
     let now = Utc::now();
     let mut readers: BTreeMap<UserId, (Vec<&'static str>, Vec<DataCategory>)> = BTreeMap::new();
-    let current = memberships.iter().filter(|membership| {
-        membership.starts_at <= now && membership.ends_at.is_none_or(|end| now < end)
-    });
+    let current = memberships
+        .iter()
+        .filter(|membership| is_current(membership, now));
     for membership in current {
         let (roles, topics) = readers.entry(membership.user).or_default();
         if !roles.contains(&membership.role.label()) {

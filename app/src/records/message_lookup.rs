@@ -13,11 +13,11 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
+use super::RecordsError;
 use super::access::{self, RecordKeys, version_from_db};
 use super::entries::Classification;
 use super::messages::THREADS;
 use super::schema::{message_participants, message_threads};
-use super::RecordsError;
 use crate::access::Authorization;
 use crate::ids::{ClinicId, PatientId, ThreadId, UserId};
 

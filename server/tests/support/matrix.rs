@@ -5,12 +5,12 @@
 use std::collections::HashMap;
 
 use app::access::DataCategory;
+use app::audit::ClientInfo;
 use app::chart::PatientDataFunction;
 use app::clinical::units::{Entered, MassUnit, PressureUnit};
 use app::clinical::vitals::BloodPressureReading;
 use app::identity::Role;
 use app::identity::server::accounts;
-use app::audit::ClientInfo;
 use app::ids::{ClinicId, ExportId, PatientId, ThreadId, UserId};
 use app::records::{
     AccessContext, AppointmentKind, AppointmentStatus, Classification, ImportedInfant,
@@ -359,7 +359,9 @@ impl World {
                 ]
             }
             "care-team/end" => {
-                let id = self.bystander_membership(&mut conn, patient, "midwife").await;
+                let id = self
+                    .bystander_membership(&mut conn, patient, "midwife")
+                    .await;
                 vec![patient_id, ("membership_id", id.to_string())]
             }
             "messages/thread" | "messages/send" => {

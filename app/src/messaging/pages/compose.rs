@@ -53,7 +53,10 @@ pub fn NewConversation(state: PageState, patient: Option<PatientId>) -> impl Int
         Some(Ok(thread)) => {
             error.set(None);
             state.changed();
-            navigate(&state.audience.thread_href(thread, patient), Default::default());
+            navigate(
+                &state.audience.thread_href(thread, patient),
+                Default::default(),
+            );
         }
         Some(Err(failure)) => error.set(Some(failure.message)),
         None => {}

@@ -186,7 +186,13 @@ fn Overview(state: PageState) -> impl IntoView {
 /// A form that narrows the clinician's list to one patient by her record id.
 #[component]
 fn PatientFilter(state: PageState) -> impl IntoView {
-    let current = move || state.patient.get().map(|id| id.to_string()).unwrap_or_default();
+    let current = move || {
+        state
+            .patient
+            .get()
+            .map(|id| id.to_string())
+            .unwrap_or_default()
+    };
     view! {
         <form class="panel inline-form" method="get" action=state.audience.path()>
             <label for="messages-patient">"Patient record id"</label>

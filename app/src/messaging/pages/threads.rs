@@ -58,7 +58,9 @@ pub fn ThreadList(state: PageState) -> impl IntoView {
 
 #[component]
 fn ThreadEntry(thread: ThreadSummary, state: PageState) -> impl IntoView {
-    let href = state.audience.thread_href(thread.id, state.patient.get_untracked());
+    let href = state
+        .audience
+        .thread_href(thread.id, state.patient.get_untracked());
     let when = thread
         .last_message_at
         .as_deref()
