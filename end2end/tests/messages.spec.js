@@ -46,7 +46,7 @@ async function expectLiteralText(page) {
 }
 
 // The admin publishes a care-coordination consent and invites a midwife, who invites a mother
-// enrolling on a phone; the mother lets midwives use her maternal data.
+// enrolling on a phone. The mother lets midwives use her maternal data.
 async function setUp(browser) {
   const admin = await person(browser, adminLink('NURTURE_MESSAGES_ADMIN_LINK'), '/admin/users');
   await open(admin.page, '/admin/consents');

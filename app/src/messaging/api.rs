@@ -50,8 +50,8 @@ pub async fn read_message_thread(thread_id: ThreadId) -> Result<ThreadView, AppE
     server::read_thread(&mut conn, &services, &actor, &authorization, thread_id).await
 }
 
-/// Sends a message in a thread the signed-in user takes part in, and tells the other
-/// participants' open pages in the same transaction.
+/// Sends a message in a thread the signed-in user takes part in, and publishes a message event
+/// to the other participants in the same transaction.
 #[server(prefix = "/api", endpoint = "messages/send")]
 pub async fn send_message(thread_id: ThreadId, body: String) -> Result<MessageId, AppError> {
     use super::server;
@@ -69,7 +69,7 @@ pub async fn send_message(thread_id: ThreadId, body: String) -> Result<MessageId
 }
 
 /// Starts a thread about a patient on `topic` with a first message. A patient leaves out
-/// `patient_id` and writes to the chosen `members` of her care team; a clinician names the
+/// `patient_id` and writes to the chosen `members` of her care team. A clinician names the
 /// patient, who always takes part when she has an account, and may add other members. The
 /// sender and each chosen member must be on the care team now, the members in a role that may
 /// read the topic.

@@ -19,7 +19,7 @@ use crate::records::{self, Classification, NewThread, RecordKeys, ThreadListing}
 use crate::services::Services;
 
 /// Returns the patient a request names, or the signed-in user's own record when it names none.
-/// An account without a record gets the same answer as a record it may not use.
+/// An account without a record gets the same "not found" error as a record it may not use.
 pub async fn target_patient(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -31,10 +31,10 @@ pub async fn target_patient(
     }
 }
 
-/// Authorizes `action` on a thread for its participant. An unknown thread answers "not found"
-/// at once; a thread the caller does not take part in answers the same after its denial is
-/// audited, and so does a participant whom the policy denies, such as a member whose care-team
-/// membership ended.
+/// Authorizes `action` on a thread for its participant. An unknown thread fails with "not
+/// found" at once. A thread the caller does not take part in fails the same way after its
+/// denial is audited, and so does a participant whom the policy denies, such as a member whose
+/// care-team membership ended.
 pub async fn authorize_thread(
     conn: &mut AsyncPgConnection,
     actor: &Actor,

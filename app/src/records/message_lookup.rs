@@ -1,6 +1,6 @@
 //! Message threads as the messaging server functions need them around the policy check: whose
 //! thread an id names and whether the caller takes part, the caller's threads with their unread
-//! counts, who is told of a new message, and the subjects of a listing. Only
+//! counts, who is notified of a new message, and the subjects of a listing. Only
 //! [`thread_subjects`] decrypts anything, under an authorization, and records the read; the
 //! other functions read metadata only and their callers authorize what they show.
 //!
@@ -175,7 +175,7 @@ struct Recipient {
 }
 
 /// Returns the participants of a thread other than `sender` who still may take part, so that
-/// only they are told of a new message.
+/// only they are notified of a new message.
 pub async fn thread_recipients(
     conn: &mut AsyncPgConnection,
     clinic_id: ClinicId,

@@ -478,6 +478,7 @@ impl World {
     ) -> ThreadId {
         self.bystander_membership(conn, patient, "primary_care_provider")
             .await;
+
         let owner = app::records::patient_owner(conn, patient)
             .await
             .unwrap()
@@ -504,6 +505,7 @@ impl World {
         let thread = app::records::start_thread(conn, keys, &access, patient, &new)
             .await
             .unwrap();
+
         diesel::sql_query(
             "INSERT INTO message_participants (clinic_id, thread_id, user_id) \
              SELECT clinic_id, id, $1 FROM message_threads WHERE id = $2",

@@ -156,7 +156,7 @@ fn TopicField(topic: RwSignal<DataCategory>) -> impl IntoView {
     }
 }
 
-/// A checkbox for each care-team member; members whose roles may not read the topic are
+/// Renders a checkbox for each care-team member. Members whose roles may not read the topic are
 /// disabled, with the reason.
 #[component]
 fn MemberChoices(

@@ -19,7 +19,7 @@ use crate::identity::pages::{AccountResource, SignInRequired};
 use crate::ids::{PatientId, ThreadId};
 use crate::messaging::unread_message_count;
 
-/// Who uses a messaging page.
+/// The people a messaging page is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Audience {
     Patient,
@@ -58,9 +58,8 @@ impl Audience {
     }
 }
 
-/// What a page's parts share: who uses it, the thread and patient in its address, and a
-/// counter that goes up whenever a thread was read or written, so that the unread total and
-/// the list load again.
+/// State that a page's parts share: the audience, the thread and patient in its address, and a
+/// counter of reads and writes, so that the unread total and the list load again after each.
 #[derive(Clone, Copy)]
 struct PageState {
     audience: Audience,
@@ -145,7 +144,7 @@ fn AudienceOnly(audience: Audience, children: ChildrenFn) -> impl IntoView {
     }
 }
 
-/// The number of unread messages in all of the user's threads.
+/// Shows the number of unread messages in all of the user's threads.
 #[component]
 fn UnreadTotal(state: PageState) -> impl IntoView {
     let total = Resource::new(move || state.changes.get(), |_| unread_message_count());
@@ -166,7 +165,7 @@ fn UnreadTotal(state: PageState) -> impl IntoView {
     }
 }
 
-/// The thread list and a new conversation, with the clinician's patient filter.
+/// Shows the thread list and a new conversation, with the clinician's patient filter.
 #[component]
 fn Overview(state: PageState) -> impl IntoView {
     let filter = (state.audience == Audience::Clinician).then(|| view! { <PatientFilter state /> });
@@ -183,7 +182,7 @@ fn Overview(state: PageState) -> impl IntoView {
     }
 }
 
-/// A form that narrows the clinician's list to one patient by her record id.
+/// Renders a form that narrows the clinician's list to one patient by her record id.
 #[component]
 fn PatientFilter(state: PageState) -> impl IntoView {
     let current = move || {

@@ -24,7 +24,7 @@ fn others(participants: &[Participant]) -> String {
     }
 }
 
-/// The user's threads, most recent first.
+/// Lists the user's threads, most recent first.
 #[component]
 pub fn ThreadList(state: PageState) -> impl IntoView {
     let threads = Resource::new(
@@ -90,7 +90,7 @@ fn ThreadEntry(thread: ThreadSummary, state: PageState) -> impl IntoView {
     }
 }
 
-/// One thread: its subject, participants and messages, and a reply form. Loading it marks its
+/// Shows one thread: its subject, participants and messages, and a reply form. Loading it marks its
 /// messages read, so the unread total and the list load again once it arrives.
 #[component]
 pub fn ThreadPanel(id: ThreadId, state: PageState) -> impl IntoView {
