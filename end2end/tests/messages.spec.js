@@ -110,6 +110,7 @@ test('a mother and her midwife exchange messages', async ({ browser }) => {
 
   // The midwife sees the unread badge, opens the thread and replies.
   await open(midwife.page, '/clinician');
+  await expect(midwife.page.getByTestId('messages-badge')).toHaveText('1 unread');
   await midwife.page.getByRole('link', { name: 'Messages' }).click();
   await expect(midwife.page).toHaveURL(/\/clinician\/messages$/);
   await waitForHydration(midwife.page);
@@ -127,6 +128,8 @@ test('a mother and her midwife exchange messages', async ({ browser }) => {
   await checkPage(midwife.page);
 
   // The mother has one unread message until she opens the thread.
+  await open(mother.page, '/patient');
+  await expect(mother.page.getByTestId('messages-badge')).toHaveText('1 unread');
   await open(mother.page, '/patient/messages');
   await expect(motherTotal).toHaveText('You have 1 unread message.');
   const thread = mother.page.getByRole('link', { name: new RegExp(SUBJECT) });

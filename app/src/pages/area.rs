@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::identity::pages::{AccountResource, InvitePatientPanel, SignInRequired};
+use crate::messaging::pages::UnreadBadge;
 
 /// One of the product's areas, each for a group of roles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,7 +105,7 @@ fn AreaLinks(area: Area) -> impl IntoView {
             {(area == Area::Admin).then(|| view! { <li><a href="/admin/permissions">"Permissions"</a></li> })}
             {(area == Area::Clinician).then(|| view! { <li><a href="/clinician/chart">"Patient chart"</a></li> })}
             {(area == Area::Clinician).then(|| view! { <li><a href="/clinician/emergency">"Emergency access"</a></li> })}
-            {(area == Area::Clinician).then(|| view! { <li><a href="/clinician/messages">"Messages"</a></li> })}
+            {(area == Area::Clinician).then(|| view! { <li><a href="/clinician/messages">"Messages"<UnreadBadge /></a></li> })}
             {(area == Area::Compliance).then(|| view! { <li><a href="/compliance/emergency">"Emergency access oversight"</a></li> })}
             {(area == Area::Patient).then(|| view! { <li><a href="/patient/access-history">"Who accessed my record"</a></li> })}
             <li>

@@ -165,6 +165,19 @@ fn UnreadTotal(state: PageState) -> impl IntoView {
     }
 }
 
+/// Shows "N unread" after a link to the messages when the signed-in user has unread messages.
+/// Render it only for a signed-in user, because the count needs one.
+#[component]
+pub fn UnreadBadge() -> impl IntoView {
+    let total = Resource::new(|| (), |_| unread_message_count());
+    let badge = move || {
+        total.get().and_then(Result::ok).filter(|count| *count > 0).map(|count| {
+            view! { <span class="badge" data-testid="messages-badge">{format!("{count} unread")}</span> }
+        })
+    };
+    view! { <Transition fallback=|| ()>{badge}</Transition> }
+}
+
 /// Shows the thread list and a new conversation, with the clinician's patient filter.
 #[component]
 fn Overview(state: PageState) -> impl IntoView {

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::{PatientOnly, home_if_patient, short_time};
+use crate::messaging::pages::UnreadBadge;
 use crate::pages::Area;
 use crate::portal::education::{GENERAL_NOTE, guidance_for_week};
 use crate::portal::{AwaitingItem, CareTeamContact, PortalHome, UpcomingAppointment};
@@ -56,7 +57,10 @@ fn HomeSections(home: PortalHome) -> impl IntoView {
             <ul class="tile-list">
                 {LINKS
                     .into_iter()
-                    .map(|(href, label)| view! { <li><a class="tile" href=href>{label}</a></li> })
+                    .map(|(href, label)| {
+                        let badge = (href == "/patient/messages").then(|| view! { <UnreadBadge /> });
+                        view! { <li><a class="tile" href=href>{label}{badge}</a></li> }
+                    })
                     .collect_view()}
             </ul>
         </nav>
