@@ -23,7 +23,6 @@ pub mod layout;
 pub mod pages;
 pub mod portal;
 pub mod preferences;
-#[cfg(feature = "ssr")]
 pub mod protocols;
 #[cfg(feature = "ssr")]
 pub mod records;

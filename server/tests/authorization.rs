@@ -27,7 +27,8 @@ use support::matrix::{self, Consent, Relationship, World};
 use support::personas::{Persona, call_as, call_json_as, session_for};
 
 /// Endpoints of server functions that touch no patient's data: identity, account and user
-/// administration, consent templates and coverage counts, and clinic settings.
+/// administration, consent templates and coverage counts, and clinic settings, including the
+/// care-protocol thresholds.
 const OTHER_FUNCTIONS: &[&str] = &[
     "identity/account",
     "identity/sign-in/begin",
@@ -60,6 +61,8 @@ const OTHER_FUNCTIONS: &[&str] = &[
     "admin/consent/templates/create",
     "admin/consent/templates/publish",
     "admin/consent/coverage",
+    "protocols/settings",
+    "protocols/settings/update",
 ];
 
 #[tokio::test]
