@@ -41,8 +41,8 @@ pub struct ThresholdValues {
     pub weight_loss_window_days: i64,
 }
 
-/// One version of the clinic's thresholds. Version 0 is the built-in defaults, which nobody
-/// changed.
+/// One version of the clinic's thresholds. Version 0 is the built-in defaults, used until an
+/// admin stores a change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SettingsVersionView {
     pub version: i32,

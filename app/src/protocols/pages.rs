@@ -18,6 +18,11 @@ type Settings = Resource<Result<ProtocolSettingsView, AppError>>;
 #[component]
 pub fn ProtocolSettingsPage() -> impl IntoView {
     let settings: Settings = Resource::new(|| (), |_| protocol_settings());
+    // Kept here, outside the panels, because a saved change reloads the panels.
+    let messages = Messages {
+        error: RwSignal::new(None),
+        notice: RwSignal::new(None),
+    };
     view! {
         <Title text="Care protocol thresholds" />
         <h1>"Care protocol thresholds"</h1>
@@ -25,24 +30,47 @@ pub fn ProtocolSettingsPage() -> impl IntoView {
             "Each new observation is checked against these thresholds. A change applies to every \
              later observation, and each alert or task records the version that raised it."
         </p>
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+        <StatusMessage error=messages.error notice=messages.notice />
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || {
                 settings
                     .get()
                     .map(|result| match result {
-                        Ok(view) => view! { <SettingsPanels view settings /> }.into_any(),
+                        Ok(view) => view! { <SettingsPanels view settings messages /> }.into_any(),
                         Err(failure) => view! { <p class="form-error">{failure.message}</p> }.into_any(),
                     })
             }}
-        </Suspense>
+        </Transition>
+    }
+}
+
+/// The page's error and confirmation messages.
+#[derive(Clone, Copy)]
+struct Messages {
+    error: RwSignal<Option<String>>,
+    notice: RwSignal<Option<String>>,
+}
+
+impl Messages {
+    fn report(&self, result: Result<String, String>) {
+        match result {
+            Ok(message) => {
+                self.error.set(None);
+                self.notice.set(Some(message));
+            }
+            Err(message) => {
+                self.notice.set(None);
+                self.error.set(Some(message));
+            }
+        }
     }
 }
 
 #[component]
-fn SettingsPanels(view: ProtocolSettingsView, settings: Settings) -> impl IntoView {
+fn SettingsPanels(view: ProtocolSettingsView, settings: Settings, messages: Messages) -> impl IntoView {
     let form = view
         .may_change
-        .then(|| view! { <ThresholdForm current=view.current.thresholds settings /> });
+        .then(|| view! { <ThresholdForm current=view.current.thresholds settings messages /> });
     view! {
         <section class="panel" aria-labelledby="current-heading">
             <h2 id="current-heading">"In force"</h2>
@@ -178,25 +206,22 @@ fn decimal(field: RwSignal<String>, name: &str) -> Result<f64, String> {
 }
 
 #[component]
-fn ThresholdForm(current: ThresholdValues, settings: Settings) -> impl IntoView {
+fn ThresholdForm(current: ThresholdValues, settings: Settings, messages: Messages) -> impl IntoView {
     let fields = Fields::new(&current);
-    let error = RwSignal::new(None::<String>);
-    let notice = RwSignal::new(None::<String>);
     let save = browser_action(|values: &ThresholdValues| {
         let values = *values;
         async move { flows::with_step_up(|| update_protocol_settings(values)).await }
     });
-    Effect::new(move |_| match save.value().get() {
-        Some(Ok(view)) => {
-            error.set(None);
-            notice.set(Some(format!("Saved. Version {} is in force.", view.current.version)));
-            settings.refetch();
+    Effect::new(move |_| {
+        if let Some(result) = save.value().get() {
+            let saved = result.is_ok();
+            messages.report(result.map(|view| {
+                format!("Saved. Version {} is in force.", view.current.version)
+            }));
+            if saved {
+                settings.refetch();
+            }
         }
-        Some(Err(message)) => {
-            notice.set(None);
-            error.set(Some(message));
-        }
-        None => {}
     });
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
@@ -204,10 +229,7 @@ fn ThresholdForm(current: ThresholdValues, settings: Settings) -> impl IntoView 
             Ok(values) => {
                 save.dispatch(values);
             }
-            Err(message) => {
-                notice.set(None);
-                error.set(Some(message));
-            }
+            Err(message) => messages.report(Err(message)),
         }
     };
 
@@ -215,7 +237,6 @@ fn ThresholdForm(current: ThresholdValues, settings: Settings) -> impl IntoView 
         <form class="panel stack" aria-labelledby="change-heading" on:submit=submit>
             <h2 id="change-heading">"Change thresholds"</h2>
             <p class="hint">"Saving asks you to confirm with your passkey."</p>
-            <StatusMessage error notice />
             <fieldset class="threshold-group">
                 <legend>"EPDS (total 0 to 30)"</legend>
                 <NumberField id="epds-probable" label="Referral to mental health at a total of" hint="Default 13" value=fields.epds_probable />

@@ -90,7 +90,7 @@ pub async fn store_if_changed(
     Ok(())
 }
 
-/// The form's values of stored settings.
+/// Converts stored settings into the values the form shows.
 fn values_of(settings: &ProtocolSettings) -> ThresholdValues {
     let pressure = &settings.vitals.blood_pressure;
     ThresholdValues {

@@ -5,6 +5,7 @@ use app::access::DataCategory;
 use app::consent::{
     self, ConsentKind, NewConsentGrant, SignatureEvidence, add_template_version, create_template,
 };
+use app::error::{AppError, ErrorCode};
 use app::identity::Role;
 use app::identity::server::accounts::{self, NewAccount};
 use app::identity::server::email::normalize_email;
@@ -68,7 +69,7 @@ pub async fn ensure_demo_patient(
 
     let keys = RecordKeys::from_services(services);
     let patient = conn
-        .transaction::<_, String, _>(async |conn| {
+        .transaction::<_, AppError, _>(async |conn| {
             let account = NewAccount {
                 clinic_id,
                 display_name: &record.patient.full_name,
@@ -76,16 +77,15 @@ pub async fn ensure_demo_patient(
                 roles: &[Role::Patient],
                 granted_by: None,
             };
-            let user = accounts::create_user(conn, keys.provider, keys.blind_index, account)
-                .await
-                .map_err(|error| format!("creating the demo patient failed: {}", error.message))?;
+            let user = accounts::create_user(conn, keys.provider, keys.blind_index, account).await?;
             record.patient.user_id = Some(user);
             let ids = import_patients(conn, keys, clinic_id, PURPOSE, std::slice::from_ref(&record))
                 .await
-                .map_err(|error| format!("importing the demo patient failed: {error}"))?;
+                .map_err(|error| AppError::new(ErrorCode::Internal, error.to_string()))?;
             Ok(ids[0])
         })
-        .await?;
+        .await
+        .map_err(|error| format!("creating the demo patient failed: {}", error.message))?;
     grant_synthetic_care_consents(services, clinic_id, team.midwives[0], &[patient]).await?;
     Ok(email)
 }
