@@ -2199,6 +2199,7 @@ async fn generator_command_reports_progress() {
             "--seed",
             "5",
             "--staff-links",
+            "--demo-patient",
         ],
         &kek,
         &blind_index_key,
@@ -2228,7 +2229,19 @@ async fn generator_command_reports_progress() {
         output.contains("Enrollment link for midwife.1@cohort-cli.synthetic.invalid"),
         "{output}"
     );
-    assert_eq!(output.matches("/enroll#").count(), 5, "{output}");
+    assert!(
+        output.contains("Enrollment link for compliance-officer.1@cohort-cli.synthetic.invalid"),
+        "{output}"
+    );
+    assert!(
+        output.contains("demo patient: patient.1@cohort-cli.synthetic.invalid"),
+        "{output}"
+    );
+    assert!(
+        output.contains("Enrollment link for patient.1@cohort-cli.synthetic.invalid"),
+        "{output}"
+    );
+    assert_eq!(output.matches("/enroll#").count(), 7, "{output}");
     assert_eq!(bad_status, Some(1), "{bad_output}");
     assert!(bad_output.contains("--patients \"0\""), "{bad_output}");
 }
