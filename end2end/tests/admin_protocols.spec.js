@@ -1,7 +1,7 @@
-// Care-protocol thresholds in Chromium on a 360 px phone screen: an admin opens the page from
-// the admin area, sees an out-of-range EPDS cut-off rejected with a clear message, lowers the
-// EPDS referral cut-off, and sees the new version, who changed it and the history. The page
-// passes axe-core and fits the screen without horizontal scrolling.
+// Care-protocol thresholds in Chromium on a 360 px phone screen. An admin opens the page from
+// the admin area, an out-of-range EPDS cut-off is rejected with a clear message, she lowers the
+// EPDS referral cut-off, and the page shows the new version, who changed it and the history.
+// The page passes axe-core and fits the screen without horizontal scrolling.
 import { test, expect } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
 import { addVirtualAuthenticator, adminLink } from '../support/passkeys.js';

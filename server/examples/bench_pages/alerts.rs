@@ -10,7 +10,7 @@ use tokio::net::TcpStream;
 
 use crate::users::AlertSetup;
 
-/// Longest wait for one alert before the measurement fails.
+/// Maximum wait for one alert before the measurement fails.
 const ALERT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A severe-range reading (ACOG: systolic 160 or more), which alerts the midwife and the GP.

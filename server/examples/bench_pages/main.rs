@@ -8,9 +8,9 @@
 //! - `sessions SLUG USERS PATIENTS_EACH OUT_DIR` signs in `USERS` GPs and `USERS` patients of
 //!   the clinic by writing sessions into the session store, and writes the request lists
 //!   `clinician.txt` and `patient.txt` (one `cookie<TAB>path` line per request target).
-//! - `alerts SLUG BASE_URL COUNT` measures alert latency: a midwife's event stream is open while
-//!   patients on her care team record severe blood pressures; it prints p50 and p99 of the time
-//!   from the start of each request to the arrival of its alert on the stream.
+//! - `alerts SLUG BASE_URL COUNT` measures alert latency. Patients on a midwife's care team
+//!   record severe blood pressures while her event stream is open, and it prints p50 and p99 of
+//!   the time from the start of each request to the arrival of its alert on the stream.
 //!
 //! The database and secrets come from the environment, as for `nurture serve`.
 
@@ -44,8 +44,9 @@ async fn main() -> ExitCode {
     let words: Vec<&str> = arguments.iter().map(String::as_str).collect();
     let result = match words.as_slice() {
         ["bare", address] => serve_bare(address).await,
-        ["sessions", slug, users, each, out] => {
-            sessions(slug, number(users, "USERS"), number(each, "PATIENTS_EACH"), out).await
+        ["sessions", slug, users, per_user, out] => {
+            let users = number(users, "USERS");
+            sessions(slug, users, number(per_user, "PATIENTS_EACH"), out).await
         }
         ["alerts", slug, base_url, count] => {
             alerts_latency(slug, base_url, number(count, "COUNT")).await
@@ -87,10 +88,10 @@ async fn state() -> Result<AppState, String> {
     AppState::new(&config, pool)
 }
 
-async fn sessions(slug: &str, users: usize, each: usize, out: &str) -> Result<(), String> {
+async fn sessions(slug: &str, users: usize, per_user: usize, out: &str) -> Result<(), String> {
     let state = state().await?;
     let out = std::path::Path::new(out);
-    let clinicians = users::clinician_targets(&state.services, slug, users, each).await?;
+    let clinicians = users::clinician_targets(&state.services, slug, users, per_user).await?;
     users::write_targets(&out.join("clinician.txt"), &clinicians)?;
     let patients = users::patient_targets(&state.services, slug, users).await?;
     users::write_targets(&out.join("patient.txt"), &patients)?;

@@ -146,13 +146,13 @@ async fn ensure_consents(
     server::cohort::grant_synthetic_care_consents(services, clinic, author, &missing).await
 }
 
-/// Signs in `users` GPs with at least `each` patients and returns a chart target for `each` of
-/// each GP's patients.
+/// Signs in `users` GPs with at least `per_user` patients and returns a chart target for
+/// `per_user` of each GP's patients.
 pub async fn clinician_targets(
     services: &Services,
     slug: &str,
     users: usize,
-    each: usize,
+    per_user: usize,
 ) -> Result<Vec<Target>, String> {
     let mut conn = app::db::connection(&services.pool)
         .await
@@ -161,15 +161,18 @@ pub async fn clinician_targets(
     let teams = memberships(&mut conn, clinic, "primary_care_provider", false).await?;
     let chosen: Vec<(UserId, Vec<PatientId>)> = teams
         .into_iter()
-        .filter(|(_, patients)| patients.len() >= each)
+        .filter(|(_, patients)| patients.len() >= per_user)
         .take(users)
         .collect();
     if chosen.len() < users {
-        return Err(format!("only {} GPs have {each} patients in force", chosen.len()));
+        return Err(format!(
+            "only {} GPs have {per_user} patients in their care now; generate a larger cohort",
+            chosen.len()
+        ));
     }
-    let mut targets = Vec::with_capacity(users * each);
+    let mut targets = Vec::with_capacity(users * per_user);
     for (gp, patients) in chosen {
-        let patients = &patients[..each];
+        let patients = &patients[..per_user];
         ensure_consents(services, &mut conn, clinic, gp, patients).await?;
         let cookie = sign_in(services, &mut conn, gp).await?;
         for patient in patients {
