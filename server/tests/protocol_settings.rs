@@ -38,8 +38,24 @@ impl Clinic {
         let app = TestApp::new().await;
         let mut conn = support::connect(&app.database.url).await;
         let clinic = support::create_clinic(&mut conn, "cedar").await;
-        let admin = persona(&app, &mut conn, clinic, "Synthetic Admin", &[Role::Admin], 0).await;
-        let midwife = persona(&app, &mut conn, clinic, "Synthetic Midwife", &[Role::Midwife], 0).await;
+        let admin = persona(
+            &app,
+            &mut conn,
+            clinic,
+            "Synthetic Admin",
+            &[Role::Admin],
+            0,
+        )
+        .await;
+        let midwife = persona(
+            &app,
+            &mut conn,
+            clinic,
+            "Synthetic Midwife",
+            &[Role::Midwife],
+            0,
+        )
+        .await;
         let specialist = persona(
             &app,
             &mut conn,
@@ -49,14 +65,30 @@ impl Clinic {
             0,
         )
         .await;
-        let patient = persona(&app, &mut conn, clinic, "Synthetic Mother", &[Role::Patient], 0).await;
+        let patient = persona(
+            &app,
+            &mut conn,
+            clinic,
+            "Synthetic Mother",
+            &[Role::Patient],
+            0,
+        )
+        .await;
         let team = vec![NewCareTeamMember {
             provider: specialist.user,
             role: Role::MentalHealthSpecialist,
             starts_at: Utc::now() - Duration::days(30),
             ends_at: None,
         }];
-        let patient_id = import(&app, &mut conn, clinic, midwife.user, Some(patient.user), team).await;
+        let patient_id = import(
+            &app,
+            &mut conn,
+            clinic,
+            midwife.user,
+            Some(patient.user),
+            team,
+        )
+        .await;
         support::consents::set_consent(&app, &mut conn, patient_id, Consent::Granted).await;
         Self {
             app,
@@ -69,9 +101,21 @@ impl Clinic {
         }
     }
 
-    async fn call(&self, who: &Persona, endpoint: &str, arguments: &[(&str, String)]) -> (StatusCode, Value) {
+    async fn call(
+        &self,
+        who: &Persona,
+        endpoint: &str,
+        arguments: &[(&str, String)],
+    ) -> (StatusCode, Value) {
         let request_id = uuid::Uuid::new_v4().simple().to_string();
-        call_as(&self.app.router, &who.cookie, endpoint, arguments, &request_id).await
+        call_as(
+            &self.app.router,
+            &who.cookie,
+            endpoint,
+            arguments,
+            &request_id,
+        )
+        .await
     }
 
     async fn update(&self, who: &Persona, thresholds: &Value) -> (StatusCode, Value) {
@@ -93,7 +137,9 @@ impl Clinic {
             ("instrument", "epds".to_owned()),
             ("answers", EPDS_TOTAL_11.to_owned()),
         ];
-        let (status, body) = self.call(&self.patient, "portal/check-in", &arguments).await;
+        let (status, body) = self
+            .call(&self.patient, "portal/check-in", &arguments)
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
 
@@ -190,7 +236,10 @@ async fn lowered_epds_threshold_fires_with_new_version() {
         .await;
     assert_eq!(status, StatusCode::OK, "{view}");
     assert_eq!(view["current"]["version"], 1);
-    assert_eq!(view["current"]["thresholds"]["epds_probable_depression"], 11);
+    assert_eq!(
+        view["current"]["thresholds"]["epds_probable_depression"],
+        11
+    );
     assert_eq!(view["current"]["changed_by"], "Synthetic Admin");
     assert!(view["current"]["changed_at"].is_string());
     assert_eq!(view["history"].as_array().unwrap().len(), 1);
@@ -212,7 +261,11 @@ async fn change_is_audited_once() {
     let (status, body) = clinic.update(&clinic.admin, &thresholds).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
-    assert_eq!(clinic.stored_versions().await, 1, "unchanged thresholds store nothing");
+    assert_eq!(
+        clinic.stored_versions().await,
+        1,
+        "unchanged thresholds store nothing"
+    );
     assert_eq!(clinic.change_events().await, 1);
     #[derive(QueryableByName)]
     struct Event {
@@ -241,13 +294,17 @@ async fn only_admins_change_thresholds() {
     let mut clinic = Clinic::new().await;
     let thresholds = with("epds_probable_depression", json!(12));
 
-    let (status, view) = clinic.call(&clinic.midwife, "protocols/settings", &[]).await;
+    let (status, view) = clinic
+        .call(&clinic.midwife, "protocols/settings", &[])
+        .await;
     assert_eq!(status, StatusCode::OK, "clinicians may read: {view}");
     assert_eq!(view["may_change"], false);
     let (status, _) = clinic.update(&clinic.midwife, &thresholds).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
-    let (status, _) = clinic.call(&clinic.patient, "protocols/settings", &[]).await;
+    let (status, _) = clinic
+        .call(&clinic.patient, "protocols/settings", &[])
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "patients may not read");
     let (status, _) = clinic.update(&clinic.patient, &thresholds).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -262,7 +319,11 @@ async fn only_admins_change_thresholds() {
     )
     .await;
     let (status, _) = clinic.update(&stale, &thresholds).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "a change needs a recent step-up");
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a change needs a recent step-up"
+    );
 
     assert_eq!(clinic.stored_versions().await, 0);
     assert_eq!(clinic.change_events().await, 0);
@@ -285,7 +346,9 @@ async fn invalid_thresholds_rejected() {
         ("weight_loss_window_days", json!(60), "1 to 28"),
     ];
     for (field, value, expected) in cases {
-        let (status, body) = clinic.update(&clinic.admin, &with(field, value.clone())).await;
+        let (status, body) = clinic
+            .update(&clinic.admin, &with(field, value.clone()))
+            .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{field} = {value}: {body}");
         let message = body.to_string();
         assert!(message.contains(expected), "{field} = {value}: {message}");

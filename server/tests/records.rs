@@ -2151,9 +2151,11 @@ async fn demo_patient_has_content_and_team() {
     .await;
     assert_eq!(patients, 1, "one record, also after the second run");
     for kind in ["epds", "blood_pressure", "temperature", "weight", "feeding"] {
-        let observations =
-            count(&mut clinic.conn, &of_her("observations", &format!("AND row.kind = '{kind}'")))
-                .await;
+        let observations = count(
+            &mut clinic.conn,
+            &of_her("observations", &format!("AND row.kind = '{kind}'")),
+        )
+        .await;
         assert!(observations > 0, "no {kind} observation");
     }
     let threads = count(&mut clinic.conn, &of_her("message_threads", "")).await;

@@ -67,7 +67,11 @@ impl Messages {
 }
 
 #[component]
-fn SettingsPanels(view: ProtocolSettingsView, settings: Settings, messages: Messages) -> impl IntoView {
+fn SettingsPanels(
+    view: ProtocolSettingsView,
+    settings: Settings,
+    messages: Messages,
+) -> impl IntoView {
     let form = view
         .may_change
         .then(|| view! { <ThresholdForm current=view.current.thresholds settings messages /> });
@@ -171,7 +175,10 @@ impl Fields {
     /// Reads the typed values; the server checks their ranges and order.
     fn parse(&self) -> Result<ThresholdValues, String> {
         Ok(ThresholdValues {
-            epds_possible_depression: whole(self.epds_possible, "EPDS possible-depression cut-off")?,
+            epds_possible_depression: whole(
+                self.epds_possible,
+                "EPDS possible-depression cut-off",
+            )?,
             epds_probable_depression: whole(self.epds_probable, "EPDS referral cut-off")?,
             raised_systolic_mmhg: whole(self.raised_systolic, "raised systolic threshold")?,
             raised_diastolic_mmhg: whole(self.raised_diastolic, "raised diastolic threshold")?,
@@ -206,7 +213,11 @@ fn decimal(field: RwSignal<String>, name: &str) -> Result<f64, String> {
 }
 
 #[component]
-fn ThresholdForm(current: ThresholdValues, settings: Settings, messages: Messages) -> impl IntoView {
+fn ThresholdForm(
+    current: ThresholdValues,
+    settings: Settings,
+    messages: Messages,
+) -> impl IntoView {
     let fields = Fields::new(&current);
     let save = browser_action(|values: &ThresholdValues| {
         let values = *values;
@@ -215,9 +226,9 @@ fn ThresholdForm(current: ThresholdValues, settings: Settings, messages: Message
     Effect::new(move |_| {
         if let Some(result) = save.value().get() {
             let saved = result.is_ok();
-            messages.report(result.map(|view| {
-                format!("Saved. Version {} is in force.", view.current.version)
-            }));
+            messages.report(
+                result.map(|view| format!("Saved. Version {} is in force.", view.current.version)),
+            );
             if saved {
                 settings.refetch();
             }

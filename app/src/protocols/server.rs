@@ -41,15 +41,45 @@ fn whole<T: TryFrom<i64>>(value: i64, name: &str, low: i64, high: i64) -> Result
 pub fn validate(values: &ThresholdValues) -> Result<ProtocolSettings, AppError> {
     let invalid = |error: &dyn std::fmt::Display| AppError::invalid_input(error.to_string());
     let epds = EpdsThresholds::new(
-        whole(values.epds_possible_depression, "EPDS possible-depression cut-off", 0, 30)?,
-        whole(values.epds_probable_depression, "EPDS referral cut-off", 0, 30)?,
+        whole(
+            values.epds_possible_depression,
+            "EPDS possible-depression cut-off",
+            0,
+            30,
+        )?,
+        whole(
+            values.epds_probable_depression,
+            "EPDS referral cut-off",
+            0,
+            30,
+        )?,
     )
     .map_err(|error| invalid(&error))?;
     let blood_pressure = BloodPressureThresholds::new(
-        whole(values.raised_systolic_mmhg, "Raised systolic threshold", 50, 300)?,
-        whole(values.raised_diastolic_mmhg, "Raised diastolic threshold", 20, 200)?,
-        whole(values.severe_systolic_mmhg, "Severe systolic threshold", 50, 300)?,
-        whole(values.severe_diastolic_mmhg, "Severe diastolic threshold", 20, 200)?,
+        whole(
+            values.raised_systolic_mmhg,
+            "Raised systolic threshold",
+            50,
+            300,
+        )?,
+        whole(
+            values.raised_diastolic_mmhg,
+            "Raised diastolic threshold",
+            20,
+            200,
+        )?,
+        whole(
+            values.severe_systolic_mmhg,
+            "Severe systolic threshold",
+            50,
+            300,
+        )?,
+        whole(
+            values.severe_diastolic_mmhg,
+            "Severe diastolic threshold",
+            20,
+            200,
+        )?,
     )
     .map_err(|error| invalid(&error))?;
     let temperature =

@@ -160,18 +160,17 @@ pub async fn settings_history(
     conn: &mut AsyncPgConnection,
     clinic_id: ClinicId,
 ) -> Result<Vec<SettingsVersion>, ProtocolError> {
-    let rows: Vec<(i32, serde_json::Value, Option<Uuid>, DateTime<Utc>)> =
-        protocol_settings::table
-            .filter(protocol_settings::clinic_id.eq(clinic_id.0))
-            .order(protocol_settings::version.desc())
-            .select((
-                protocol_settings::version,
-                protocol_settings::settings,
-                protocol_settings::changed_by,
-                protocol_settings::changed_at,
-            ))
-            .load(conn)
-            .await?;
+    let rows: Vec<(i32, serde_json::Value, Option<Uuid>, DateTime<Utc>)> = protocol_settings::table
+        .filter(protocol_settings::clinic_id.eq(clinic_id.0))
+        .order(protocol_settings::version.desc())
+        .select((
+            protocol_settings::version,
+            protocol_settings::settings,
+            protocol_settings::changed_by,
+            protocol_settings::changed_at,
+        ))
+        .load(conn)
+        .await?;
     rows.into_iter()
         .map(|(version, stored, changed_by, changed_at)| {
             let settings = serde_json::from_value(stored).map_err(|error| {

@@ -72,7 +72,8 @@ impl EventStream {
             if read == 0 {
                 return Ok(None);
             }
-            self.pending.push_str(&String::from_utf8_lossy(&buffer[..read]));
+            self.pending
+                .push_str(&String::from_utf8_lossy(&buffer[..read]));
         }
     }
 }

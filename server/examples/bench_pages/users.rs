@@ -93,7 +93,11 @@ async fn memberships(
 }
 
 /// Marks the account active and stores a signed-in session for it; returns the cookie value.
-async fn sign_in(services: &Services, conn: &mut AsyncPgConnection, user: UserId) -> Result<String, String> {
+async fn sign_in(
+    services: &Services,
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+) -> Result<String, String> {
     accounts::set_status(conn, user, UserStatus::Active)
         .await
         .map_err(|error| format!("activating {user} failed: {error}"))?;
@@ -101,7 +105,10 @@ async fn sign_in(services: &Services, conn: &mut AsyncPgConnection, user: UserId
     let mut record = Record {
         id: Id::default(),
         data: [
-            (USER_ID_KEY.to_owned(), serde_json::to_value(user).map_err(|error| error.to_string())?),
+            (
+                USER_ID_KEY.to_owned(),
+                serde_json::to_value(user).map_err(|error| error.to_string())?,
+            ),
             ("signed_in_at".to_owned(), Value::from(now)),
             ("last_seen".to_owned(), Value::from(now)),
             ("step_up_at".to_owned(), Value::from(now)),
@@ -186,7 +193,11 @@ pub async fn clinician_targets(
 }
 
 /// Signs in `users` patients who have their own account and returns their portal home targets.
-pub async fn patient_targets(services: &Services, slug: &str, users: usize) -> Result<Vec<Target>, String> {
+pub async fn patient_targets(
+    services: &Services,
+    slug: &str,
+    users: usize,
+) -> Result<Vec<Target>, String> {
     let mut conn = app::db::connection(&services.pool)
         .await
         .map_err(|error| error.message)?;

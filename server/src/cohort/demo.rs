@@ -77,11 +77,18 @@ pub async fn ensure_demo_patient(
                 roles: &[Role::Patient],
                 granted_by: None,
             };
-            let user = accounts::create_user(conn, keys.provider, keys.blind_index, account).await?;
+            let user =
+                accounts::create_user(conn, keys.provider, keys.blind_index, account).await?;
             record.patient.user_id = Some(user);
-            let ids = import_patients(conn, keys, clinic_id, PURPOSE, std::slice::from_ref(&record))
-                .await
-                .map_err(|error| AppError::new(ErrorCode::Internal, error.to_string()))?;
+            let ids = import_patients(
+                conn,
+                keys,
+                clinic_id,
+                PURPOSE,
+                std::slice::from_ref(&record),
+            )
+            .await
+            .map_err(|error| AppError::new(ErrorCode::Internal, error.to_string()))?;
             Ok(ids[0])
         })
         .await
@@ -117,7 +124,10 @@ fn whole_team(team: &Staff, born_at: chrono::DateTime<Utc>) -> Vec<NewCareTeamMe
         (team.midwives[0], Role::Midwife),
         (team.gps[0], Role::PrimaryCareProvider),
         (team.lactation_consultants[0], Role::LactationConsultant),
-        (team.mental_health_specialists[0], Role::MentalHealthSpecialist),
+        (
+            team.mental_health_specialists[0],
+            Role::MentalHealthSpecialist,
+        ),
         (team.care_coordinators[0], Role::CareCoordinator),
     ]
     .into_iter()
@@ -142,14 +152,21 @@ pub async fn grant_synthetic_care_consents(
     author: UserId,
     patients: &[PatientId],
 ) -> Result<(), String> {
-    let failed = |error: app::consent::ConsentError| format!("granting synthetic consents failed: {error}");
+    let failed =
+        |error: app::consent::ConsentError| format!("granting synthetic consents failed: {error}");
     let mut conn = app::db::connection(&services.pool)
         .await
         .map_err(|error| error.message)?;
     let kind = ConsentKind::CareCoordination;
-    let template = create_template(&mut conn, clinic_id, kind, "Care coordination (synthetic)", author)
-        .await
-        .map_err(failed)?;
+    let template = create_template(
+        &mut conn,
+        clinic_id,
+        kind,
+        "Care coordination (synthetic)",
+        author,
+    )
+    .await
+    .map_err(failed)?;
     let version = add_template_version(&mut conn, clinic_id, template, CARE_CONSENT_TEXT, author)
         .await
         .map_err(failed)?;

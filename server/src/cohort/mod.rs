@@ -273,7 +273,16 @@ async fn ensure_staff(
     // One compliance officer reviews the whole clinic, however large the cohort.
     let role = Role::ComplianceOfficer;
     let email = staff_email(options, role, 1)?;
-    ensure_staff_member(conn, services, clinic_id, &email, role, "Compliance officer", 1).await?;
+    ensure_staff_member(
+        conn,
+        services,
+        clinic_id,
+        &email,
+        role,
+        "Compliance officer",
+        1,
+    )
+    .await?;
     emails.push(email);
     Ok((staff, emails))
 }
