@@ -38,42 +38,18 @@ impl Clinic {
         let app = TestApp::new().await;
         let mut conn = support::connect(&app.database.url).await;
         let clinic = support::create_clinic(&mut conn, "cedar").await;
-        let admin = persona(
-            &app,
-            &mut conn,
-            clinic,
-            "Synthetic Admin",
-            &[Role::Admin],
-            0,
-        )
-        .await;
-        let midwife = persona(
-            &app,
-            &mut conn,
-            clinic,
-            "Synthetic Midwife",
-            &[Role::Midwife],
-            0,
-        )
-        .await;
-        let specialist = persona(
-            &app,
-            &mut conn,
-            clinic,
-            "Synthetic Specialist",
-            &[Role::MentalHealthSpecialist],
-            0,
-        )
-        .await;
-        let patient = persona(
-            &app,
-            &mut conn,
-            clinic,
-            "Synthetic Mother",
-            &[Role::Patient],
-            0,
-        )
-        .await;
+        let mut people = Vec::new();
+        for (name, role) in [
+            ("Synthetic Admin", Role::Admin),
+            ("Synthetic Midwife", Role::Midwife),
+            ("Synthetic Specialist", Role::MentalHealthSpecialist),
+            ("Synthetic Mother", Role::Patient),
+        ] {
+            people.push(persona(&app, &mut conn, clinic, name, &[role], 0).await);
+        }
+        let Ok([admin, midwife, specialist, patient]) = <[Persona; 4]>::try_from(people) else {
+            unreachable!("four personas were created")
+        };
         let team = vec![NewCareTeamMember {
             provider: specialist.user,
             role: Role::MentalHealthSpecialist,
