@@ -24,7 +24,6 @@ pub mod messaging;
 pub mod pages;
 pub mod portal;
 pub mod preferences;
-#[cfg(feature = "ssr")]
 pub mod protocols;
 #[cfg(feature = "ssr")]
 pub mod records;

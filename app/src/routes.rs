@@ -22,6 +22,7 @@ use crate::portal::pages::{
     CheckInPage, FeedingPage, GrowthPage, LearnPage, PortalHomePage, VitalsPage,
 };
 use crate::preferences::DisplayPreferences;
+use crate::protocols::pages::ProtocolSettingsPage;
 
 /// Renders the whole HTML document on the server. The browser only hydrates what `App` renders.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -82,6 +83,10 @@ pub fn App() -> impl IntoView {
                     <Route
                         path=(StaticSegment("admin"), StaticSegment("permissions"))
                         view=PermissionsPage
+                    />
+                    <Route
+                        path=(StaticSegment("admin"), StaticSegment("protocols"))
+                        view=ProtocolSettingsPage
                     />
                     <Route
                         path=(StaticSegment("patient"), StaticSegment("access-history"))

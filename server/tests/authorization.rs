@@ -27,8 +27,8 @@ use support::matrix::{self, Consent, Relationship, World};
 use support::personas::{Persona, call_as, call_json_as, session_for};
 
 /// Endpoints of server functions that touch no patient's data: identity, account and user
-/// administration, consent templates and coverage counts, clinic settings, and the unread
-/// message count.
+/// administration, consent templates and coverage counts, clinic settings including the
+/// care-protocol thresholds, and the unread message count.
 const OTHER_FUNCTIONS: &[&str] = &[
     "identity/account",
     "identity/sign-in/begin",
@@ -64,6 +64,8 @@ const OTHER_FUNCTIONS: &[&str] = &[
     // Counts unread messages of the user's own threads without reading any; see
     // `app::messaging::unread_message_count`.
     "messages/unread",
+    "protocols/settings",
+    "protocols/settings/update",
 ];
 
 #[tokio::test]

@@ -27,7 +27,7 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use diesel::QueryableByName;
 use diesel::sql_types::BigInt;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use server::cohort::{CohortOptions, generate};
+use server::cohort::{CohortOptions, demo_patient_email, ensure_demo_patient, generate};
 use server::secrets::SecretKey;
 use support::TestApp;
 use support::matrix::Consent;
@@ -2051,7 +2051,8 @@ async fn generator_creates_requested_counts() {
     let portal = summary.portal_accounts + again.portal_accounts;
     assert_eq!(
         count(&mut clinic.conn, &in_clinic("users")).await,
-        5 + portal as i64
+        6 + portal as i64,
+        "one staff member of each care role, a compliance officer and the portal accounts"
     );
     assert!((140..=230).contains(&summary.portal_accounts), "{portal}");
     assert_eq!(
@@ -2102,6 +2103,88 @@ async fn generator_creates_requested_counts() {
 }
 
 #[tokio::test]
+async fn demo_patient_has_content_and_team() {
+    let mut clinic = Clinic::new().await;
+    let services = clinic.app.state.services.clone();
+    let options = CohortOptions {
+        clinic_slug: "demo-test".to_owned(),
+        patients: 3,
+        seed: 1,
+    };
+    let summary = generate(&services, &options, |_| {}).await.unwrap();
+    let ensure = || {
+        ensure_demo_patient(
+            &services,
+            summary.clinic_id,
+            "demo-test",
+            &summary.staff,
+            options.seed,
+        )
+    };
+    let email = ensure().await.unwrap();
+    assert_eq!(email, demo_patient_email("demo-test").unwrap());
+    assert_eq!(email, "patient.1@demo-test.synthetic.invalid");
+    assert_eq!(ensure().await.unwrap(), email, "a second run reuses her");
+    assert!(
+        summary
+            .staff_emails
+            .contains(&"compliance-officer.1@demo-test.synthetic.invalid".to_owned())
+    );
+
+    let account = accounts::find_by_email(&mut clinic.conn, &services.blind_index, &email)
+        .await
+        .unwrap()
+        .expect("the demo patient's account exists");
+    let clinic_id = summary.clinic_id;
+    let user = account.id;
+    let of_her = |table: &str, condition: &str| {
+        format!(
+            "SELECT count(*) AS count FROM {table} AS row JOIN patients AS patient \
+             ON patient.clinic_id = row.clinic_id AND patient.id = row.patient_id \
+             WHERE patient.clinic_id = '{clinic_id}' AND patient.user_id = '{user}' {condition}"
+        )
+    };
+    let patients = count(
+        &mut clinic.conn,
+        &format!("SELECT count(*) AS count FROM patients WHERE user_id = '{user}'"),
+    )
+    .await;
+    assert_eq!(patients, 1, "one record, also after the second run");
+    for kind in ["epds", "blood_pressure", "temperature", "weight", "feeding"] {
+        let observations = count(
+            &mut clinic.conn,
+            &of_her("observations", &format!("AND row.kind = '{kind}'")),
+        )
+        .await;
+        assert!(observations > 0, "no {kind} observation");
+    }
+    let threads = count(&mut clinic.conn, &of_her("message_threads", "")).await;
+    assert!(threads > 0, "no message thread");
+    let consents = count(&mut clinic.conn, &of_her("consent_grants", "")).await;
+    assert_eq!(consents, 1, "one synthetic care consent");
+
+    let staff = &summary.staff;
+    let first_members = [
+        staff.midwives[0],
+        staff.gps[0],
+        staff.lactation_consultants[0],
+        staff.mental_health_specialists[0],
+        staff.care_coordinators[0],
+    ];
+    for member in first_members {
+        let memberships = count(
+            &mut clinic.conn,
+            &of_her(
+                "care_team_members",
+                &format!("AND row.provider_user_id = '{member}' AND row.ends_at IS NULL"),
+            ),
+        )
+        .await;
+        assert_eq!(memberships, 1, "{member} is not on her care team");
+    }
+}
+
+#[tokio::test]
 async fn generator_command_reports_progress() {
     let clinic = Clinic::new().await;
     let blind_index_key = SecretKey::generate();
@@ -2118,6 +2201,7 @@ async fn generator_command_reports_progress() {
             "--seed",
             "5",
             "--staff-links",
+            "--demo-patient",
         ],
         &kek,
         &blind_index_key,
@@ -2147,7 +2231,19 @@ async fn generator_command_reports_progress() {
         output.contains("Enrollment link for midwife.1@cohort-cli.synthetic.invalid"),
         "{output}"
     );
-    assert_eq!(output.matches("/enroll#").count(), 5, "{output}");
+    assert!(
+        output.contains("Enrollment link for compliance-officer.1@cohort-cli.synthetic.invalid"),
+        "{output}"
+    );
+    assert!(
+        output.contains("demo patient: patient.1@cohort-cli.synthetic.invalid"),
+        "{output}"
+    );
+    assert!(
+        output.contains("Enrollment link for patient.1@cohort-cli.synthetic.invalid"),
+        "{output}"
+    );
+    assert_eq!(output.matches("/enroll#").count(), 7, "{output}");
     assert_eq!(bad_status, Some(1), "{bad_output}");
     assert!(bad_output.contains("--patients \"0\""), "{bad_output}");
 }

@@ -103,6 +103,7 @@ fn AreaLinks(area: Area) -> impl IntoView {
             {(area == Area::Patient).then(|| view! { <li><a href="/patient/consents">"My consents"</a></li> })}
             {(area == Area::Admin).then(|| view! { <li><a href="/admin/care-team">"Care teams"</a></li> })}
             {(area == Area::Admin).then(|| view! { <li><a href="/admin/permissions">"Permissions"</a></li> })}
+            {(area == Area::Admin).then(|| view! { <li><a href="/admin/protocols">"Care protocol thresholds"</a></li> })}
             {(area == Area::Clinician).then(|| view! { <li><a href="/clinician/chart">"Patient chart"</a></li> })}
             {(area == Area::Clinician).then(|| view! { <li><a href="/clinician/emergency">"Emergency access"</a></li> })}
             {(area == Area::Clinician).then(|| view! { <li><a href="/clinician/messages">"Messages"<UnreadBadge /></a></li> })}

@@ -9,14 +9,25 @@
 //! feeding-assessment task for the lactation consultant. PHQ-9 item 9, GAD-7 totals of 10 or more
 //! and postpartum fever have rules too. Each firing is stored with the clinic's settings version
 //! and the threshold in force, and a settings change is recorded in the security audit trail.
+//!
+//! Admins change the thresholds on `/admin/protocols` ([`pages::ProtocolSettingsPage`]).
 
+mod api;
+pub mod pages;
+#[cfg(feature = "ssr")]
 pub mod rules;
+#[cfg(feature = "ssr")]
+mod server;
+#[cfg(feature = "ssr")]
 mod store;
 
+pub use api::*;
+#[cfg(feature = "ssr")]
 pub use rules::{InfantFacts, ProtocolSettings, Rule, evaluate};
+#[cfg(feature = "ssr")]
 pub use store::{
     AppliedFiring, CareAlert, CareTask, NewObservationFacts, ProtocolError, RecordedFiring,
-    TaskChange, TaskStatus, VersionedSettings, acknowledge_alert, apply_to_observation,
-    change_settings, current_settings, event_kind, firings_of_observation, open_tasks_of,
-    patient_alerts, patient_tasks, task_history, update_task,
+    SettingsVersion, TaskChange, TaskStatus, VersionedSettings, acknowledge_alert,
+    apply_to_observation, change_settings, current_settings, event_kind, firings_of_observation,
+    open_tasks_of, patient_alerts, patient_tasks, settings_history, task_history, update_task,
 };

@@ -145,6 +145,47 @@ pub async fn current_settings(
     }
 }
 
+/// One stored version of a clinic's settings, with who stored it and when.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SettingsVersion {
+    pub version: i32,
+    pub settings: ProtocolSettings,
+    pub changed_by: Option<UserId>,
+    pub changed_at: DateTime<Utc>,
+}
+
+/// Returns every stored version of the clinic's settings, newest first. A clinic that never
+/// changed its settings has none and uses the built-in defaults (version 0).
+pub async fn settings_history(
+    conn: &mut AsyncPgConnection,
+    clinic_id: ClinicId,
+) -> Result<Vec<SettingsVersion>, ProtocolError> {
+    let rows: Vec<(i32, serde_json::Value, Option<Uuid>, DateTime<Utc>)> = protocol_settings::table
+        .filter(protocol_settings::clinic_id.eq(clinic_id.0))
+        .order(protocol_settings::version.desc())
+        .select((
+            protocol_settings::version,
+            protocol_settings::settings,
+            protocol_settings::changed_by,
+            protocol_settings::changed_at,
+        ))
+        .load(conn)
+        .await?;
+    rows.into_iter()
+        .map(|(version, stored, changed_by, changed_at)| {
+            let settings = serde_json::from_value(stored).map_err(|error| {
+                ProtocolError::Malformed(format!("protocol settings version {version}: {error}"))
+            })?;
+            Ok(SettingsVersion {
+                version,
+                settings,
+                changed_by: changed_by.map(UserId),
+                changed_at,
+            })
+        })
+        .collect()
+}
+
 /// Stores `settings` as the clinic's next version and records the change in the security
 /// audit trail, in one transaction. The caller checks that `actor` is the clinic's admin.
 pub async fn change_settings(

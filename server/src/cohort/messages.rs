@@ -147,6 +147,11 @@ pub fn plan_portal(rng: &mut StdRng, record: &ImportedPatient) -> Vec<ImportedTh
     if !rng.random_bool(PORTAL_SHARE) {
         return Vec::new();
     }
+    plan_threads_for(rng, record)
+}
+
+/// Plans the threads of a mother who uses the portal, from the facts of her planned record.
+pub fn plan_threads_for(rng: &mut StdRng, record: &ImportedPatient) -> Vec<ImportedThread> {
     // Care team memberships start at the birth, and only mothers at raised risk of depression
     // get a mental health specialist.
     let Some(born_at) = record.care_team.first().map(|member| member.starts_at) else {

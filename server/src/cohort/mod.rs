@@ -7,11 +7,13 @@
 //! random values on every run. The staff accounts the cohort needs are created in the clinic, or
 //! reused when a previous run created them. They get no invitation, so nobody can sign in as
 //! them until an operator issues one with [`staff_links`] (`generate-cohort --staff-links`).
+//! `generate-cohort --demo-patient` adds a demo patient with a known email ([`ensure_demo_patient`]).
 //!
 //! About 40% of the mothers use the portal: each gets her own account (role patient, an email
 //! under the reserved `.invalid` domain with a random id, no invitation) and message threads
 //! with members of her care team.
 
+mod demo;
 mod infant;
 mod messages;
 mod plan;
@@ -32,6 +34,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
+pub use demo::{demo_patient_email, ensure_demo_patient, grant_synthetic_care_consents};
 pub use plan::{Staff, plan_patient};
 pub use screening::epds_answers;
 
@@ -228,8 +231,8 @@ pub async fn staff_links(
     Ok(links)
 }
 
-/// Finds or creates the clinic's synthetic staff: one of each care role per 500 patients.
-/// Returns them with their emails.
+/// Finds or creates the clinic's synthetic staff: one of each care role per 500 patients, and
+/// one compliance officer. Returns the care staff with the emails of all of them.
 async fn ensure_staff(
     conn: &mut AsyncPgConnection,
     services: &Services,
@@ -267,6 +270,20 @@ async fn ensure_staff(
             }
         }
     }
+    // One compliance officer reviews the whole clinic, however large the cohort.
+    let role = Role::ComplianceOfficer;
+    let email = staff_email(options, role, 1)?;
+    ensure_staff_member(
+        conn,
+        services,
+        clinic_id,
+        &email,
+        role,
+        "Compliance officer",
+        1,
+    )
+    .await?;
+    emails.push(email);
     Ok((staff, emails))
 }
 

@@ -1,32 +1,55 @@
 //! `nurture generate-cohort`: loads a deterministic synthetic cohort into a clinic and prints
 //! progress after each batch.
 
-use server::cohort::{CohortOptions, MAX_PATIENTS, generate, staff_links};
+use server::cohort::{CohortOptions, MAX_PATIENTS, ensure_demo_patient, generate, staff_links};
 use server::database;
 use server::state::AppState;
 
 pub const USAGE: &str = "\
-Usage: nurture generate-cohort --clinic SLUG --patients N --seed S [--staff-links]
+Usage: nurture generate-cohort --clinic SLUG --patients N --seed S [--staff-links] [--demo-patient]
 
 Creates the clinic SLUG if it does not exist and loads N synthetic patients (1 to 50000) with
 their infants, observations, screens, care teams, appointments and, for the mothers who use the
 portal, message threads with their care team. The same seed gives the same content. Every name
 is invented and marked \"(synthetic)\".
 
---staff-links prints a new enrollment link for each synthetic staff account (a recovery link
-once she enrolled), so that you can sign in as a midwife, GP or other clinician.";
+The synthetic staff are one midwife, GP, lactation consultant, mental health specialist and
+care coordinator per 500 patients, and one compliance officer.
 
-/// Parses `--flag value` pairs, every one required, and the optional `--staff-links`. Returns
-/// the options and whether to print staff links.
-pub fn parse(arguments: &[String]) -> Result<(CohortOptions, bool), String> {
+--demo-patient also creates, once per clinic, a demo patient with the email
+patient.1@SLUG.synthetic.invalid: a portal account with screens, vitals, an infant's growth and
+feeding log, messages, the first staff member of every care role on her care team, and a
+synthetic care consent (its signature evidence is generated, not a passkey's).
+
+--staff-links prints a new enrollment link for each synthetic staff account, and for the demo
+patient with --demo-patient (a recovery link once she enrolled), so that you can sign in as a
+midwife, GP, compliance officer or other user.";
+
+/// Switches of one run besides the cohort's options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Switches {
+    /// Print an enrollment link for each staff account (`--staff-links`).
+    pub staff_links: bool,
+    /// Create the demo patient (`--demo-patient`).
+    pub demo_patient: bool,
+}
+
+/// Parses `--flag value` pairs, every one required, and the optional `--staff-links` and
+/// `--demo-patient`.
+pub fn parse(arguments: &[String]) -> Result<(CohortOptions, Switches), String> {
     let mut clinic = None;
     let mut patients = None;
     let mut seed = None;
-    let mut links = false;
+    let mut switches = Switches::default();
     let mut iter = arguments.iter();
     while let Some(flag) = iter.next() {
-        if flag == "--staff-links" {
-            links = true;
+        let switch = match flag.as_str() {
+            "--staff-links" => Some(&mut switches.staff_links),
+            "--demo-patient" => Some(&mut switches.demo_patient),
+            _ => None,
+        };
+        if let Some(switch) = switch {
+            *switch = true;
             continue;
         }
         let value = iter
@@ -60,7 +83,7 @@ pub fn parse(arguments: &[String]) -> Result<(CohortOptions, bool), String> {
         patients: patients.ok_or_else(|| format!("--patients is missing\n\n{USAGE}"))?,
         seed: seed.ok_or_else(|| format!("--seed is missing\n\n{USAGE}"))?,
     };
-    Ok((options, links))
+    Ok((options, switches))
 }
 
 /// Runs the command with the configuration from the environment.
@@ -69,7 +92,7 @@ pub async fn run(arguments: &[String]) -> Result<(), String> {
         println!("{USAGE}");
         return Ok(());
     }
-    let (options, print_links) = parse(arguments)?;
+    let (options, switches) = parse(arguments)?;
     let config = crate::start()?;
     let pool = database::prepare(&config.database)
         .await
@@ -102,8 +125,21 @@ pub async fn run(arguments: &[String]) -> Result<(), String> {
         "{} mothers use the portal, with {} message threads and {} messages",
         summary.portal_accounts, summary.threads, summary.messages
     );
-    if print_links {
-        for (email, issued) in staff_links(&state.services, &summary.staff_emails).await? {
+    let mut emails = summary.staff_emails.clone();
+    if switches.demo_patient {
+        let demo = ensure_demo_patient(
+            &state.services,
+            summary.clinic_id,
+            &options.clinic_slug,
+            &summary.staff,
+            options.seed,
+        )
+        .await?;
+        println!("demo patient: {demo}");
+        emails.push(demo);
+    }
+    if switches.staff_links {
+        for (email, issued) in staff_links(&state.services, &emails).await? {
             println!(
                 "Enrollment link for {email} (valid until {}):\n{}",
                 issued.expires_at, issued.link
@@ -140,20 +176,22 @@ mod tests {
                     patients: 20,
                     seed: 7
                 },
-                false
+                Switches::default()
             )
         );
-        let (_, links) = parse(&arguments(&[
+        let (_, switches) = parse(&arguments(&[
             "--clinic",
             "harbour",
             "--staff-links",
             "--patients",
             "20",
+            "--demo-patient",
             "--seed",
             "7",
         ]))
         .unwrap();
-        assert!(links);
+        assert!(switches.staff_links);
+        assert!(switches.demo_patient);
     }
 
     #[test]
