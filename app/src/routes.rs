@@ -12,6 +12,7 @@ use crate::access::pages::{
 };
 use crate::chart::pages::ChartPage;
 use crate::consent::pages::{AdminConsentsPage, PatientConsentsPage};
+use crate::dashboard::pages::DashboardPage;
 use crate::identity::pages::{
     AccountResource, AdminUsersPage, EnrollPage, SecurityPage, SignInPage,
 };
@@ -103,10 +104,7 @@ pub fn App() -> impl IntoView {
                     <Route path=(StaticSegment("patient"), StaticSegment("feeding")) view=FeedingPage />
                     <Route path=(StaticSegment("patient"), StaticSegment("growth")) view=GrowthPage />
                     <Route path=(StaticSegment("patient"), StaticSegment("learn")) view=LearnPage />
-                    <Route
-                        path=StaticSegment("clinician")
-                        view=|| view! { <AreaPage area=Area::Clinician /> }
-                    />
+                    <Route path=StaticSegment("clinician") view=DashboardPage />
                     <Route
                         path=StaticSegment("admin")
                         view=|| view! { <AreaPage area=Area::Admin /> }

@@ -90,6 +90,9 @@ pub enum Target {
     EmergencyRequest,
     /// The break-glass requests of the user's clinic; no argument names a patient.
     EmergencyQueue,
+    /// The patients on whose care teams the user serves now; no argument names a patient, and
+    /// each patient is listed only as far as the policy allows.
+    Assigned,
 }
 
 /// A server function that reads or writes patient data: its endpoint under `/api/`, the data
@@ -142,7 +145,10 @@ const CONTACT: &[DataCategory] = &[DataCategory::Contact];
 /// Most of them are decided by the access policy. Break-glass requests and their oversight,
 /// care-team management and the name lookup are allowed by role and by the patient's clinic
 /// instead (see [`crate::access::gate`]). They are listed under care logistics, except the name
-/// lookup under contact details, and audited alike.
+/// lookup under contact details, and audited alike. The dashboard's lists are allowed by role
+/// and then show each patient only as far as the policy allows; they are listed under care
+/// logistics, although the patient list also reads names and infants' birth dates where the
+/// policy allows them.
 pub const PATIENT_DATA_FUNCTIONS: &[PatientDataFunction] = &[
     function(
         "chart/summary",
@@ -338,4 +344,7 @@ pub const PATIENT_DATA_FUNCTIONS: &[PatientDataFunction] = &[
     function("care-team/list", LOGISTICS, Action::Read, Target::Patient),
     function("care-team/add", LOGISTICS, Action::Write, Target::Patient),
     function("care-team/end", LOGISTICS, Action::Write, Target::Patient),
+    function("dashboard/patients", LOGISTICS, Action::Read, Target::Assigned),
+    function("dashboard/tasks", LOGISTICS, Action::Read, Target::Assigned),
+    function("dashboard/alerts", LOGISTICS, Action::Read, Target::Assigned),
 ];

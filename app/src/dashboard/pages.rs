@@ -1,0 +1,434 @@
+//! The clinician's home page at `/clinician`: live notices, alerts, the patient list with its
+//! filters, her tasks and the form that invites a patient.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use super::live::subscribe_care_events;
+use super::{
+    DashboardAlert, DashboardPatient, DashboardTask, PatientListFilter, chart_href,
+    list_dashboard_alerts, list_dashboard_patients, list_dashboard_tasks, messages_href,
+};
+use crate::error::AppError;
+use crate::events::{CareEvent, CareEventKind, Priority, sort_for_display};
+use crate::identity::current_account;
+use crate::identity::pages::{AccountResource, InvitePatientPanel, SignInRequired};
+use crate::pages::Area;
+
+/// Notices kept on screen at most; the newest and most urgent stay.
+const MAX_NOTICES: usize = 3;
+
+type Loaded<T> = Resource<Result<Option<Vec<T>>, AppError>>;
+
+/// Renders the dashboard for a signed-in care-team member and refetches its lists on each care
+/// event for her.
+#[component]
+pub fn DashboardPage() -> impl IntoView {
+    let refresh = RwSignal::new(0_u64);
+    let notices = RwSignal::new(Vec::<CareEvent>::new());
+    let filter = RwSignal::new(PatientListFilter::default());
+    let patients: Loaded<DashboardPatient> = Resource::new(
+        move || (filter.get(), refresh.get()),
+        |(filter, _)| if_care_team(list_dashboard_patients(filter)),
+    );
+    let alerts: Loaded<DashboardAlert> =
+        Resource::new(move || refresh.get(), |_| if_care_team(list_dashboard_alerts()));
+    let tasks: Loaded<DashboardTask> =
+        Resource::new(move || refresh.get(), |_| if_care_team(list_dashboard_tasks()));
+    subscribe_care_events(move |event| {
+        notices.update(|list| {
+            list.push(event);
+            sort_for_display(list);
+            list.truncate(MAX_NOTICES);
+        });
+        refresh.update(|count| *count += 1);
+    });
+
+    view! {
+        <Title text=Area::Clinician.title() />
+        <h1 id="area-heading">{Area::Clinician.title()}</h1>
+        <p>{Area::Clinician.summary()}</p>
+        <CareTeamOnly>
+            <LiveNotices notices patients />
+            <AlertsPanel alerts />
+            <PatientsPanel patients filter />
+            <TasksPanel tasks />
+            <InvitePatientPanel />
+            <ClinicianLinks />
+        </CareTeamOnly>
+    }
+}
+
+/// Runs `load` for a signed-in care-team member, and nothing for anyone else, so that opening
+/// the page signed out, or as a patient, causes no failed request.
+async fn if_care_team<T>(
+    load: impl Future<Output = Result<T, AppError>>,
+) -> Result<Option<T>, AppError> {
+    match current_account().await? {
+        Some(account) if account.roles.iter().any(|role| role.may_invite_patients()) => {
+            load.await.map(Some)
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Shows `children` to a signed-in care-team member, and a notice to anyone else.
+#[component]
+fn CareTeamOnly(children: ChildrenFn) -> impl IntoView {
+    let account = AccountResource::get();
+    view! {
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || {
+                account
+                    .0
+                    .get()
+                    .map(|result| match result {
+                        Ok(Some(account))
+                            if account.roles.iter().any(|role| role.may_invite_patients()) => {
+                            children().into_any()
+                        }
+                        Ok(Some(_)) => {
+                            view! {
+                                <p class="notice">
+                                    "This page is for members of patients' care teams."
+                                </p>
+                            }
+                                .into_any()
+                        }
+                        _ => view! { <SignInRequired /> }.into_any(),
+                    })
+            }}
+        </Transition>
+    }
+}
+
+/// The live region that announces care events politely, urgent ones first.
+#[component]
+fn LiveNotices(notices: RwSignal<Vec<CareEvent>>, patients: Loaded<DashboardPatient>) -> impl IntoView {
+    let texts = move || {
+        let names = patients.get().and_then(Result::ok).flatten().unwrap_or_default();
+        notices
+            .get()
+            .into_iter()
+            .map(|event| notice_text(&event, &names))
+            .collect::<Vec<_>>()
+    };
+    view! {
+        <div class="live-notices" role="status" aria-live="polite" data-testid="live-notices">
+            {move || {
+                texts()
+                    .into_iter()
+                    .map(|text| view! { <p class="notice">{text}</p> })
+                    .collect_view()
+            }}
+        </div>
+    }
+}
+
+/// Describes a care event without clinical content.
+fn notice_text(event: &CareEvent, patients: &[DashboardPatient]) -> String {
+    let who = patients
+        .iter()
+        .find(|patient| patient.patient_id == event.patient_id)
+        .and_then(|patient| patient.full_name.clone())
+        .unwrap_or_else(|| "one of your patients".to_owned());
+    let what = match (event.kind, event.priority) {
+        (CareEventKind::Alert, Priority::Urgent) => "Urgent alert",
+        (CareEventKind::Alert, _) => "New alert",
+        (CareEventKind::Task, _) => "New task",
+        (CareEventKind::Message, _) => "New message",
+        (CareEventKind::Vitals, _) => "New blood pressure or temperature reading",
+        (CareEventKind::Screening, _) => "New mood check-in",
+        (CareEventKind::Feeding, _) => "New feeding log entry",
+        (CareEventKind::Growth, _) => "New growth measurement",
+    };
+    format!("{what} for {who} at {}.", clock_time(event.created_at_ms))
+}
+
+/// Formats milliseconds since the Unix epoch as "21:08 UTC".
+fn clock_time(epoch_ms: i64) -> String {
+    let minutes = epoch_ms.div_euclid(60_000).rem_euclid(24 * 60);
+    format!("{:02}:{:02} UTC", minutes / 60, minutes % 60)
+}
+
+/// Formats an RFC 3339 instant as "2026-12-04 21:08 UTC".
+fn short_time(instant: &str) -> String {
+    let date = instant.get(..10).unwrap_or(instant);
+    let time = instant.get(11..16).unwrap_or("");
+    format!("{date} {time} UTC")
+}
+
+fn priority_label(priority: Priority) -> &'static str {
+    match priority {
+        Priority::Urgent => "Urgent",
+        Priority::Attention => "Needs attention",
+        Priority::Routine => "Routine",
+    }
+}
+
+fn priority_class(priority: Priority) -> &'static str {
+    match priority {
+        Priority::Urgent => "badge badge--urgent",
+        Priority::Attention => "badge badge--attention",
+        Priority::Routine => "badge",
+    }
+}
+
+/// Shows a loaded list, an empty-list text or the error.
+fn loaded_view<T: Clone + Send + Sync + 'static>(
+    loaded: Option<Result<Option<Vec<T>>, AppError>>,
+    empty: &'static str,
+    show: impl Fn(Vec<T>) -> AnyView,
+) -> AnyView {
+    match loaded {
+        None | Some(Ok(None)) => ().into_any(),
+        Some(Ok(Some(items))) if items.is_empty() => view! { <p>{empty}</p> }.into_any(),
+        Some(Ok(Some(items))) => show(items),
+        Some(Err(failure)) => view! { <p class="form-error">{failure.message}</p> }.into_any(),
+    }
+}
+
+fn patient_label(name: Option<String>) -> String {
+    name.unwrap_or_else(|| "Patient (your role does not show names)".to_owned())
+}
+
+#[component]
+fn AlertsPanel(alerts: Loaded<DashboardAlert>) -> impl IntoView {
+    let content = move || {
+        loaded_view(alerts.get(), "No open alerts for your patients.", |items| {
+            view! {
+                <ul class="item-list" aria-label="Open alerts">
+                    {items.into_iter().map(|alert| view! { <AlertEntry alert /> }).collect_view()}
+                </ul>
+            }
+            .into_any()
+        })
+    };
+    view! {
+        <section class="panel" aria-labelledby="alerts-heading" data-testid="dashboard-alerts">
+            <h2 id="alerts-heading">"Alerts"</h2>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>{content}</Transition>
+        </section>
+    }
+}
+
+#[component]
+fn AlertEntry(alert: DashboardAlert) -> impl IntoView {
+    let who = patient_label(alert.patient_name);
+    view! {
+        <li class="item dashboard-item" data-testid="dashboard-alert">
+            <p>
+                <span class=priority_class(alert.priority)>{priority_label(alert.priority)}</span>
+                " " {alert.summary}
+            </p>
+            <p class="hint">{format!("{who} · raised {}", short_time(&alert.raised_at))}</p>
+            <a href=chart_href(alert.patient_id) aria-label=format!("Open the chart of {who}")>
+                "Open chart"
+            </a>
+        </li>
+    }
+}
+
+#[component]
+fn PatientsPanel(patients: Loaded<DashboardPatient>, filter: RwSignal<PatientListFilter>) -> impl IntoView {
+    let content = move || {
+        loaded_view(patients.get(), "No patients match.", |items| {
+            view! {
+                <ul class="item-list" aria-label="Patients">
+                    {items.into_iter().map(|patient| view! { <PatientEntry patient /> }).collect_view()}
+                </ul>
+            }
+            .into_any()
+        })
+    };
+    view! {
+        <section class="panel" aria-labelledby="patients-heading" data-testid="dashboard-patients">
+            <h2 id="patients-heading">"My patients"</h2>
+            <PatientFilters filter />
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>{content}</Transition>
+        </section>
+    }
+}
+
+#[component]
+fn PatientFilters(filter: RwSignal<PatientListFilter>) -> impl IntoView {
+    let search = RwSignal::new(String::new());
+    view! {
+        <form
+            class="dashboard-filters"
+            on:submit=move |event| {
+                event.prevent_default();
+                filter.update(|filter| filter.name = search.get_untracked());
+            }
+        >
+            <fieldset class="filter-flags">
+                <legend>"Show only patients with"</legend>
+                <label>
+                    <input type="checkbox" on:change=move |_| filter.update(|filter| filter.with_alerts = !filter.with_alerts) />
+                    " Alerts"
+                </label>
+                <label>
+                    <input type="checkbox" on:change=move |_| filter.update(|filter| filter.with_unread = !filter.with_unread) />
+                    " Unread messages"
+                </label>
+                <label>
+                    <input type="checkbox" on:change=move |_| filter.update(|filter| filter.with_tasks = !filter.with_tasks) />
+                    " Open tasks"
+                </label>
+            </fieldset>
+            <div class="inline-form">
+                <label for="patient-search">"Search by name"</label>
+                <input id="patient-search" type="search" maxlength="200" bind:value=search />
+                <button type="submit" class="button">"Search"</button>
+            </div>
+        </form>
+    }
+}
+
+#[component]
+fn PatientEntry(patient: DashboardPatient) -> impl IntoView {
+    let who = patient_label(patient.full_name.clone());
+    let priority = patient.highest_alert.map_or("none", |priority| match priority {
+        Priority::Urgent => "urgent",
+        Priority::Attention => "attention",
+        Priority::Routine => "routine",
+    });
+    let mut facts = Vec::new();
+    if let Some(week) = patient.weeks_postpartum {
+        facts.push(format!("Week {week} after birth"));
+    }
+    facts.push(match &patient.last_activity_at {
+        Some(at) => format!("Last activity {}", short_time(at)),
+        None => "No activity yet".to_owned(),
+    });
+    view! {
+        <li class="item dashboard-item" data-testid="dashboard-patient" data-alert=priority>
+            <h3 class="dashboard-item__name">{who.clone()}</h3>
+            <PatientBadges patient=patient.clone() />
+            <p class="hint">{facts.join(" · ")}</p>
+            <p class="row-links">
+                <a href=chart_href(patient.patient_id) aria-label=format!("Open the chart of {who}")>
+                    "Chart"
+                </a>
+                <a href=messages_href(patient.patient_id) aria-label=format!("Messages with {who}")>
+                    "Messages"
+                </a>
+            </p>
+        </li>
+    }
+}
+
+#[component]
+fn PatientBadges(patient: DashboardPatient) -> impl IntoView {
+    let plural = |count: u32, one: &str, many: &str| {
+        if count == 1 { format!("1 {one}") } else { format!("{count} {many}") }
+    };
+    let alert = (patient.open_alerts > 0).then(|| {
+        let priority = patient.highest_alert.unwrap_or(Priority::Attention);
+        let text = if priority == Priority::Urgent {
+            format!("Urgent: {}", plural(patient.open_alerts, "alert", "alerts"))
+        } else {
+            plural(patient.open_alerts, "alert", "alerts")
+        };
+        view! { <span class=priority_class(priority)>{text}</span> }
+    });
+    let unread = (patient.unread_messages > 0).then(|| {
+        let text = plural(patient.unread_messages, "unread message", "unread messages");
+        view! { <span class="badge">{text}</span> }
+    });
+    let tasks = (patient.open_tasks > 0).then(|| {
+        let text = plural(patient.open_tasks, "open task", "open tasks");
+        view! { <span class="badge badge--quiet">{text}</span> }
+    });
+    view! { <p class="badges">{alert} {unread} {tasks}</p> }
+}
+
+#[component]
+fn TasksPanel(tasks: Loaded<DashboardTask>) -> impl IntoView {
+    let content = move || {
+        loaded_view(tasks.get(), "You have no open tasks.", |items| {
+            view! {
+                <ul class="item-list" aria-label="My open tasks">
+                    {items.into_iter().map(|task| view! { <TaskEntry task /> }).collect_view()}
+                </ul>
+            }
+            .into_any()
+        })
+    };
+    view! {
+        <section class="panel" aria-labelledby="tasks-heading" data-testid="dashboard-tasks">
+            <h2 id="tasks-heading">"My tasks"</h2>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>{content}</Transition>
+        </section>
+    }
+}
+
+#[component]
+fn TaskEntry(task: DashboardTask) -> impl IntoView {
+    let who = patient_label(task.patient_name);
+    let due = if task.overdue { "Overdue since" } else { "Due" };
+    view! {
+        <li class="item dashboard-item" data-testid="dashboard-task">
+            <p>
+                {task.overdue.then(|| view! { <span class="badge badge--urgent">"Overdue"</span> })}
+                " " {task.summary}
+            </p>
+            <p class="hint">
+                {format!("{who} · {} · {due} {}", task.status, short_time(&task.due_at))}
+            </p>
+            <a href=chart_href(task.patient_id) aria-label=format!("Open the chart of {who}")>
+                "Open chart"
+            </a>
+        </li>
+    }
+}
+
+/// Links to the other clinician pages.
+#[component]
+fn ClinicianLinks() -> impl IntoView {
+    view! {
+        <nav class="panel" aria-labelledby="clinician-links-heading">
+            <h2 id="clinician-links-heading">"More"</h2>
+            <ul class="link-list">
+                <li><a href="/clinician/chart">"Patient chart"</a></li>
+                <li><a href="/clinician/emergency">"Emergency access"</a></li>
+                <li><a href="/account/security">"Your passkeys and sessions"</a></li>
+            </ul>
+        </nav>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::PatientId;
+
+    #[test]
+    fn clock_time_reads_hours_and_minutes() {
+        assert_eq!(clock_time(0), "00:00 UTC");
+        assert_eq!(clock_time((21 * 60 + 8) * 60_000 + 59_999), "21:08 UTC");
+    }
+
+    #[test]
+    fn notice_names_known_patient_only() {
+        let patient = PatientId(uuid::Uuid::from_u128(3));
+        let event = CareEvent {
+            id: 1,
+            patient_id: patient,
+            kind: CareEventKind::Alert,
+            priority: Priority::Urgent,
+            subject_id: None,
+            created_at_ms: 0,
+        };
+        assert_eq!(
+            notice_text(&event, &[]),
+            "Urgent alert for one of your patients at 00:00 UTC."
+        );
+        let mut row = DashboardPatient::new(patient);
+        row.full_name = Some("Fay Feeder".to_owned());
+        assert_eq!(
+            notice_text(&event, &[row]),
+            "Urgent alert for Fay Feeder at 00:00 UTC."
+        );
+    }
+}
