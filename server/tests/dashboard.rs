@@ -447,7 +447,7 @@ async fn patient_and_admin_refused() {
             } else {
                 Vec::new()
             };
-            let request = format!("{request_id}-{endpoint}");
+            let request = format!("{request_id}-{}", endpoint.replace('/', "-"));
             let (status, body) =
                 call_as(&clinic.app.router, &caller.cookie, endpoint, &arguments, &request).await;
             assert_eq!(status, StatusCode::NOT_FOUND, "{endpoint}: {body}");

@@ -12,7 +12,7 @@ use super::RecordsError;
 use super::access::unwrap_patient_key;
 use super::infants::decrypt_birth_date;
 use super::names::{name_token_index, name_tokens};
-use super::schema::{care_team_members, infants, patient_name_tokens, patients};
+use super::schema::{infants, patient_name_tokens, patients};
 use crate::access::{Action, Authorization, DataCategory};
 use crate::audit::record_accesses;
 use crate::crypto::{DataClass, KeyProvider};
@@ -43,28 +43,28 @@ pub async fn assigned_patients(
     provider: UserId,
     at: DateTime<Utc>,
 ) -> Result<Vec<Assignment>, RecordsError> {
-    let rows: Vec<(uuid::Uuid, String)> = care_team_members::table
-        .inner_join(
-            patients::table.on(patients::clinic_id
-                .eq(care_team_members::clinic_id)
-                .and(patients::id.eq(care_team_members::patient_id))),
-        )
-        .filter(care_team_members::clinic_id.eq(clinic_id.0))
-        .filter(care_team_members::provider_user_id.eq(provider.0))
-        .filter(care_team_members::starts_at.le(at))
-        .filter(
-            care_team_members::ends_at
-                .is_null()
-                .or(care_team_members::ends_at.gt(at)),
-        )
-        .filter(patients::erased_at.is_null())
-        .order((care_team_members::patient_id, care_team_members::role))
-        .select((care_team_members::patient_id, care_team_members::role))
-        .load(conn)
-        .await?;
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        patient_id: uuid::Uuid,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        role: String,
+    }
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT m.patient_id, m.role FROM care_team_members m \
+         JOIN patients p ON p.clinic_id = m.clinic_id AND p.id = m.patient_id \
+         WHERE m.clinic_id = $1 AND m.provider_user_id = $2 AND p.erased_at IS NULL \
+           AND m.starts_at <= $3 AND (m.ends_at IS NULL OR m.ends_at > $3) \
+         ORDER BY m.patient_id, m.role",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(clinic_id.0)
+    .bind::<diesel::sql_types::Uuid, _>(provider.0)
+    .bind::<diesel::sql_types::Timestamptz, _>(at)
+    .load(conn)
+    .await?;
 
     let mut assignments: Vec<Assignment> = Vec::new();
-    for (patient, role) in rows {
+    for Row { patient_id: patient, role } in rows {
         let role = Role::parse(&role).ok_or(RecordsError::CorruptValue {
             table: "care_team_members",
             column: "role",
