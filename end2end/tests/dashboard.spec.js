@@ -148,7 +148,7 @@ test("the midwife's dashboard shows the alert without a reload", async ({ browse
   await expectNoAxeViolations(page);
 
   // The row links to the chart for a stated purpose and to the messages.
-  const chart = patientRows(page).first().getByRole('link', { name: 'Open the chart of Dora Dashboard' });
+  const chart = patientRows(page).first().getByRole('link', { name: 'Open chart of Dora Dashboard' });
   await expect(chart).toHaveAttribute('href', /^\/clinician\/chart\?patient=[0-9a-f-]{36}&purpose=/);
   const messages = patientRows(page).first().getByRole('link', { name: 'Messages with Dora Dashboard' });
   await expect(messages).toHaveAttribute('href', /^\/clinician\/messages\?patient=[0-9a-f-]{36}$/);

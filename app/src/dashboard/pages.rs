@@ -222,7 +222,7 @@ fn AlertEntry(alert: DashboardAlert) -> impl IntoView {
                 " " {alert.summary}
             </p>
             <p class="hint">{format!("{who} · raised {}", short_time(&alert.raised_at))}</p>
-            <a href=chart_href(alert.patient_id) aria-label=format!("Open the chart of {who}")>
+            <a href=chart_href(alert.patient_id) aria-label=format!("Open chart of {who}")>
                 "Open chart"
             </a>
         </li>
@@ -307,8 +307,8 @@ fn PatientEntry(patient: DashboardPatient) -> impl IntoView {
             <PatientBadges patient=patient.clone() />
             <p class="hint">{facts.join(" · ")}</p>
             <p class="row-links">
-                <a href=chart_href(patient.patient_id) aria-label=format!("Open the chart of {who}")>
-                    "Chart"
+                <a href=chart_href(patient.patient_id) aria-label=format!("Open chart of {who}")>
+                    "Open chart"
                 </a>
                 <a href=messages_href(patient.patient_id) aria-label=format!("Messages with {who}")>
                     "Messages"
@@ -376,7 +376,7 @@ fn TaskEntry(task: DashboardTask) -> impl IntoView {
             <p class="hint">
                 {format!("{who} · {} · {due} {}", task.status, short_time(&task.due_at))}
             </p>
-            <a href=chart_href(task.patient_id) aria-label=format!("Open the chart of {who}")>
+            <a href=chart_href(task.patient_id) aria-label=format!("Open chart of {who}")>
                 "Open chart"
             </a>
         </li>
