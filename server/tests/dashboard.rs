@@ -103,10 +103,11 @@ async fn import(
         threads: setup.threads,
     };
     let keys = app::records::RecordKeys::from_services(&app.state.services);
-    let patient = app::records::import_patients(conn, keys, clinic, "synthetic test data", &[record])
-        .await
-        .unwrap()
-        .remove(0);
+    let patient =
+        app::records::import_patients(conn, keys, clinic, "synthetic test data", &[record])
+            .await
+            .unwrap()
+            .remove(0);
     if let Some(state) = setup.consent {
         support::consents::set_consent(app, conn, patient, state).await;
     }
@@ -155,7 +156,15 @@ impl Clinic {
         let clinic = support::create_clinic(&mut conn, "harbour").await;
         let ridge = support::create_clinic(&mut conn, "ridge").await;
         let midwife = persona(&app, &mut conn, clinic, "Maya Midwife", &[Role::Midwife], 0).await;
-        let colleague = persona(&app, &mut conn, clinic, "Cleo Colleague", &[Role::Midwife], 0).await;
+        let colleague = persona(
+            &app,
+            &mut conn,
+            clinic,
+            "Cleo Colleague",
+            &[Role::Midwife],
+            0,
+        )
+        .await;
 
         let urgent = mother(&app, &mut conn, clinic, "Uma Urgent", &midwife, Vec::new()).await;
         let unread = mother(
@@ -274,14 +283,20 @@ async fn patients_ordered_urgent_unread_then_quiet() {
         .iter()
         .map(|row| row["full_name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["Uma Urgent", "Una Unread", "Tess Task", "Quinn Quiet"]);
+    assert_eq!(
+        names,
+        ["Uma Urgent", "Una Unread", "Tess Task", "Quinn Quiet"]
+    );
     assert_eq!(body[0]["highest_alert"], "urgent");
     assert_eq!(body[0]["open_alerts"], 1);
     assert_eq!(body[1]["unread_messages"], 1);
     assert_eq!(body[2]["open_tasks"], 1);
     assert_eq!(body[2]["open_alerts"], 0);
     assert_eq!(body[3]["last_activity_ms"], Value::Null);
-    assert_eq!(body[0]["weeks_postpartum"], 3, "the infant was born 23 days ago");
+    assert_eq!(
+        body[0]["weeks_postpartum"], 3,
+        "the infant was born 23 days ago"
+    );
 }
 
 #[tokio::test]
@@ -317,7 +332,10 @@ async fn filters_keep_matching_patients() {
         clinic.listed(&[("filter[with_tasks]", "true")]).await,
         ["Tess Task"]
     );
-    let both = [("filter[with_alerts]", "true"), ("filter[with_unread]", "true")];
+    let both = [
+        ("filter[with_alerts]", "true"),
+        ("filter[with_unread]", "true"),
+    ];
     assert!(clinic.listed(&both).await.is_empty());
 }
 
@@ -336,7 +354,12 @@ async fn search_finds_her_patients_by_name() {
         clinic.listed(&[("filter[name]", "Olive")]).await.is_empty(),
         "another midwife's patient is not found"
     );
-    assert!(clinic.listed(&[("filter[name]", "Rita Ridge")]).await.is_empty());
+    assert!(
+        clinic
+            .listed(&[("filter[name]", "Rita Ridge")])
+            .await
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -344,10 +367,17 @@ async fn invalid_search_rejected() {
     let clinic = Clinic::build().await;
     let long = "a".repeat(201);
     for text in ["!!!", long.as_str()] {
-        let (status, body) = clinic.patients(&[("filter[name]", text)], "bad-search").await;
+        let (status, body) = clinic
+            .patients(&[("filter[name]", text)], "bad-search")
+            .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-        assert!(body["message"].as_str().unwrap().contains("name search")
-            || body["message"].as_str().unwrap().contains("letter or digit"));
+        assert!(
+            body["message"].as_str().unwrap().contains("name search")
+                || body["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("letter or digit")
+        );
     }
 }
 
@@ -431,10 +461,7 @@ async fn patient_and_admin_refused() {
         0,
     )
     .await;
-    let callers = [
-        (&clinic.urgent.account, "as-patient"),
-        (&admin, "as-admin"),
-    ];
+    let callers = [(&clinic.urgent.account, "as-patient"), (&admin, "as-admin")];
     for (caller, request_id) in callers {
         for endpoint in ["dashboard/patients", "dashboard/tasks", "dashboard/alerts"] {
             let arguments = if endpoint == "dashboard/patients" {
@@ -448,8 +475,14 @@ async fn patient_and_admin_refused() {
                 Vec::new()
             };
             let request = format!("{request_id}-{}", endpoint.replace('/', "-"));
-            let (status, body) =
-                call_as(&clinic.app.router, &caller.cookie, endpoint, &arguments, &request).await;
+            let (status, body) = call_as(
+                &clinic.app.router,
+                &caller.cookie,
+                endpoint,
+                &arguments,
+                &request,
+            )
+            .await;
             assert_eq!(status, StatusCode::NOT_FOUND, "{endpoint}: {body}");
             let events = events_of(&clinic.app, &request).await;
             assert_eq!(events.len(), 1, "{endpoint}: the refusal is audited");
@@ -510,15 +543,23 @@ async fn overdue_tasks_listed_first() {
     let clinic = Clinic::build().await;
     clinic.report_blood_pressure(&clinic.unread, 144, 91).await;
     let mut conn = clinic.app.pool.get().await.unwrap();
-    diesel::sql_query("UPDATE care_tasks SET due_at = now() - interval '2 hours' WHERE patient_id = $1")
-        .bind::<SqlUuid, _>(clinic.unread.patient.0)
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    diesel::sql_query(
+        "UPDATE care_tasks SET due_at = now() - interval '2 hours' WHERE patient_id = $1",
+    )
+    .bind::<SqlUuid, _>(clinic.unread.patient.0)
+    .execute(&mut conn)
+    .await
+    .unwrap();
 
     let router = &clinic.app.router;
-    let (status, tasks) =
-        call_as(router, &clinic.midwife.cookie, "dashboard/tasks", &[], "tasks").await;
+    let (status, tasks) = call_as(
+        router,
+        &clinic.midwife.cookie,
+        "dashboard/tasks",
+        &[],
+        "tasks",
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{tasks}");
     assert_eq!(tasks[0]["patient_name"], "Una Unread");
     assert_eq!(tasks[0]["overdue"], true);

@@ -270,7 +270,8 @@ async fn decide(
     at: DateTime<Utc>,
 ) -> Result<Decision, AppError> {
     let table = settings::permission_table(conn, actor.clinic).await?;
-    let decisions = decide_categories(conn, actor, patient, &[category], action, at, &table).await?;
+    let decisions =
+        decide_categories(conn, actor, patient, &[category], action, at, &table).await?;
     Ok(decisions
         .into_iter()
         .next()

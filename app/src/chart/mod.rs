@@ -344,7 +344,17 @@ pub const PATIENT_DATA_FUNCTIONS: &[PatientDataFunction] = &[
     function("care-team/list", LOGISTICS, Action::Read, Target::Patient),
     function("care-team/add", LOGISTICS, Action::Write, Target::Patient),
     function("care-team/end", LOGISTICS, Action::Write, Target::Patient),
-    function("dashboard/patients", LOGISTICS, Action::Read, Target::Assigned),
+    function(
+        "dashboard/patients",
+        LOGISTICS,
+        Action::Read,
+        Target::Assigned,
+    ),
     function("dashboard/tasks", LOGISTICS, Action::Read, Target::Assigned),
-    function("dashboard/alerts", LOGISTICS, Action::Read, Target::Assigned),
+    function(
+        "dashboard/alerts",
+        LOGISTICS,
+        Action::Read,
+        Target::Assigned,
+    ),
 ];

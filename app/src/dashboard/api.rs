@@ -77,9 +77,16 @@ pub async fn list_dashboard_patients(
 
     let shown: HashSet<PatientId> = rows.keys().copied().collect();
     visible.retain(&shown);
-    let identities = server::identities(&mut conn, &services, &visible, true, name.is_some()).await?;
-    server::record_list(&mut conn, &actor, &visible, &shown, &server::PATIENT_LIST_ELEMENTS)
-        .await?;
+    let identities =
+        server::identities(&mut conn, &services, &visible, true, name.is_some()).await?;
+    server::record_list(
+        &mut conn,
+        &actor,
+        &visible,
+        &shown,
+        &server::PATIENT_LIST_ELEMENTS,
+    )
+    .await?;
 
     let today = chrono::Utc::now().date_naive();
     let mut rows: Vec<DashboardPatient> = rows.into_values().collect();
@@ -117,7 +124,10 @@ pub async fn list_dashboard_tasks() -> Result<Vec<DashboardTask>, AppError> {
         .filter(|task| allowed.contains(&PatientId(task.patient_id)))
         .collect();
 
-    let shown: HashSet<PatientId> = tasks.iter().map(|task| PatientId(task.patient_id)).collect();
+    let shown: HashSet<PatientId> = tasks
+        .iter()
+        .map(|task| PatientId(task.patient_id))
+        .collect();
     visible.retain(&shown);
     let names = server::identities(&mut conn, &services, &visible, false, false).await?;
     server::record_list(&mut conn, &actor, &visible, &shown, &["care_task.summary"]).await?;
@@ -147,7 +157,10 @@ pub async fn list_dashboard_alerts() -> Result<Vec<DashboardAlert>, AppError> {
     let patients = visible.patients();
     let alerts = queries::open_alerts(&mut conn, actor.clinic, &patients, actor.user).await?;
 
-    let shown: HashSet<PatientId> = alerts.iter().map(|alert| PatientId(alert.patient_id)).collect();
+    let shown: HashSet<PatientId> = alerts
+        .iter()
+        .map(|alert| PatientId(alert.patient_id))
+        .collect();
     visible.retain(&shown);
     let names = server::identities(&mut conn, &services, &visible, false, false).await?;
     server::record_list(&mut conn, &actor, &visible, &shown, &["care_alert.summary"]).await?;

@@ -45,7 +45,11 @@ mod browser {
             return;
         };
         let listener = Closure::<dyn Fn(MessageEvent)>::new(move |message: MessageEvent| {
-            if let Some(event) = message.data().as_string().as_deref().and_then(parse_care_event)
+            if let Some(event) = message
+                .data()
+                .as_string()
+                .as_deref()
+                .and_then(parse_care_event)
             {
                 on_event(event);
             }

@@ -31,10 +31,14 @@ pub fn DashboardPage() -> impl IntoView {
         move || (filter.get(), refresh.get()),
         |(filter, _)| if_care_team(list_dashboard_patients(filter)),
     );
-    let alerts: Loaded<DashboardAlert> =
-        Resource::new(move || refresh.get(), |_| if_care_team(list_dashboard_alerts()));
-    let tasks: Loaded<DashboardTask> =
-        Resource::new(move || refresh.get(), |_| if_care_team(list_dashboard_tasks()));
+    let alerts: Loaded<DashboardAlert> = Resource::new(
+        move || refresh.get(),
+        |_| if_care_team(list_dashboard_alerts()),
+    );
+    let tasks: Loaded<DashboardTask> = Resource::new(
+        move || refresh.get(),
+        |_| if_care_team(list_dashboard_tasks()),
+    );
     subscribe_care_events(move |event| {
         notices.update(|list| {
             list.push(event);
@@ -104,9 +108,16 @@ fn CareTeamOnly(children: ChildrenFn) -> impl IntoView {
 
 /// The live region that announces care events politely, urgent ones first.
 #[component]
-fn LiveNotices(notices: RwSignal<Vec<CareEvent>>, patients: Loaded<DashboardPatient>) -> impl IntoView {
+fn LiveNotices(
+    notices: RwSignal<Vec<CareEvent>>,
+    patients: Loaded<DashboardPatient>,
+) -> impl IntoView {
     let texts = move || {
-        let names = patients.get().and_then(Result::ok).flatten().unwrap_or_default();
+        let names = patients
+            .get()
+            .and_then(Result::ok)
+            .flatten()
+            .unwrap_or_default();
         notices
             .get()
             .into_iter()
@@ -230,7 +241,10 @@ fn AlertEntry(alert: DashboardAlert) -> impl IntoView {
 }
 
 #[component]
-fn PatientsPanel(patients: Loaded<DashboardPatient>, filter: RwSignal<PatientListFilter>) -> impl IntoView {
+fn PatientsPanel(
+    patients: Loaded<DashboardPatient>,
+    filter: RwSignal<PatientListFilter>,
+) -> impl IntoView {
     let content = move || {
         loaded_view(patients.get(), "No patients match.", |items| {
             view! {
@@ -288,11 +302,13 @@ fn PatientFilters(filter: RwSignal<PatientListFilter>) -> impl IntoView {
 #[component]
 fn PatientEntry(patient: DashboardPatient) -> impl IntoView {
     let who = patient_label(patient.full_name.clone());
-    let priority = patient.highest_alert.map_or("none", |priority| match priority {
-        Priority::Urgent => "urgent",
-        Priority::Attention => "attention",
-        Priority::Routine => "routine",
-    });
+    let priority = patient
+        .highest_alert
+        .map_or("none", |priority| match priority {
+            Priority::Urgent => "urgent",
+            Priority::Attention => "attention",
+            Priority::Routine => "routine",
+        });
     let mut facts = Vec::new();
     if let Some(week) = patient.weeks_postpartum {
         facts.push(format!("Week {week} after birth"));
@@ -321,7 +337,11 @@ fn PatientEntry(patient: DashboardPatient) -> impl IntoView {
 #[component]
 fn PatientBadges(patient: DashboardPatient) -> impl IntoView {
     let plural = |count: u32, one: &str, many: &str| {
-        if count == 1 { format!("1 {one}") } else { format!("{count} {many}") }
+        if count == 1 {
+            format!("1 {one}")
+        } else {
+            format!("{count} {many}")
+        }
     };
     let alert = (patient.open_alerts > 0).then(|| {
         let priority = patient.highest_alert.unwrap_or(Priority::Attention);

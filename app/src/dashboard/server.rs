@@ -113,9 +113,15 @@ pub async fn visible_patients(
         .collect();
     let mut asked = vec![DataCategory::CareLogistics];
     asked.extend_from_slice(categories);
-    let authorizations =
-        guard::authorize_listed(conn, actor, &patients, &asked, Action::Read, DASHBOARD_PURPOSE)
-            .await?;
+    let authorizations = guard::authorize_listed(
+        conn,
+        actor,
+        &patients,
+        &asked,
+        Action::Read,
+        DASHBOARD_PURPOSE,
+    )
+    .await?;
 
     let mut visible = Visible {
         logistics: Vec::new(),
@@ -150,14 +156,9 @@ pub async fn identities(
     } else {
         Vec::new()
     };
-    let listed = records::read_listed_identities(
-        conn,
-        services.keys.as_ref(),
-        &names,
-        &infants,
-        searched,
-    )
-    .await?;
+    let listed =
+        records::read_listed_identities(conn, services.keys.as_ref(), &names, &infants, searched)
+            .await?;
     Ok(listed)
 }
 
@@ -171,7 +172,10 @@ pub async fn record_list(
     shown: &HashSet<PatientId>,
     elements: &[&str],
 ) -> Result<(), AppError> {
-    let elements: Vec<String> = elements.iter().map(|element| (*element).to_owned()).collect();
+    let elements: Vec<String> = elements
+        .iter()
+        .map(|element| (*element).to_owned())
+        .collect();
     let events: Vec<_> = visible
         .logistics
         .iter()

@@ -64,7 +64,11 @@ pub async fn assigned_patients(
     .await?;
 
     let mut assignments: Vec<Assignment> = Vec::new();
-    for Row { patient_id: patient, role } in rows {
+    for Row {
+        patient_id: patient,
+        role,
+    } in rows
+    {
         let role = Role::parse(&role).ok_or(RecordsError::CorruptValue {
             table: "care_team_members",
             column: "role",
@@ -195,7 +199,8 @@ pub async fn read_listed_identities(
             .await?;
         for (id, wrapped, kek_version, version, name) in rows {
             let patient_id = PatientId(id);
-            let key = unwrap_patient_key(provider, patient_id, wrapped, kek_version, version).await?;
+            let key =
+                unwrap_patient_key(provider, patient_id, wrapped, kek_version, version).await?;
             if named.contains(&patient_id) {
                 let context =
                     key.context("patients", "full_name_ciphertext", id, DataClass::Contact);
@@ -224,7 +229,8 @@ pub async fn read_listed_identities(
             };
             let birth_date = decrypt_birth_date(key, infant, version, &ciphertext)?;
             let entry = listed.entry(patient_id).or_default();
-            entry.youngest_infant_birth_date = entry.youngest_infant_birth_date.max(Some(birth_date));
+            entry.youngest_infant_birth_date =
+                entry.youngest_infant_birth_date.max(Some(birth_date));
         }
 
         record_accesses(conn, events).await?;
