@@ -1,6 +1,6 @@
 //! The clinician dashboard's server functions through the real router: the order of the
-//! patient list, its filters and name search, that a clinician sees only her own current
-//! patients who consented, that other roles are refused, and what the audit trail records.
+//! patient list, its filters and name search, that a clinician is shown only her own current
+//! patients who consented, that other roles are rejected, and what the audit trail records.
 
 mod support;
 
@@ -50,7 +50,7 @@ struct Mother {
     patient: PatientId,
 }
 
-/// What a test patient's record holds besides her name.
+/// Contents of a test patient's record besides her name.
 #[derive(Default)]
 struct Setup {
     account: Option<app::ids::UserId>,
@@ -114,7 +114,7 @@ async fn import(
     patient
 }
 
-/// A mother with her own account, on `midwife`'s care team with a care consent.
+/// Creates a mother with her own account, on `midwife`'s care team with a care consent.
 async fn mother(
     app: &TestApp,
     conn: &mut AsyncPgConnection,

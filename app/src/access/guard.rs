@@ -332,7 +332,7 @@ async fn decide_categories(
 /// loaded once and the permission table once for the whole listing.
 ///
 /// A denied combination is left out of the result and not recorded as a denial, because the
-/// caller did not ask for that patient's data: the listing shows what the user may see, and the
+/// caller did not request that patient's data. The listing shows what the user may see, and the
 /// caller records an access event for each allowed authorization it uses. A denial for a
 /// patient she asks for by id still goes through [`authorize`].
 pub async fn authorize_listed(

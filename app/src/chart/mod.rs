@@ -90,7 +90,7 @@ pub enum Target {
     EmergencyRequest,
     /// The break-glass requests of the user's clinic; no argument names a patient.
     EmergencyQueue,
-    /// The patients on whose care teams the user serves now; no argument names a patient, and
+    /// The patients on whose care teams the user serves now. No argument names a patient, and
     /// each patient is listed only as far as the policy allows.
     Assigned,
 }
@@ -146,7 +146,7 @@ const CONTACT: &[DataCategory] = &[DataCategory::Contact];
 /// care-team management and the name lookup are allowed by role and by the patient's clinic
 /// instead (see [`crate::access::gate`]). They are listed under care logistics, except the name
 /// lookup under contact details, and audited alike. The dashboard's lists are allowed by role
-/// and then show each patient only as far as the policy allows; they are listed under care
+/// and then show each patient only as far as the policy allows. They are listed under care
 /// logistics, although the patient list also reads names and infants' birth dates where the
 /// policy allows them.
 pub const PATIENT_DATA_FUNCTIONS: &[PatientDataFunction] = &[

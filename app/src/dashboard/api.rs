@@ -1,5 +1,5 @@
-//! The dashboard's server functions. Each one checks the caller's role, then asks the access
-//! policy about each of her patients before it reads anything.
+//! The dashboard's server functions. Each one checks the caller's role, then requests a decision
+//! of the access policy for each of her patients before it reads anything.
 
 use leptos::prelude::*;
 
@@ -9,7 +9,7 @@ use crate::error::AppError;
 /// Lists the signed-in clinician's current patients with their open alerts, her open tasks,
 /// her unread messages and the last activity, filtered by `filter` and ordered by
 /// [`super::sort_patients`]. A patient appears only when the policy lets her read the patient's
-/// care logistics; her name and weeks since birth only when it lets her read those too.
+/// care logistics. Her name and weeks since birth appear only when the policy allows those too.
 #[server(prefix = "/api", endpoint = "dashboard/patients")]
 pub async fn list_dashboard_patients(
     filter: PatientListFilter,

@@ -63,8 +63,8 @@ mod browser {
             return;
         }
 
-        // The stream and its listener live on the browser's one thread; the wrapper lets the
-        // cleanup, which Leptos requires to be `Send`, take them back there.
+        // Leptos requires the cleanup to be `Send`, but the stream and its listener exist only
+        // on the browser's single thread. The wrapper lets the cleanup take them back there.
         let subscription = SendWrapper::new((source, listener));
         on_cleanup(move || {
             let (source, listener) = subscription.take();

@@ -27,7 +27,7 @@ pub const DASHBOARD_PURPOSE: &str = "care team dashboard";
 /// Maximum length of a name search, in characters, as for a patient's stored name.
 pub const MAX_SEARCH_CHARS: usize = 200;
 
-/// Which of her patients the clinician asks for. Every flag that is set must hold.
+/// Filter of the patient list. A patient is listed only if she matches every flag that is set.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PatientListFilter {
     /// Only patients with an open alert for her.
@@ -36,7 +36,7 @@ pub struct PatientListFilter {
     pub with_unread: bool,
     /// Only patients with a task she owns that is still open.
     pub with_tasks: bool,
-    /// Only patients whose name contains every word of this text; empty for any name.
+    /// Only patients whose name contains every word of this text. Empty matches any name.
     pub name: String,
 }
 
@@ -48,7 +48,7 @@ pub struct DashboardPatient {
     pub full_name: Option<String>,
     /// Completed weeks since her youngest infant's birth, when known and readable.
     pub weeks_postpartum: Option<u32>,
-    /// Alerts for the clinician's roles that nobody has acknowledged yet.
+    /// Unacknowledged alerts routed to the clinician's roles.
     pub open_alerts: u32,
     pub highest_alert: Option<Priority>,
     /// Open tasks that the clinician owns.
@@ -63,7 +63,7 @@ pub struct DashboardPatient {
 }
 
 impl DashboardPatient {
-    /// A row with nothing counted yet.
+    /// Creates a row with nothing counted yet.
     pub fn new(patient_id: PatientId) -> Self {
         Self {
             patient_id,
@@ -91,7 +91,7 @@ impl DashboardPatient {
         }
     }
 
-    /// Whether the row passes every flag of `filter`; the name is matched on the server.
+    /// Tells whether the row matches every flag of `filter`. The server matches the name.
     pub fn passes(&self, filter: &PatientListFilter) -> bool {
         (!filter.with_alerts || self.open_alerts > 0)
             && (!filter.with_unread || self.unread_messages > 0)
@@ -100,8 +100,8 @@ impl DashboardPatient {
 }
 
 /// Orders the patient list: patients with an urgent alert first, then those with other alerts,
-/// then those with unread messages, then the rest; within each group the most recent activity
-/// first, and patients without activity last.
+/// then those with unread messages, then the rest. Within each group the most recent activity
+/// comes first, and patients without activity come last.
 pub fn sort_patients(patients: &mut [DashboardPatient]) {
     patients.sort_by(|a, b| {
         a.rank()
@@ -117,7 +117,7 @@ pub struct DashboardTask {
     pub id: String,
     pub patient_id: PatientId,
     pub patient_name: Option<String>,
-    /// What to do, such as "Follow up raised blood pressure".
+    /// Action to take, such as "Follow up raised blood pressure".
     pub summary: String,
     pub priority: Priority,
     /// "Open" or "In progress".
@@ -133,7 +133,7 @@ pub struct DashboardAlert {
     pub id: String,
     pub patient_id: PatientId,
     pub patient_name: Option<String>,
-    /// What the alert is about, such as "Urgent: blood pressure in the severe range".
+    /// Reason for the alert, such as "Urgent: blood pressure in the severe range".
     pub summary: String,
     pub priority: Priority,
     /// RFC 3339 instant.

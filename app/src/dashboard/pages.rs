@@ -106,7 +106,7 @@ fn CareTeamOnly(children: ChildrenFn) -> impl IntoView {
     }
 }
 
-/// The live region that announces care events politely, urgent ones first.
+/// Renders the live region that announces care events politely, urgent ones first.
 #[component]
 fn LiveNotices(
     notices: RwSignal<Vec<CareEvent>>,

@@ -1,5 +1,5 @@
 //! The dashboard's reads of alerts, tasks and care events: one statement per kind for all the
-//! listed patients. None of these tables holds encrypted or clinical free text; the caller
+//! listed patients. None of these tables contains encrypted or clinical free text. The caller
 //! authorizes the patients first and records the access.
 
 use chrono::{DateTime, Utc};
@@ -10,7 +10,9 @@ use uuid::Uuid;
 
 use crate::ids::{ClinicId, PatientId, UserId};
 
-/// Most alerts or tasks one list shows; older ones stay in the patient's chart.
+/// Maximum number of alerts or tasks one list returns.
+// NOTE: a clinician with more open tasks than this sees lower task counts in the patient list,
+// because the counts are taken from the same capped query.
 const MAX_ITEMS: i64 = 200;
 
 /// Open alerts of one patient for the clinician's roles.
@@ -24,7 +26,7 @@ pub struct AlertCount {
     pub highest: i16,
 }
 
-/// An alert for the clinician's roles that nobody has acknowledged.
+/// An unacknowledged alert routed to one of the clinician's roles.
 #[derive(QueryableByName)]
 pub struct OpenAlert {
     #[diesel(sql_type = SqlUuid)]

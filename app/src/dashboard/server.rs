@@ -58,7 +58,7 @@ pub fn access_context(actor: &Actor) -> AccessContext {
     }
 }
 
-/// Fails, with an audited denial, unless the actor holds a care-team role.
+/// Fails, with an audited denial, unless the actor has a care-team role.
 pub async fn require_care_team_role(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -100,7 +100,7 @@ impl Visible {
 }
 
 /// Authorizes the dashboard's reads of the patients on whose care team the actor serves now.
-/// `categories` beyond care logistics are asked for only where the dashboard shows them.
+/// The caller passes the `categories` beyond care logistics that its list shows.
 pub async fn visible_patients(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
@@ -230,7 +230,7 @@ fn name_of(names: &HashMap<PatientId, ListedIdentity>, patient: PatientId) -> Op
         .and_then(|identity| identity.full_name.clone())
 }
 
-/// Returns the sentence that a stored rule name stands for.
+/// Returns the sentence that describes a stored rule name.
 fn rule_summary(name: &str) -> String {
     Rule::parse(name).map_or_else(|| name.replace('_', " "), |rule| rule.summary().to_owned())
 }

@@ -12,7 +12,8 @@ use super::RecordsError;
 use super::access::unwrap_patient_key;
 use super::infants::decrypt_birth_date;
 use super::names::{name_token_index, name_tokens};
-use super::schema::{infants, patient_name_tokens, patients};
+use super::schema::{infants, patients};
+use super::search::find_by_tokens;
 use crate::access::{Action, Authorization, DataCategory};
 use crate::audit::record_accesses;
 use crate::crypto::{DataClass, KeyProvider};
@@ -103,27 +104,12 @@ pub async fn patients_named(
         .iter()
         .map(|token| name_token_index(blind_index, clinic_id, token))
         .collect();
-    if indexes.is_empty() {
-        return Err(RecordsError::InvalidInput(
-            "the name must contain at least one letter or digit".to_owned(),
-        ));
-    }
-    let required = i64::try_from(indexes.len()).unwrap_or(i64::MAX);
     let candidates: Vec<uuid::Uuid> = candidates.iter().map(|patient| patient.0).collect();
-    let found: Vec<uuid::Uuid> = patient_name_tokens::table
-        .filter(patient_name_tokens::clinic_id.eq(clinic_id.0))
-        .filter(patient_name_tokens::patient_id.eq_any(candidates))
-        .filter(patient_name_tokens::token_index.eq_any(indexes))
-        .group_by(patient_name_tokens::patient_id)
-        .having(diesel::dsl::count(patient_name_tokens::token_index).eq(required))
-        .order(patient_name_tokens::patient_id)
-        .select(patient_name_tokens::patient_id)
-        .load(conn)
-        .await?;
+    let found = find_by_tokens(conn, clinic_id, indexes, Some(candidates)).await?;
     Ok(found.into_iter().map(PatientId).collect())
 }
 
-/// What a listing shows of one patient's identity; a value the policy did not allow is `None`.
+/// Identity values of one patient that a listing shows. A value the policy did not allow is `None`.
 /// Its `Debug` output hides the values.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct ListedIdentity {
