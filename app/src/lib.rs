@@ -13,6 +13,7 @@ pub mod access;
 pub mod chart;
 pub mod clinical;
 pub mod consent;
+pub mod dashboard;
 pub mod error;
 pub mod events;
 pub mod exports;

@@ -12,6 +12,7 @@ use crate::access::pages::{
 };
 use crate::chart::pages::ChartPage;
 use crate::consent::pages::{AdminConsentsPage, PatientConsentsPage};
+use crate::dashboard::pages::DashboardPage;
 use crate::identity::pages::{
     AccountResource, AdminUsersPage, EnrollPage, SecurityPage, SignInPage,
 };
@@ -117,10 +118,7 @@ pub fn App() -> impl IntoView {
                         path=(StaticSegment("clinician"), StaticSegment("messages"))
                         view=ClinicianMessagesPage
                     />
-                    <Route
-                        path=StaticSegment("clinician")
-                        view=|| view! { <AreaPage area=Area::Clinician /> }
-                    />
+                    <Route path=StaticSegment("clinician") view=DashboardPage />
                     <Route
                         path=StaticSegment("admin")
                         view=|| view! { <AreaPage area=Area::Admin /> }

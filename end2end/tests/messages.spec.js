@@ -111,7 +111,7 @@ test('a mother and her midwife exchange messages', async ({ browser }) => {
   // The midwife sees the unread badge, opens the thread and replies.
   await open(midwife.page, '/clinician');
   await expect(midwife.page.getByTestId('messages-badge')).toHaveText('1 unread');
-  await midwife.page.getByRole('link', { name: 'Messages' }).click();
+  await midwife.page.getByRole('link', { name: /^Messages\s*(\d+ unread)?$/ }).click();
   await expect(midwife.page).toHaveURL(/\/clinician\/messages$/);
   await waitForHydration(midwife.page);
   await expect(midwife.page.getByTestId('unread-total')).toHaveText('You have 1 unread message.');

@@ -158,6 +158,11 @@ fn rule(endpoint: &str) -> Rule {
         "emergency/review" => Rule::RoleInClinic(&REVIEWERS),
         "care-team/list" | "care-team/add" | "care-team/end" => Rule::RoleInClinic(&MANAGERS),
         "messages/start" => Rule::ParticipantsOnly,
+        // The dashboard's lists show each patient only as far as the policy allows; the cell
+        // checks the role, and server/tests/dashboard.rs checks what the lists contain.
+        "dashboard/patients" | "dashboard/tasks" | "dashboard/alerts" => {
+            Rule::Role(&CARE_TEAM_ROLES)
+        }
         _ => Rule::Policy,
     }
 }
@@ -353,7 +358,7 @@ async fn call_cell(
 fn audited_patient(target: Target, patient: PatientId) -> Option<Option<uuid::Uuid>> {
     match target {
         Target::EmergencyQueue => Some(None),
-        Target::Search => None,
+        Target::Search | Target::Assigned => None,
         _ => Some(Some(patient.0)),
     }
 }

@@ -17,7 +17,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use leptos::prelude::use_context;
 
 use crate::access::policy::{self, AccessRequest, Basis, Decision, DenyReason, PatientFacts};
-use crate::access::{Action, DataCategory, emergency, settings};
+use crate::access::{Action, DataCategory, PermissionTable, emergency, settings};
 use crate::audit::{
     AccessAction, AccessOutcome, AuditError, ClientInfo, NewAccessEvent, record_access,
 };
@@ -88,6 +88,28 @@ impl Authorization {
     /// Returns the ground on which the policy allowed the access.
     pub fn basis(&self) -> Basis {
         self.basis
+    }
+
+    /// Builds the audit event of an allowed access to `data_elements` under this authorization,
+    /// for a caller that records it in the transaction of its own read.
+    pub fn allowed_event(&self, data_elements: Vec<String>) -> NewAccessEvent {
+        let access = &self.access;
+        NewAccessEvent {
+            clinic_id: access.clinic_id,
+            actor_user_id: Some(access.actor),
+            actor_roles: access
+                .actor_roles
+                .iter()
+                .map(|role| role.as_str().to_owned())
+                .collect(),
+            patient_id: Some(self.patient),
+            action: audit_action(self.action),
+            purpose: access.purpose.clone(),
+            data_elements,
+            outcome: AccessOutcome::Allowed,
+            emergency: access.emergency,
+            client: access.client.clone(),
+        }
     }
 
     /// Returns the audit context and the patient, if this authorization covers `category` and
@@ -247,22 +269,32 @@ async fn decide(
     action: Action,
     at: DateTime<Utc>,
 ) -> Result<Decision, AppError> {
+    let table = settings::permission_table(conn, actor.clinic).await?;
+    let decisions =
+        decide_categories(conn, actor, patient, &[category], action, at, &table).await?;
+    Ok(decisions
+        .into_iter()
+        .next()
+        .unwrap_or(Decision::Deny(DenyReason::NotInScope)))
+}
+
+/// Loads the facts about one patient once and applies the policy to each of `categories`,
+/// returning one decision per category in the same order.
+async fn decide_categories(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    patient: PatientId,
+    categories: &[DataCategory],
+    action: Action,
+    at: DateTime<Utc>,
+    table: &PermissionTable,
+) -> Result<Vec<Decision>, AppError> {
+    let deny_all = |reason| vec![Decision::Deny(reason); categories.len()];
     let Some(owner) = records::patient_owner(conn, patient).await? else {
-        return Ok(Decision::Deny(DenyReason::NotInScope));
-    };
-    let request = AccessRequest {
-        user: actor.user,
-        roles: actor.roles.clone(),
-        user_clinic: actor.clinic,
-        patient,
-        patient_clinic: owner.clinic,
-        patient_user: owner.user,
-        category,
-        action,
-        at,
+        return Ok(deny_all(DenyReason::NotInScope));
     };
     if owner.clinic != actor.clinic && owner.user != Some(actor.user) {
-        return Ok(Decision::Deny(DenyReason::OtherClinic));
+        return Ok(deny_all(DenyReason::OtherClinic));
     }
 
     let facts = PatientFacts {
@@ -275,8 +307,73 @@ async fn decide(
             })?,
         emergency_grants: emergency::grants_for(conn, owner.clinic, patient).await?,
     };
+    let decisions = categories
+        .iter()
+        .map(|&category| {
+            let request = AccessRequest {
+                user: actor.user,
+                roles: actor.roles.clone(),
+                user_clinic: actor.clinic,
+                patient,
+                patient_clinic: owner.clinic,
+                patient_user: owner.user,
+                category,
+                action,
+                at,
+            };
+            policy::decide(&request, &facts, table)
+        })
+        .collect();
+    Ok(decisions)
+}
+
+/// Authorizes `action` on each of `categories` of each of `patients` for a listing, such as the
+/// care-team dashboard, that shows only what the policy allows. The facts of each patient are
+/// loaded once and the permission table once for the whole listing.
+///
+/// A denied combination is left out of the result and not recorded as a denial, because the
+/// caller did not request that patient's data. The listing shows what the user may see, and the
+/// caller records an access event for each allowed authorization it uses. A denial for a
+/// patient she asks for by id still goes through [`authorize`].
+pub async fn authorize_listed(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    patients: &[PatientId],
+    categories: &[DataCategory],
+    action: Action,
+    purpose: &str,
+) -> Result<Vec<Authorization>, AppError> {
+    records::validate_purpose(purpose)?;
     let table = settings::permission_table(conn, actor.clinic).await?;
-    Ok(policy::decide(&request, &facts, &table))
+    let at = Utc::now();
+    // NOTE: each patient's facts still cost four queries (owner, memberships, consents and
+    // break-glass grants), so a listing's authorization grows with the number of patients.
+    let mut granted = Vec::new();
+    for &patient in patients {
+        let decisions =
+            decide_categories(conn, actor, patient, categories, action, at, &table).await?;
+        for (&category, decision) in categories.iter().zip(decisions) {
+            let Decision::Allow(basis) = decision else {
+                continue;
+            };
+            let access = AccessContext {
+                actor: actor.user,
+                actor_roles: actor.roles.clone(),
+                clinic_id: actor.clinic,
+                purpose: purpose.trim().to_owned(),
+                emergency: decision.is_emergency(),
+                client: actor.client.clone(),
+            };
+            granted.push(Authorization {
+                access,
+                patient,
+                category,
+                action,
+                basis,
+            });
+        }
+    }
+    Ok(granted)
 }
 
 /// Records a denied access, committed on its own (see [`commit_event`]).
@@ -365,23 +462,7 @@ pub async fn record_allowed(
     authorization: &Authorization,
     data_elements: Vec<String>,
 ) -> Result<(), AppError> {
-    let access = &authorization.access;
-    let event = NewAccessEvent {
-        clinic_id: access.clinic_id,
-        actor_user_id: Some(access.actor),
-        actor_roles: access
-            .actor_roles
-            .iter()
-            .map(|role| role.as_str().to_owned())
-            .collect(),
-        patient_id: Some(authorization.patient),
-        action: audit_action(authorization.action),
-        purpose: access.purpose.clone(),
-        data_elements,
-        outcome: AccessOutcome::Allowed,
-        emergency: access.emergency,
-        client: access.client.clone(),
-    };
+    let event = authorization.allowed_event(data_elements);
     commit_event(conn, event).await.map_err(|error| {
         tracing::error!(%error, "recording an access failed");
         AppError::internal()

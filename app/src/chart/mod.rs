@@ -92,6 +92,9 @@ pub enum Target {
     EmergencyQueue,
     /// The patient of the message thread named by a `thread_id` argument.
     Thread,
+    /// The patients on whose care teams the user serves now. No argument names a patient, and
+    /// each patient is listed only as far as the policy allows.
+    Assigned,
 }
 
 /// A server function that reads or writes patient data: its endpoint under `/api/`, the data
@@ -144,7 +147,10 @@ const CONTACT: &[DataCategory] = &[DataCategory::Contact];
 /// Most of them are decided by the access policy. Break-glass requests and their oversight,
 /// care-team management and the name lookup are allowed by role and by the patient's clinic
 /// instead (see [`crate::access::gate`]). They are listed under care logistics, except the name
-/// lookup under contact details, and audited alike.
+/// lookup under contact details, and audited alike. The dashboard's lists are allowed by role
+/// and then show each patient only as far as the policy allows. They are listed under care
+/// logistics, although the patient list also reads names and infants' birth dates where the
+/// policy allows them.
 pub const PATIENT_DATA_FUNCTIONS: &[PatientDataFunction] = &[
     function(
         "chart/summary",
@@ -349,5 +355,18 @@ pub const PATIENT_DATA_FUNCTIONS: &[PatientDataFunction] = &[
         LOGISTICS,
         Action::Read,
         Target::Patient,
+    ),
+    function(
+        "dashboard/patients",
+        LOGISTICS,
+        Action::Read,
+        Target::Assigned,
+    ),
+    function("dashboard/tasks", LOGISTICS, Action::Read, Target::Assigned),
+    function(
+        "dashboard/alerts",
+        LOGISTICS,
+        Action::Read,
+        Target::Assigned,
     ),
 ];

@@ -3,8 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::identity::pages::{AccountResource, InvitePatientPanel, SignInRequired};
-use crate::messaging::pages::UnreadBadge;
+use crate::identity::pages::{AccountResource, SignInRequired};
 
 /// One of the product's areas, each for a group of roles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +72,8 @@ impl Area {
     }
 }
 
-/// Entry page of an area. Every area requires a signed-in user with a role that may use it.
+/// Entry page of an area other than the clinician's, whose entry page is the dashboard
+/// ([`crate::dashboard::pages::DashboardPage`]). Every area requires a signed-in user with a role that may use it.
 #[component]
 pub fn AreaPage(area: Area) -> impl IntoView {
     let account = AccountResource::get();
@@ -89,7 +89,6 @@ pub fn AreaPage(area: Area) -> impl IntoView {
                 </Show>
             </Transition>
         </section>
-        {(area == Area::Clinician).then(|| view! { <InvitePatientPanel /> })}
     }
 }
 
@@ -104,9 +103,6 @@ fn AreaLinks(area: Area) -> impl IntoView {
             {(area == Area::Admin).then(|| view! { <li><a href="/admin/care-team">"Care teams"</a></li> })}
             {(area == Area::Admin).then(|| view! { <li><a href="/admin/permissions">"Permissions"</a></li> })}
             {(area == Area::Admin).then(|| view! { <li><a href="/admin/protocols">"Care protocol thresholds"</a></li> })}
-            {(area == Area::Clinician).then(|| view! { <li><a href="/clinician/chart">"Patient chart"</a></li> })}
-            {(area == Area::Clinician).then(|| view! { <li><a href="/clinician/emergency">"Emergency access"</a></li> })}
-            {(area == Area::Clinician).then(|| view! { <li><a href="/clinician/messages">"Messages"<UnreadBadge /></a></li> })}
             {(area == Area::Compliance).then(|| view! { <li><a href="/compliance/emergency">"Emergency access oversight"</a></li> })}
             {(area == Area::Patient).then(|| view! { <li><a href="/patient/access-history">"Who accessed my record"</a></li> })}
             <li>

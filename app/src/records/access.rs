@@ -218,6 +218,18 @@ pub(super) async fn patient_key(
     let Some((wrapped, kek_version, version)) = row else {
         return Err(RecordsError::NotFound);
     };
+    unwrap_patient_key(provider, patient_id, wrapped, kek_version, version).await
+}
+
+/// Unwraps a patient's data key from the columns of her `patients` row. Fails with
+/// [`RecordsError::Erased`] once the wrapped key is destroyed.
+pub(super) async fn unwrap_patient_key(
+    provider: &dyn KeyProvider,
+    patient_id: PatientId,
+    wrapped: Option<Vec<u8>>,
+    kek_version: Option<i32>,
+    version: i32,
+) -> Result<PatientKey, RecordsError> {
     let (Some(bytes), Some(kek_version)) = (wrapped, kek_version) else {
         return Err(RecordsError::Erased);
     };

@@ -275,7 +275,7 @@ pub(super) async fn growth_facts(
 }
 
 /// Decrypts and parses the birth date of infant row `id`.
-fn decrypt_birth_date(
+pub(super) fn decrypt_birth_date(
     key: &PatientKey,
     id: uuid::Uuid,
     version: i32,

@@ -36,6 +36,7 @@ pub mod names;
 mod observation_values;
 mod observations;
 mod patients;
+mod roster;
 pub mod rotation;
 mod schema;
 mod sealing;
@@ -70,6 +71,9 @@ pub use observations::{
 pub use patients::{
     NewPatient, PatientField, PatientIdentity, PatientOwner, PatientQuery, create_patient,
     erase_patient, patient_owner, read_patient_identity,
+};
+pub use roster::{
+    Assignment, ListedIdentity, assigned_patients, patients_named, read_listed_identities,
 };
 pub use sealing::{SealedLocation, open_patient_values, seal_patient_value};
 pub use search::search_patients;

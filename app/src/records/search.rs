@@ -33,7 +33,7 @@ pub async fn search_patients(
                     .map(|token| name_token_index(keys.blind_index, clinic_id, token))
                     .collect();
                 (
-                    find_by_tokens(conn, clinic_id, indexes).await?,
+                    find_by_tokens(conn, clinic_id, indexes, None).await?,
                     "patient.search_by_name",
                 )
             }
@@ -89,11 +89,13 @@ async fn record_search_without_match(
     Ok(())
 }
 
-/// Returns the patients that have every one of the token indexes.
-async fn find_by_tokens(
+/// Returns the patients, among `within` when it is given, that have every one of the token
+/// indexes.
+pub(super) async fn find_by_tokens(
     conn: &mut AsyncPgConnection,
     clinic_id: ClinicId,
     indexes: Vec<Vec<u8>>,
+    within: Option<Vec<uuid::Uuid>>,
 ) -> Result<Vec<uuid::Uuid>, RecordsError> {
     if indexes.is_empty() {
         return Err(RecordsError::InvalidInput(
@@ -101,14 +103,17 @@ async fn find_by_tokens(
         ));
     }
     let required = i64::try_from(indexes.len()).unwrap_or(i64::MAX);
-    let ids = patient_name_tokens::table
+    let mut query = patient_name_tokens::table
         .filter(patient_name_tokens::clinic_id.eq(clinic_id.0))
         .filter(patient_name_tokens::token_index.eq_any(indexes))
         .group_by(patient_name_tokens::patient_id)
         .having(diesel::dsl::count(patient_name_tokens::token_index).eq(required))
         .order(patient_name_tokens::patient_id)
         .select(patient_name_tokens::patient_id)
-        .load(conn)
-        .await?;
+        .into_boxed();
+    if let Some(within) = within {
+        query = query.filter(patient_name_tokens::patient_id.eq_any(within));
+    }
+    let ids = query.load(conn).await?;
     Ok(ids)
 }

@@ -294,6 +294,13 @@ impl World {
                 ("role", "midwife".to_owned()),
             ],
             "consent/sign/begin" => vec![("version_id", self.care_version.clone())],
+            "dashboard/patients" => vec![
+                ("filter[with_alerts]", "false".to_owned()),
+                ("filter[with_unread]", "false".to_owned()),
+                ("filter[with_tasks]", "false".to_owned()),
+                ("filter[name]", String::new()),
+            ],
+            "dashboard/tasks" | "dashboard/alerts" => Vec::new(),
             "emergency/mine"
             | "emergency/pending"
             | "emergency/unreviewed"
