@@ -16,8 +16,8 @@ use crate::error::AppError;
 use crate::events::{CareEvent, CareEventKind, Priority, sort_for_display};
 use crate::identity::current_account;
 use crate::identity::pages::{AccountResource, InvitePatientPanel, SignInRequired};
-use crate::pages::Area;
 use crate::messaging::pages::UnreadBadge;
+use crate::pages::Area;
 
 /// Notices kept on screen at most; the newest and most urgent stay.
 const MAX_NOTICES: usize = 3;
