@@ -12,7 +12,7 @@ pub mod assignments;
 pub mod education;
 pub mod pages;
 #[cfg(feature = "ssr")]
-mod server;
+pub(crate) mod server;
 mod types;
 
 pub use api::*;

@@ -1,0 +1,165 @@
+//! The clinician's chart page at `/clinician/chart?patient=<record id>&purpose=<text>`. The
+//! server renders the whole chart into the response; each section shows only the data
+//! categories that the viewer's roles may read, and every read is authorized by the access
+//! policy and audited with the stated purpose.
+
+mod care;
+mod forms;
+mod header;
+mod infants;
+mod load;
+mod notes;
+mod schedule;
+mod screenings;
+mod vitals;
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::error::AppError;
+use crate::exports::pages::ExportSection;
+use crate::ids::PatientId;
+
+use load::{OpenedChart, load_chart};
+
+/// Purpose of access prefilled for a clinician who opens a chart from a link without one; she
+/// may change it before the chart opens.
+pub const DEFAULT_PURPOSE: &str = "Postnatal care";
+
+type ChartResource = Resource<Option<Result<OpenedChart, String>>>;
+
+/// The result of the last form sent on the chart: the form's key and its message. It lives
+/// outside the chart's view, so it stays when the chart reloads after a change.
+#[derive(Clone, Copy)]
+struct ChartStatus(RwSignal<Option<(&'static str, Result<String, String>)>>);
+
+/// The opened record and the page's controls, for the sections' forms.
+#[derive(Clone)]
+struct ChartContext {
+    patient_id: PatientId,
+    purpose: String,
+    chart: ChartResource,
+    status: ChartStatus,
+}
+
+impl ChartContext {
+    /// Shows the outcome of a form's request, and reloads the chart after a change.
+    fn finish<T>(&self, key: &'static str, result: Result<T, AppError>, success: impl FnOnce(T) -> String) {
+        match result {
+            Ok(value) => {
+                self.status.0.set(Some((key, Ok(success(value)))));
+                self.chart.refetch();
+            }
+            Err(error) => self.status.0.set(Some((key, Err(error.message)))),
+        }
+    }
+}
+
+/// Opens a patient's chart from the record id and purpose in the address.
+#[component]
+pub fn ChartPage() -> impl IntoView {
+    let query = use_query_map();
+    let request = move || {
+        query.with(|query| {
+            (
+                query.get("patient").unwrap_or_default(),
+                query.get("purpose").unwrap_or_default(),
+            )
+        })
+    };
+    let chart: ChartResource = Resource::new(request, |(patient, purpose)| async move {
+        if patient.trim().is_empty() {
+            None
+        } else {
+            Some(load_chart(patient, purpose).await)
+        }
+    });
+    let status = ChartStatus(RwSignal::new(None));
+    let (patient, purpose) = query.with_untracked(|query| {
+        (
+            query.get("patient").unwrap_or_default(),
+            query.get("purpose").unwrap_or_default(),
+        )
+    });
+
+    view! {
+        <Title text="Patient chart" />
+        <h1>"Patient chart"</h1>
+        <OpenRecordForm patient purpose />
+        <Transition fallback=|| view! { <p>"Loading the chart…"</p> }>
+            {move || {
+                chart
+                    .get()
+                    .flatten()
+                    .map(|opened| match opened {
+                        Ok(opened) => view! { <ChartView opened chart status /> }.into_any(),
+                        Err(message) => view! { <header::Refusal message /> }.into_any(),
+                    })
+            }}
+        </Transition>
+    }
+}
+
+/// A GET form to the chart's own address, so that the chart opens as a linkable page.
+#[component]
+fn OpenRecordForm(patient: String, purpose: String) -> impl IntoView {
+    let purpose = if purpose.trim().is_empty() {
+        DEFAULT_PURPOSE.to_owned()
+    } else {
+        purpose
+    };
+    view! {
+        <section class="panel" aria-labelledby="open-chart-heading">
+            <h2 id="open-chart-heading">"Open a record"</h2>
+            <form class="stack" method="get" action="/clinician/chart">
+                <label for="chart-patient">"Patient record id"</label>
+                <input id="chart-patient" name="patient" required value=patient />
+                <label for="chart-purpose">"Purpose of access"</label>
+                <input
+                    id="chart-purpose"
+                    name="purpose"
+                    required
+                    maxlength="500"
+                    value=purpose
+                    aria-describedby="chart-purpose-hint"
+                />
+                <p id="chart-purpose-hint" class="hint">
+                    "Recorded in the audit trail with every part of the record you open."
+                </p>
+                <button type="submit" class="button">"Open chart"</button>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn ChartView(opened: OpenedChart, chart: ChartResource, status: ChartStatus) -> impl IntoView {
+    let context = ChartContext {
+        patient_id: opened.patient_id,
+        purpose: opened.purpose.clone(),
+        chart,
+        status,
+    };
+    provide_context(context);
+    let patient_id = opened.patient_id;
+    let purpose = opened.purpose.clone();
+    let messages = format!("/clinician/messages?patient={patient_id}");
+
+    view! {
+        <div class="chart" data-testid="chart">
+        <header::ChartHeader opened=opened.clone() />
+        <p class="chart-links">
+            <a href=messages>"Messages with this patient"</a>
+        </p>
+        <care::AlertsSection opened=opened.clone() />
+        <care::TasksSection opened=opened.clone() />
+        <vitals::VitalsSection opened=opened.clone() />
+        <screenings::ScreeningsSection opened=opened.clone() />
+        <infants::InfantsSection opened=opened.clone() />
+        <notes::NotesSection opened=opened.clone() />
+        <schedule::ScheduleSection opened />
+        <ExportSection patient_id purpose />
+        </div>
+    }
+}
