@@ -22,7 +22,12 @@ pub fn section_body<T>(section: Section<T>, shown: impl FnOnce(T) -> AnyView) ->
     match section {
         Section::Shown(value) => shown(value),
         Section::NotForRole => view! { <p class="hint">"Not available to your role."</p> }.into_any(),
-        Section::Refused(message) => view! { <p class="hint">{message}</p> }.into_any(),
+        Section::Refused(_) => view! {
+            <p class="hint">
+                "Not available: your care-team membership or the patient's consent does not cover it."
+            </p>
+        }
+        .into_any(),
     }
 }
 

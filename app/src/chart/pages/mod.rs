@@ -21,7 +21,14 @@ use crate::error::AppError;
 use crate::exports::pages::ExportSection;
 use crate::ids::PatientId;
 
+use care::{AlertsSection, TasksSection};
+use header::{ChartHeader, Refusal};
+use infants::InfantsSection;
 use load::{OpenedChart, load_chart};
+use notes::NotesSection;
+use schedule::ScheduleSection;
+use screenings::ScreeningsSection;
+use vitals::VitalsSection;
 
 /// Purpose of access prefilled for a clinician who opens a chart from a link without one; she
 /// may change it before the chart opens.
@@ -94,7 +101,7 @@ pub fn ChartPage() -> impl IntoView {
                     .flatten()
                     .map(|opened| match opened {
                         Ok(opened) => view! { <ChartView opened chart status /> }.into_any(),
-                        Err(message) => view! { <header::Refusal message /> }.into_any(),
+                        Err(message) => view! { <Refusal message /> }.into_any(),
                     })
             }}
         </Transition>
@@ -148,17 +155,17 @@ fn ChartView(opened: OpenedChart, chart: ChartResource, status: ChartStatus) -> 
 
     view! {
         <div class="chart" data-testid="chart">
-        <header::ChartHeader opened=opened.clone() />
+        <ChartHeader opened=opened.clone() />
         <p class="chart-links">
             <a href=messages>"Messages with this patient"</a>
         </p>
-        <care::AlertsSection opened=opened.clone() />
-        <care::TasksSection opened=opened.clone() />
-        <vitals::VitalsSection opened=opened.clone() />
-        <screenings::ScreeningsSection opened=opened.clone() />
-        <infants::InfantsSection opened=opened.clone() />
-        <notes::NotesSection opened=opened.clone() />
-        <schedule::ScheduleSection opened />
+        <AlertsSection opened=opened.clone() />
+        <TasksSection opened=opened.clone() />
+        <VitalsSection opened=opened.clone() />
+        <ScreeningsSection opened=opened.clone() />
+        <InfantsSection opened=opened.clone() />
+        <NotesSection opened=opened.clone() />
+        <ScheduleSection opened />
         <ExportSection patient_id purpose />
         </div>
     }

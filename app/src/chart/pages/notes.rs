@@ -10,7 +10,7 @@ use crate::chart::{EntryView, NoteView, add_chart_note};
 use crate::identity::pages::browser_action;
 
 /// Longest note the form accepts, in characters.
-const MAX_NOTE_CHARS: u32 = 10_000;
+const MAX_NOTE_CHARS: &str = "10000";
 
 #[component]
 pub fn NotesSection(opened: OpenedChart) -> impl IntoView {

@@ -156,8 +156,8 @@ fn AppointmentForm(team: Vec<TeamMemberOption>) -> impl IntoView {
             <input
                 id="appointment-duration"
                 type="number"
-                min=shortest
-                max=longest
+                min=shortest.to_string()
+                max=longest.to_string()
                 required
                 bind:value=duration
             />

@@ -143,7 +143,12 @@ fn Trend(instrument: Instrument, totals: Vec<u8>, max_total: u8) -> impl IntoVie
                 <polyline class="trend-line" points=line />
                 {points
                     .into_iter()
-                    .map(|(x, y)| view! { <circle class="trend-point" cx=x cy=y r="3" /> })
+                    .map(|(x, y)| view! { <circle
+                                class="trend-point"
+                                cx=format!("{x:.1}")
+                                cy=format!("{y:.1}")
+                                r="3"
+                            /> })
                     .collect_view()}
             </svg>
             <figcaption>{instrument.abbreviation()} ": " {listed}</figcaption>
