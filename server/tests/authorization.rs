@@ -404,7 +404,10 @@ async fn run_cell(world: Arc<World>, cell: Cell, number: usize) -> Option<String
                     .all(|event| event.emergency == emergency)
         }
         Expected::Refused => {
-            status == StatusCode::FORBIDDEN && allowed_events.is_empty() && denied == 1 && on_patient
+            status == StatusCode::FORBIDDEN
+                && allowed_events.is_empty()
+                && denied == 1
+                && on_patient
         }
         Expected::Denied => {
             status == StatusCode::NOT_FOUND

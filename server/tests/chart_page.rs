@@ -133,15 +133,30 @@ async fn midwife_gets_rendered_chart() {
 
     let (status, html) = clinic.page(&clinic.midwife).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("Mira Testwell (synthetic)"), "the name is rendered");
+    assert!(
+        html.contains("Mira Testwell (synthetic)"),
+        "the name is rendered"
+    );
     assert!(html.contains("Date of birth: 1993-05-02"));
-    assert!(html.contains("Blood pressure 118/76 mmHg"), "the imported reading is readable");
+    assert!(
+        html.contains("Blood pressure 118/76 mmHg"),
+        "the imported reading is readable"
+    );
     assert!(html.contains("Blood pressure 165/112 mmHg"));
-    assert!(html.contains("Severe range: urgent"), "the abnormal reading is marked");
+    assert!(
+        html.contains("Severe range: urgent"),
+        "the abnormal reading is marked"
+    );
     assert!(html.contains("Within range"));
-    assert!(!html.contains("systolic_mmhg"), "no reading is shown as JSON");
+    assert!(
+        !html.contains("systolic_mmhg"),
+        "no reading is shown as JSON"
+    );
     assert!(html.contains("Urgent: "), "the protocol's alert is listed");
-    assert!(html.contains("Wren Testwell (synthetic)"), "the infant is listed");
+    assert!(
+        html.contains("Wren Testwell (synthetic)"),
+        "the infant is listed"
+    );
     assert!(html.contains("/clinician/messages?patient="));
 }
 
@@ -152,8 +167,14 @@ async fn refused_viewer_gets_no_data() {
     let (status, html) = clinic.page(&clinic.outsider).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Not found, or you do not have access to it."));
-    assert!(html.contains("href=\"/clinician/emergency\""), "break-glass is offered");
-    assert!(!html.contains("Testwell"), "no name of the patient or her infant");
+    assert!(
+        html.contains("href=\"/clinician/emergency\""),
+        "break-glass is offered"
+    );
+    assert!(
+        !html.contains("Testwell"),
+        "no name of the patient or her infant"
+    );
     assert!(!html.contains("Blood pressure 118/76"), "no reading");
     assert!(!html.contains("1993-05-02"), "no date of birth");
 }
@@ -164,16 +185,25 @@ async fn lactation_consultant_sees_no_screenings() {
 
     let (status, html) = clinic.page(&clinic.consultant).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("Wren Testwell (synthetic)"), "infant data is hers to see");
+    assert!(
+        html.contains("Wren Testwell (synthetic)"),
+        "infant data is hers to see"
+    );
     let screenings = html
         .split("id=\"screenings-heading\"")
         .nth(1)
         .expect("the screening section is rendered");
     let screenings = screenings.split("</section>").next().unwrap();
     assert!(screenings.contains("Not available to your role."));
-    assert!(!html.contains("EPDS totals"), "no trend of screening totals");
+    assert!(
+        !html.contains("EPDS totals"),
+        "no trend of screening totals"
+    );
     assert!(!html.contains("of 30"), "no EPDS score");
-    assert!(!html.contains("Blood pressure 118/76"), "no maternal vitals");
+    assert!(
+        !html.contains("Blood pressure 118/76"),
+        "no maternal vitals"
+    );
 }
 
 #[derive(QueryableByName)]
@@ -200,17 +230,33 @@ async fn task_moves_through_states_with_history() {
     let (status, body) = clinic
         .call(&clinic.midwife, "chart/tasks/update", &update("done", ""))
         .await;
-    assert_eq!(status, StatusCode::CONFLICT, "an open task is started first: {body}");
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "an open task is started first: {body}"
+    );
     let (status, body) = clinic
-        .call(&clinic.midwife, "chart/tasks/update", &update("in_progress", "Called her"))
+        .call(
+            &clinic.midwife,
+            "chart/tasks/update",
+            &update("in_progress", "Called her"),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = clinic
-        .call(&clinic.midwife, "chart/tasks/update", &update("done", "Reading normal"))
+        .call(
+            &clinic.midwife,
+            "chart/tasks/update",
+            &update("done", "Reading normal"),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, _) = clinic
-        .call(&clinic.midwife, "chart/tasks/update", &update("cancelled", ""))
+        .call(
+            &clinic.midwife,
+            "chart/tasks/update",
+            &update("cancelled", ""),
+        )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "a done task stays done");
 
@@ -230,7 +276,11 @@ async fn task_moves_through_states_with_history() {
     assert_eq!(history[1]["status"], "done");
 
     let (status, _) = clinic
-        .call(&clinic.consultant, "chart/tasks/update", &update("cancelled", ""))
+        .call(
+            &clinic.consultant,
+            "chart/tasks/update",
+            &update("cancelled", ""),
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "maternal tasks are not hers");
 }
@@ -317,10 +367,16 @@ async fn appointment_booking_validated() {
 
     let rejected = [
         ("past start", book(midwife.clone(), yesterday, "30")),
-        ("not a time", book(midwife.clone(), "next week".to_owned(), "30")),
+        (
+            "not a time",
+            book(midwife.clone(), "next week".to_owned(), "30"),
+        ),
         ("too long", book(midwife.clone(), tomorrow.clone(), "600")),
         ("off the team", book(outsider, tomorrow.clone(), "30")),
-        ("unknown user", book(uuid::Uuid::new_v4().to_string(), tomorrow.clone(), "30")),
+        (
+            "unknown user",
+            book(uuid::Uuid::new_v4().to_string(), tomorrow.clone(), "30"),
+        ),
     ];
     for (case, arguments) in rejected {
         let (status, body) = clinic
@@ -336,7 +392,11 @@ async fn appointment_booking_validated() {
     );
 
     let (status, body) = clinic
-        .call(&clinic.midwife, "chart/appointments/add", &book(midwife, tomorrow, "45"))
+        .call(
+            &clinic.midwife,
+            "chart/appointments/add",
+            &book(midwife, tomorrow, "45"),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(

@@ -5,8 +5,8 @@
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
-use crate::access::{Actor, Authorization};
 use crate::access::guard::record_allowed;
+use crate::access::{Actor, Authorization};
 use crate::chart::{AlertView, TaskChangeView, TaskState, TaskView};
 use crate::error::{AppError, ErrorCode};
 use crate::events::Priority;

@@ -87,9 +87,15 @@ pub async fn record_vital(
 ) -> Result<VitalReading, AppError> {
     let settings = thresholds(conn, clinic).await?;
     let (flag, entered) = match &value {
-        ObservationValue::BloodPressure { reading, .. } => blood_pressure_flag(*reading, &settings)?,
+        ObservationValue::BloodPressure { reading, .. } => {
+            blood_pressure_flag(*reading, &settings)?
+        }
         ObservationValue::Temperature { entered, .. } => temperature_flag(*entered, &settings)?,
-        _ => return Err(AppError::invalid_input("Record a blood pressure or a temperature.")),
+        _ => {
+            return Err(AppError::invalid_input(
+                "Record a blood pressure or a temperature.",
+            ));
+        }
     };
     let new = NewObservation {
         infant_id: None,
@@ -113,8 +119,8 @@ fn blood_pressure_flag(
     reading: BloodPressureReading,
     settings: &ProtocolSettings,
 ) -> Result<(VitalFlag, Option<String>), AppError> {
-    let assessed = assess_blood_pressure(reading, &settings.vitals.blood_pressure)
-        .map_err(invalid_stored)?;
+    let assessed =
+        assess_blood_pressure(reading, &settings.vitals.blood_pressure).map_err(invalid_stored)?;
     let flag = match assessed.category {
         BloodPressureCategory::Normal => VitalFlag::Normal,
         BloodPressureCategory::Raised => VitalFlag::Raised,
@@ -179,7 +185,9 @@ fn score(
 ) -> Result<Option<ScreeningScore>, AppError> {
     let (instrument, total, band, flags) = match &observation.value {
         ObservationValue::Epds { answers, .. } => {
-            let scored = score_epds(answers, settings.epds).map_err(invalid_stored)?.result;
+            let scored = score_epds(answers, settings.epds)
+                .map_err(invalid_stored)?
+                .result;
             let band = scored.band.map(epds_band);
             (Instrument::Epds, scored.total, band, scored.flags)
         }
@@ -202,7 +210,11 @@ fn score(
         total,
         max_total: 3 * instrument.definition().items.len() as u8,
         band: band.map(str::to_owned),
-        flags: flags.into_iter().map(flag_label).map(str::to_owned).collect(),
+        flags: flags
+            .into_iter()
+            .map(flag_label)
+            .map(str::to_owned)
+            .collect(),
     }))
 }
 
@@ -235,8 +247,12 @@ fn gad7_band(band: Gad7Band) -> &'static str {
 
 fn flag_label(flag: ScreeningFlag) -> &'static str {
     match flag {
-        ScreeningFlag::UrgentSelfHarm => "Urgent follow-up: an answer indicates thoughts of self-harm",
-        ScreeningFlag::SameDaySafetyFollowUp => "Same-day safety follow-up: item 9 answered above 0",
+        ScreeningFlag::UrgentSelfHarm => {
+            "Urgent follow-up: an answer indicates thoughts of self-harm"
+        }
+        ScreeningFlag::SameDaySafetyFollowUp => {
+            "Same-day safety follow-up: item 9 answered above 0"
+        }
         ScreeningFlag::FurtherEvaluation => "Further evaluation: total of 10 or more",
     }
 }

@@ -70,7 +70,10 @@ pub fn period(
             "An appointment lasts {shortest} to {longest} minutes; {duration_minutes} was entered."
         )));
     }
-    Ok((start, start + Duration::minutes(i64::from(duration_minutes))))
+    Ok((
+        start,
+        start + Duration::minutes(i64::from(duration_minutes)),
+    ))
 }
 
 /// Books the appointment after checking that the clinician is on the patient's care team now.

@@ -7,9 +7,7 @@ use super::ChartContext;
 use super::forms::{FormMessage, section_body, when};
 use super::load::{OpenedChart, Section};
 use crate::access::{Action, DataCategory};
-use crate::chart::{
-    AlertView, TaskState, TaskView, acknowledge_chart_alert, update_chart_task,
-};
+use crate::chart::{AlertView, TaskState, TaskView, acknowledge_chart_alert, update_chart_task};
 use crate::identity::pages::browser_action;
 
 /// Lists each category's part of a section, or why it is not shown.
@@ -42,7 +40,7 @@ fn by_category<T: Clone + Send + Sync + 'static>(
 }
 
 #[component]
-pub fn AlertsSection(opened: OpenedChart) -> impl IntoView {
+pub fn AlertsSection(opened: OpenedChart) -> AnyView {
     let writable: Vec<DataCategory> = opened
         .alerts
         .iter()
@@ -60,23 +58,20 @@ pub fn AlertsSection(opened: OpenedChart) -> impl IntoView {
             <FormMessage key="alerts" />
         </section>
     }
+    .into_any()
 }
 
 #[component]
-fn AlertItem(category: DataCategory, alert: AlertView, may_acknowledge: bool) -> impl IntoView {
+fn AlertItem(category: DataCategory, alert: AlertView, may_acknowledge: bool) -> AnyView {
     let context = expect_context::<ChartContext>();
     let id = alert.id.clone();
     let acknowledge = browser_action(move |_: &()| {
         let context = context.clone();
         let id = id.clone();
         async move {
-            let result = acknowledge_chart_alert(
-                context.patient_id,
-                category,
-                id,
-                context.purpose.clone(),
-            )
-            .await;
+            let result =
+                acknowledge_chart_alert(context.patient_id, category, id, context.purpose.clone())
+                    .await;
             context.finish("alerts", result, |()| "Alert acknowledged.".to_owned());
         }
     });
@@ -108,10 +103,11 @@ fn AlertItem(category: DataCategory, alert: AlertView, may_acknowledge: bool) ->
                 })}
         </li>
     }
+    .into_any()
 }
 
 #[component]
-pub fn TasksSection(opened: OpenedChart) -> impl IntoView {
+pub fn TasksSection(opened: OpenedChart) -> AnyView {
     let writable: Vec<DataCategory> = opened
         .tasks
         .iter()
@@ -129,10 +125,11 @@ pub fn TasksSection(opened: OpenedChart) -> impl IntoView {
             <FormMessage key="tasks" />
         </section>
     }
+    .into_any()
 }
 
 #[component]
-fn TaskItem(category: DataCategory, task: TaskView, may_change: bool) -> impl IntoView {
+fn TaskItem(category: DataCategory, task: TaskView, may_change: bool) -> AnyView {
     let owner = match &task.owner_name {
         Some(name) => format!("{name} ({})", task.owner_role.label()),
         None => format!("Waiting for a {}", task.owner_role.label().to_lowercase()),
@@ -168,10 +165,11 @@ fn TaskItem(category: DataCategory, task: TaskView, may_change: bool) -> impl In
             {form}
         </li>
     }
+    .into_any()
 }
 
 #[component]
-fn TaskForm(category: DataCategory, id: String, next: &'static [TaskState]) -> impl IntoView {
+fn TaskForm(category: DataCategory, id: String, next: &'static [TaskState]) -> AnyView {
     let context = expect_context::<ChartContext>();
     let status = RwSignal::new(next[0]);
     let note = RwSignal::new(String::new());
@@ -226,4 +224,5 @@ fn TaskForm(category: DataCategory, id: String, next: &'static [TaskState]) -> i
             <button type="submit" class="button">"Update task"</button>
         </form>
     }
+    .into_any()
 }

@@ -9,12 +9,17 @@ use crate::identity::pages::StatusMessage;
 
 /// The message of the form with `key`, after its last request.
 #[component]
-pub fn FormMessage(key: &'static str) -> impl IntoView {
+pub fn FormMessage(key: &'static str) -> AnyView {
     let status = expect_context::<ChartContext>().status.0;
-    let outcome = move || status.get().filter(|(form, _)| *form == key).map(|(_, result)| result);
+    let outcome = move || {
+        status
+            .get()
+            .filter(|(form, _)| *form == key)
+            .map(|(_, result)| result)
+    };
     let error = Signal::derive(move || outcome().and_then(Result::err));
     let notice = Signal::derive(move || outcome().and_then(Result::ok));
-    view! { <StatusMessage error notice /> }
+    view! { <StatusMessage error notice /> }.into_any()
 }
 
 /// Renders a section's data with `shown`, or says why it is not shown.

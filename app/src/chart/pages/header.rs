@@ -8,7 +8,7 @@ use super::load::{OpenedChart, Section};
 /// Tells the user that the record may not be opened, without any of its data, and points to
 /// break-glass emergency access.
 #[component]
-pub fn Refusal(message: String) -> impl IntoView {
+pub fn Refusal(message: String) -> AnyView {
     view! {
         <section class="panel" aria-labelledby="refusal-heading" data-testid="chart-refused">
             <h2 id="refusal-heading">"Record not opened"</h2>
@@ -19,6 +19,7 @@ pub fn Refusal(message: String) -> impl IntoView {
             </p>
         </section>
     }
+    .into_any()
 }
 
 /// Completed weeks since the youngest infant's birth.
@@ -28,13 +29,13 @@ fn weeks_postpartum(opened: &OpenedChart) -> Option<u32> {
 }
 
 #[component]
-pub fn ChartHeader(opened: OpenedChart) -> impl IntoView {
+pub fn ChartHeader(opened: OpenedChart) -> AnyView {
     let record = opened.patient_id.to_string();
     let weeks = weeks_postpartum(&opened);
     let (heading, identity) = match &opened.summary {
         Section::Shown(summary) => (
             summary.full_name.clone(),
-            view! { <p>"Date of birth: " {summary.date_of_birth.clone()}</p> }.into_any(),
+            view! { <p>{format!("Date of birth: {}", summary.date_of_birth)}</p> }.into_any(),
         ),
         Section::NotForRole => (
             "Patient record".to_owned(),
@@ -60,10 +61,11 @@ pub fn ChartHeader(opened: OpenedChart) -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="chart-heading">
             <h2 id="chart-heading">{heading}</h2>
-            <p>"Record " {record}</p>
+            <p>{format!("Record {record}")}</p>
             {identity}
             {weeks.map(|weeks| view! { <p>{weeks} " weeks postpartum"</p> })}
             <p>{infants}</p>
         </section>
     }
+    .into_any()
 }

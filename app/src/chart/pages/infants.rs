@@ -9,7 +9,7 @@ use crate::chart::{FeedingSummary, InfantChartView};
 use crate::growth_chart::GrowthChart;
 
 #[component]
-pub fn InfantsSection(opened: OpenedChart) -> impl IntoView {
+pub fn InfantsSection(opened: OpenedChart) -> AnyView {
     let body = section_body(opened.infants, |infants| {
         if infants.is_empty() {
             return view! { <p class="hint">"No infant recorded."</p> }.into_any();
@@ -26,10 +26,11 @@ pub fn InfantsSection(opened: OpenedChart) -> impl IntoView {
             {body}
         </section>
     }
+    .into_any()
 }
 
 #[component]
-fn InfantPart(infant: InfantChartView) -> impl IntoView {
+fn InfantPart(infant: InfantChartView) -> AnyView {
     let summary = infant.infant;
     let weeks = summary.age_days / 7;
     let days = summary.age_days % 7;
@@ -82,10 +83,11 @@ fn InfantPart(infant: InfantChartView) -> impl IntoView {
         <div class="chart-list">{charts}</div>
         <Feeding feeding=infant.feeding />
     }
+    .into_any()
 }
 
 #[component]
-fn Feeding(feeding: FeedingSummary) -> impl IntoView {
+fn Feeding(feeding: FeedingSummary) -> AnyView {
     let last = match (feeding.last_feed, feeding.last_feed_at) {
         (Some(feed), Some(at)) => format!("Last feed: {feed}, {}.", when(&at)),
         _ => "No feed logged yet.".to_owned(),
@@ -99,4 +101,5 @@ fn Feeding(feeding: FeedingSummary) -> impl IntoView {
         </p>
         <p class="hint">{last}</p>
     }
+    .into_any()
 }

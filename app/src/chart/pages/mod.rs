@@ -52,7 +52,12 @@ struct ChartContext {
 
 impl ChartContext {
     /// Shows the outcome of a form's request, and reloads the chart after a change.
-    fn finish<T>(&self, key: &'static str, result: Result<T, AppError>, success: impl FnOnce(T) -> String) {
+    fn finish<T>(
+        &self,
+        key: &'static str,
+        result: Result<T, AppError>,
+        success: impl FnOnce(T) -> String,
+    ) {
         match result {
             Ok(value) => {
                 self.status.0.set(Some((key, Ok(success(value)))));
@@ -65,7 +70,7 @@ impl ChartContext {
 
 /// Opens a patient's chart from the record id and purpose in the address.
 #[component]
-pub fn ChartPage() -> impl IntoView {
+pub fn ChartPage() -> AnyView {
     let query = use_query_map();
     let request = move || {
         query.with(|query| {
@@ -106,11 +111,12 @@ pub fn ChartPage() -> impl IntoView {
             }}
         </Transition>
     }
+    .into_any()
 }
 
 /// A GET form to the chart's own address, so that the chart opens as a linkable page.
 #[component]
-fn OpenRecordForm(patient: String, purpose: String) -> impl IntoView {
+fn OpenRecordForm(patient: String, purpose: String) -> AnyView {
     let purpose = if purpose.trim().is_empty() {
         DEFAULT_PURPOSE.to_owned()
     } else {
@@ -138,10 +144,11 @@ fn OpenRecordForm(patient: String, purpose: String) -> impl IntoView {
             </form>
         </section>
     }
+    .into_any()
 }
 
 #[component]
-fn ChartView(opened: OpenedChart, chart: ChartResource, status: ChartStatus) -> impl IntoView {
+fn ChartView(opened: OpenedChart, chart: ChartResource, status: ChartStatus) -> AnyView {
     let context = ChartContext {
         patient_id: opened.patient_id,
         purpose: opened.purpose.clone(),
@@ -169,4 +176,5 @@ fn ChartView(opened: OpenedChart, chart: ChartResource, status: ChartStatus) -> 
         <ExportSection patient_id purpose />
         </div>
     }
+    .into_any()
 }

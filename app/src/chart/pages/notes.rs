@@ -13,7 +13,7 @@ use crate::identity::pages::browser_action;
 const MAX_NOTE_CHARS: &str = "10000";
 
 #[component]
-pub fn NotesSection(opened: OpenedChart) -> impl IntoView {
+pub fn NotesSection(opened: OpenedChart) -> AnyView {
     let writable: Vec<DataCategory> = opened
         .notes
         .iter()
@@ -48,10 +48,11 @@ pub fn NotesSection(opened: OpenedChart) -> impl IntoView {
             {entries}
         </section>
     }
+    .into_any()
 }
 
 #[component]
-fn NoteList(category: DataCategory, notes: Vec<NoteView>) -> impl IntoView {
+fn NoteList(category: DataCategory, notes: Vec<NoteView>) -> AnyView {
     if notes.is_empty() {
         return view! { <p class="hint">"No notes."</p> }.into_any();
     }
@@ -75,7 +76,7 @@ fn NoteList(category: DataCategory, notes: Vec<NoteView>) -> impl IntoView {
 }
 
 #[component]
-fn EntryList(entries: Vec<EntryView>) -> impl IntoView {
+fn EntryList(entries: Vec<EntryView>) -> AnyView {
     view! {
         <ul class="item-list" aria-label="Maternal entries">
             {entries
@@ -91,10 +92,11 @@ fn EntryList(entries: Vec<EntryView>) -> impl IntoView {
                 .collect_view()}
         </ul>
     }
+    .into_any()
 }
 
 #[component]
-fn NoteForm(categories: Vec<DataCategory>) -> impl IntoView {
+fn NoteForm(categories: Vec<DataCategory>) -> AnyView {
     let context = expect_context::<ChartContext>();
     let category = RwSignal::new(categories[0]);
     let body = RwSignal::new(String::new());
@@ -149,4 +151,5 @@ fn NoteForm(categories: Vec<DataCategory>) -> impl IntoView {
         </form>
         <FormMessage key="note" />
     }
+    .into_any()
 }

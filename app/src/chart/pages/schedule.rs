@@ -14,7 +14,7 @@ use crate::identity::pages::browser_action;
 use crate::ids::UserId;
 
 #[component]
-pub fn ScheduleSection(opened: OpenedChart) -> impl IntoView {
+pub fn ScheduleSection(opened: OpenedChart) -> AnyView {
     let may_book = opened.may(DataCategory::CareLogistics, Action::Write);
     let team = match &opened.schedule {
         Section::Shown(schedule) if may_book => Some(schedule.team.clone()),
@@ -30,10 +30,11 @@ pub fn ScheduleSection(opened: OpenedChart) -> impl IntoView {
             {team.map(|team| view! { <AppointmentForm team /> })}
         </section>
     }
+    .into_any()
 }
 
 #[component]
-fn AppointmentList(appointments: Vec<ScheduledAppointment>) -> impl IntoView {
+fn AppointmentList(appointments: Vec<ScheduledAppointment>) -> AnyView {
     if appointments.is_empty() {
         return view! { <p class="hint">"No appointments."</p> }.into_any();
     }
@@ -70,7 +71,7 @@ struct BookingForm {
 }
 
 #[component]
-fn AppointmentForm(team: Vec<TeamMemberOption>) -> impl IntoView {
+fn AppointmentForm(team: Vec<TeamMemberOption>) -> AnyView {
     if team.is_empty() {
         return view! {
             <p class="hint">"Nobody is on the care team now, so no appointment can be booked."</p>
@@ -92,7 +93,10 @@ fn AppointmentForm(team: Vec<TeamMemberOption>) -> impl IntoView {
             );
             let (Ok(clinician), Ok(minutes)) = fields else {
                 let message = "Choose who the appointment is with and its length in minutes.";
-                context.status.0.set(Some(("appointment", Err(message.to_owned()))));
+                context
+                    .status
+                    .0
+                    .set(Some(("appointment", Err(message.to_owned()))));
                 return;
             };
             let purpose = context.purpose.clone();

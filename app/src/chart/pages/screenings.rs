@@ -18,7 +18,7 @@ const TREND_HEIGHT: f64 = 60.0;
 const TREND_PADDING: f64 = 6.0;
 
 #[component]
-pub fn ScreeningsSection(opened: OpenedChart) -> impl IntoView {
+pub fn ScreeningsSection(opened: OpenedChart) -> AnyView {
     let may_assign = opened.may(DataCategory::MentalHealth, Action::Write);
     let body = section_body(opened.screenings, |scores| {
         view! { <ScreeningResults scores /> }.into_any()
@@ -30,10 +30,11 @@ pub fn ScreeningsSection(opened: OpenedChart) -> impl IntoView {
             {may_assign.then(|| view! { <AssignForm /> })}
         </section>
     }
+    .into_any()
 }
 
 #[component]
-fn ScreeningResults(scores: Vec<ScreeningScore>) -> impl IntoView {
+fn ScreeningResults(scores: Vec<ScreeningScore>) -> AnyView {
     if scores.is_empty() {
         return view! { <p class="hint">"No questionnaire completed yet."</p> }.into_any();
     }
@@ -75,7 +76,7 @@ fn ScreeningResults(scores: Vec<ScreeningScore>) -> impl IntoView {
 }
 
 #[component]
-fn ScoreRow(score: ScreeningScore) -> impl IntoView {
+fn ScoreRow(score: ScreeningScore) -> AnyView {
     let total = match score.total {
         Some(total) => format!("{total} of {}", score.max_total),
         None => "Incomplete".to_owned(),
@@ -98,11 +99,12 @@ fn ScoreRow(score: ScreeningScore) -> impl IntoView {
             </td>
         </tr>
     }
+    .into_any()
 }
 
 /// A small line of one questionnaire's totals, oldest first, scaled to its maximum total.
 #[component]
-fn Trend(instrument: Instrument, totals: Vec<u8>, max_total: u8) -> impl IntoView {
+fn Trend(instrument: Instrument, totals: Vec<u8>, max_total: u8) -> AnyView {
     let count = totals.len();
     let step = if count > 1 {
         (TREND_WIDTH - 2.0 * TREND_PADDING) / (count - 1) as f64
@@ -154,11 +156,12 @@ fn Trend(instrument: Instrument, totals: Vec<u8>, max_total: u8) -> impl IntoVie
             <figcaption>{instrument.abbreviation()} ": " {listed}</figcaption>
         </figure>
     }
+    .into_any()
 }
 
 /// Asks the patient to complete a PHQ-9 or GAD-7 in her portal.
 #[component]
-fn AssignForm() -> impl IntoView {
+fn AssignForm() -> AnyView {
     let context = expect_context::<ChartContext>();
     let instrument = RwSignal::new(Instrument::Phq9);
     let assign = browser_action(move |instrument: &Instrument| {
@@ -201,4 +204,5 @@ fn AssignForm() -> impl IntoView {
         </form>
         <FormMessage key="assign" />
     }
+    .into_any()
 }

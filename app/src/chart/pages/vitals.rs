@@ -12,7 +12,7 @@ use crate::clinical::units::{PressureUnit, TemperatureUnit};
 use crate::identity::pages::browser_action;
 
 #[component]
-pub fn VitalsSection(opened: OpenedChart) -> impl IntoView {
+pub fn VitalsSection(opened: OpenedChart) -> AnyView {
     let may_record = opened.may(DataCategory::Maternal, Action::Write);
     let body = section_body(opened.vitals, |readings| {
         view! { <VitalsTimeline readings /> }.into_any()
@@ -24,10 +24,11 @@ pub fn VitalsSection(opened: OpenedChart) -> impl IntoView {
             {may_record.then(|| view! { <BloodPressureForm /> <TemperatureForm /> })}
         </section>
     }
+    .into_any()
 }
 
 #[component]
-fn VitalsTimeline(readings: Vec<VitalReading>) -> impl IntoView {
+fn VitalsTimeline(readings: Vec<VitalReading>) -> AnyView {
     if readings.is_empty() {
         return view! { <p class="hint">"No blood pressure or temperature recorded."</p> }
             .into_any();
@@ -70,28 +71,35 @@ fn outcome(reading: VitalReading) -> String {
 }
 
 #[component]
-fn BloodPressureForm() -> impl IntoView {
+fn BloodPressureForm() -> AnyView {
     let context = expect_context::<ChartContext>();
     let systolic = RwSignal::new(String::new());
     let diastolic = RwSignal::new(String::new());
     let unit = RwSignal::new(PressureUnit::MillimetresOfMercury);
-    let record = browser_action(move |(systolic, diastolic, unit): &(String, String, PressureUnit)| {
-        let context = context.clone();
-        let values = (number(systolic), number(diastolic));
-        let unit = *unit;
-        async move {
-            let (Some(systolic), Some(diastolic)) = values else {
-                let message = "Enter both pressures as numbers, such as 120 and 80.".to_owned();
-                context.status.0.set(Some(("blood-pressure", Err(message))));
-                return;
-            };
-            let purpose = context.purpose.clone();
-            let result =
-                record_chart_blood_pressure(context.patient_id, systolic, diastolic, unit, purpose)
-                    .await;
-            context.finish("blood-pressure", result, outcome);
-        }
-    });
+    let record = browser_action(
+        move |(systolic, diastolic, unit): &(String, String, PressureUnit)| {
+            let context = context.clone();
+            let values = (number(systolic), number(diastolic));
+            let unit = *unit;
+            async move {
+                let (Some(systolic), Some(diastolic)) = values else {
+                    let message = "Enter both pressures as numbers, such as 120 and 80.".to_owned();
+                    context.status.0.set(Some(("blood-pressure", Err(message))));
+                    return;
+                };
+                let purpose = context.purpose.clone();
+                let result = record_chart_blood_pressure(
+                    context.patient_id,
+                    systolic,
+                    diastolic,
+                    unit,
+                    purpose,
+                )
+                .await;
+                context.finish("blood-pressure", result, outcome);
+            }
+        },
+    );
     view! {
         <h3>"Record a blood pressure"</h3>
         <form
@@ -125,10 +133,11 @@ fn BloodPressureForm() -> impl IntoView {
         </form>
         <FormMessage key="blood-pressure" />
     }
+    .into_any()
 }
 
 #[component]
-fn TemperatureForm() -> impl IntoView {
+fn TemperatureForm() -> AnyView {
     let context = expect_context::<ChartContext>();
     let value = RwSignal::new(String::new());
     let unit = RwSignal::new(TemperatureUnit::Celsius);
@@ -178,4 +187,5 @@ fn TemperatureForm() -> impl IntoView {
         </form>
         <FormMessage key="temperature" />
     }
+    .into_any()
 }
