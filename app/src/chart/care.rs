@@ -69,9 +69,9 @@ pub async fn list_chart_tasks(
     super::care_server::tasks(&mut conn, &services, &actor, &authorization).await
 }
 
-/// Moves a care task of the patient to `status`, with an optional note; the change is kept in
+/// Moves a care task of the patient to `status`, with an optional note, and keeps the change in
 /// the task's history. A task moves from open to in progress and then to done, and can be
-/// cancelled until it is done; any other change is rejected with 409.
+/// cancelled until it is done. Any other change is rejected with 409.
 #[server(prefix = "/api", endpoint = "chart/tasks/update")]
 pub async fn update_chart_task(
     patient_id: PatientId,
@@ -123,8 +123,8 @@ pub async fn list_chart_alerts(
     super::care_server::alerts(&mut conn, &actor, &authorization).await
 }
 
-/// Acknowledges an alert of the patient: the care team has seen it. The first
-/// acknowledgement stays; acknowledging again changes nothing.
+/// Acknowledges an alert of the patient, so the care team knows that someone has seen it. The
+/// first acknowledgement stays, and acknowledging again changes nothing.
 #[server(prefix = "/api", endpoint = "chart/alerts/acknowledge")]
 pub async fn acknowledge_chart_alert(
     patient_id: PatientId,

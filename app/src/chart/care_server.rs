@@ -15,7 +15,7 @@ use crate::portal::server::StaffNames;
 use crate::protocols::{self, CareTask, ProtocolError, TaskStatus};
 use crate::services::Services;
 
-/// Maps a protocol store error to the wire error; internal causes are logged, never sent.
+/// Maps a protocol store error to the wire error. Internal causes are logged and never sent.
 fn protocol_error(error: ProtocolError) -> AppError {
     match error {
         ProtocolError::NotFound => AppError::not_found(),

@@ -113,8 +113,8 @@ pub async fn record_vital(
     })
 }
 
-/// Classifies a blood pressure reading; returns the flag and the reading as entered when it was
-/// entered in kPa.
+/// Classifies a blood pressure reading. Returns the flag, and the reading as entered when it
+/// was entered in kPa.
 fn blood_pressure_flag(
     reading: BloodPressureReading,
     settings: &ProtocolSettings,
@@ -136,7 +136,7 @@ fn blood_pressure_flag(
     Ok((flag, entered))
 }
 
-/// Classifies a temperature; returns the flag and the value as entered when it was in °F.
+/// Classifies a temperature. Returns the flag, and the value as entered when it was in °F.
 fn temperature_flag(
     entered: Entered<TemperatureUnit>,
     settings: &ProtocolSettings,

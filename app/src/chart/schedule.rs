@@ -35,8 +35,8 @@ pub async fn read_chart_schedule(
 }
 
 /// Books an appointment of the patient with a current member of her care team. `starts_at` is
-/// a UTC date and time such as `2026-12-24T09:30`; it must be in the future. Returns the
-/// appointment's id. Bad input is rejected with 400 and nothing is stored.
+/// a UTC date and time such as `2026-12-24T09:30` in the coming year. Returns the appointment's
+/// id. Bad input is rejected with 400 and nothing is stored.
 #[server(prefix = "/api", endpoint = "chart/appointments/add")]
 pub async fn schedule_chart_appointment(
     patient_id: PatientId,

@@ -67,7 +67,7 @@ pub fn period(
     let (shortest, longest) = APPOINTMENT_MINUTES;
     if !(shortest..=longest).contains(&duration_minutes) {
         return Err(AppError::invalid_input(format!(
-            "An appointment lasts {shortest} to {longest} minutes; {duration_minutes} was entered."
+            "An appointment lasts {shortest} to {longest} minutes, but {duration_minutes} was entered."
         )));
     }
     Ok((

@@ -10,8 +10,8 @@ use crate::identity::Role;
 use crate::ids::UserId;
 use crate::portal::{GrowthResult, InfantSummary};
 
-/// What the signed-in user's roles may do with one data category in her clinic, before the
-/// patient's care team, consent and break-glass grants are considered.
+/// The actions that the signed-in user's roles may perform on one data category in her clinic,
+/// before the patient's care team, consent and break-glass grants are considered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CategoryPermission {
     pub category: DataCategory,
@@ -113,7 +113,7 @@ pub struct TaskChangeView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskView {
     pub id: String,
-    /// What the task asks for, in words.
+    /// The task's work in words.
     pub summary: String,
     pub category: DataCategory,
     pub urgent: bool,
@@ -138,7 +138,7 @@ pub struct AlertView {
     pub acknowledged_at: Option<String>,
 }
 
-/// How a vital sign compares with the clinic's thresholds.
+/// Comparison of a vital sign with the clinic's thresholds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VitalFlag {
@@ -190,7 +190,7 @@ pub struct ScreeningScore {
     pub max_total: u8,
     /// The band of the total, such as "Moderate".
     pub band: Option<String>,
-    /// Follow-up that an answer requires, such as a same-day safety follow-up.
+    /// Follow-up that one of the responses requires, such as a same-day safety follow-up.
     pub flags: Vec<String>,
 }
 

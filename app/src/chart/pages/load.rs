@@ -80,7 +80,7 @@ impl OpenedChart {
         allows(&self.permissions, category, action)
     }
 
-    /// Returns whether any section shows data; a chart without one is refused as a whole.
+    /// Returns whether any section shows data, because a chart without one is refused whole.
     fn shows_anything(&self) -> bool {
         self.summary.is_shown()
             || self.entries.is_shown()
@@ -100,7 +100,7 @@ fn allows(permissions: &[CategoryPermission], category: DataCategory, action: Ac
         .any(|permission| permission.category == category && permission.actions.contains(&action))
 }
 
-/// Runs `fetch` when the user's roles may read `category`; a refusal of the policy becomes a
+/// Runs `fetch` when the user's roles may read `category`. A refusal of the policy becomes a
 /// refused section, and any other error fails the whole chart.
 async fn section<T, F, Fu>(
     permissions: &[CategoryPermission],

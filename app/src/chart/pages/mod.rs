@@ -1,5 +1,5 @@
 //! The clinician's chart page at `/clinician/chart?patient=<record id>&purpose=<text>`. The
-//! server renders the whole chart into the response; each section shows only the data
+//! server renders the whole chart into the response. Each section shows only the data
 //! categories that the viewer's roles may read, and every read is authorized by the access
 //! policy and audited with the stated purpose.
 
@@ -114,7 +114,8 @@ pub fn ChartPage() -> AnyView {
     .into_any()
 }
 
-/// A GET form to the chart's own address, so that the chart opens as a linkable page.
+/// Sends the record id and purpose as a GET request to the chart's own address, so that the
+/// chart opens as a linkable page.
 #[component]
 fn OpenRecordForm(patient: String, purpose: String) -> AnyView {
     let purpose = if purpose.trim().is_empty() {
