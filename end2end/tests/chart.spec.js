@@ -107,7 +107,7 @@ test('a midwife works in a chart and the mother sees the result', async ({ brows
   await waitForHydration(mother.page);
   const text = mother.page.getByTestId('consent-text');
   await text.getByText('Review and sign').click();
-  for (const category of [/Maternal health/, /Mental health/, /Appointments and care team/, /Contact and identity/]) {
+  for (const category of [/^Maternal health/, /^Mental health \(/, /^Appointments and care team/, /^Contact and identity/]) {
     await text.getByRole('checkbox', { name: category }).check();
   }
   await text.getByRole('checkbox', { name: 'Midwife', exact: true }).check();
@@ -129,7 +129,10 @@ test('a midwife works in a chart and the mother sees the result', async ({ brows
   // She writes a note.
   await midwife.page.getByLabel('Note', { exact: true }).fill('Wound healing well; discussed sleep.');
   await midwife.page.getByRole('button', { name: 'Save note' }).click();
+  // A saved change loads the chart again from the server, with the form's message.
   await expect(midwife.page.getByTestId('note').first()).toContainText('Wound healing well');
+  await expect(midwife.page.getByTestId('chart-notes').getByRole('status')).toContainText('Note saved.');
+  await waitForHydration(midwife.page);
 
   // She records a raised blood pressure; the timeline shows it in words and flags it.
   await midwife.page.getByLabel('Systolic').fill('146');
@@ -139,6 +142,7 @@ test('a midwife works in a chart and the mother sees the result', async ({ brows
   await expect(vital).toContainText('Blood pressure 146/92 mmHg');
   await expect(vital).toContainText('Raised: follow up');
   await expect(midwife.page.getByTestId('task').first()).toContainText('Open');
+  await waitForHydration(midwife.page);
 
   // She books a postnatal visit with herself, a week ahead.
   const start = new Date(Date.now() + 7 * 24 * 3600 * 1000).toISOString().slice(0, 16);
@@ -147,6 +151,7 @@ test('a midwife works in a chart and the mother sees the result', async ({ brows
   await midwife.page.getByLabel('Start (UTC)').fill(start);
   await midwife.page.getByRole('button', { name: 'Book appointment' }).click();
   await expect(midwife.page.getByTestId('appointment').first()).toContainText('Postnatal visit with Maya Chart');
+  await waitForHydration(midwife.page);
 
   // She asks for an export to a party that the mother's data-sharing consent does not name,
   // which the consent check refuses.
@@ -164,7 +169,7 @@ test('a midwife works in a chart and the mother sees the result', async ({ brows
   await openChart(gp.page, patientId);
   await gp.page.getByLabel('Questionnaire').selectOption('phq9');
   await gp.page.getByRole('button', { name: 'Assign' }).click();
-  await expect(gp.page.getByTestId('chart-screenings').getByRole('status')).toContainText('PHQ-9 assigned');
+  await expect(gp.page.getByTestId('chart-screenings').getByRole('status')).toContainText('Questionnaire assigned');
 
   // The mother sees the appointment and the questionnaire in her portal.
   await mother.page.goto('/patient');

@@ -72,7 +72,7 @@ fn AlertItem(category: DataCategory, alert: AlertView, may_acknowledge: bool) ->
             let result =
                 acknowledge_chart_alert(context.patient_id, category, id, context.purpose.clone())
                     .await;
-            context.finish("alerts", result, |()| "Alert acknowledged.".to_owned());
+            context.finish("alerts", result);
         }
     });
     let urgency = if alert.urgent { "Urgent: " } else { "" };
@@ -189,9 +189,7 @@ fn TaskForm(category: DataCategory, id: String, next: &'static [TaskState]) -> A
                 context.purpose.clone(),
             )
             .await;
-            context.finish("tasks", result, |state| {
-                format!("Task updated: {}.", state.label().to_lowercase())
-            });
+            context.finish("tasks", result);
         }
     });
     let status_id = format!("task-status-{id}");

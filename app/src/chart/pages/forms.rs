@@ -2,23 +2,28 @@
 //! the user may not see, and the formatting of times.
 
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
 use super::ChartContext;
 use super::load::Section;
 use crate::identity::pages::StatusMessage;
 
-/// The message of the form with `key`, after its last request.
+/// The message of the form with `key`, after its last request or after the chart reloaded
+/// with `done=<key>` following a change.
 #[component]
 pub fn FormMessage(key: &'static str) -> AnyView {
     let status = expect_context::<ChartContext>().status.0;
-    let outcome = move || {
+    let done = use_query_map().with_untracked(|query| query.get("done"));
+    let reloaded = (done.as_deref() == Some(key)).then(|| super::done_message(key).to_owned());
+    let outcome = Signal::derive(move || {
         status
             .get()
             .filter(|(form, _)| *form == key)
             .map(|(_, result)| result)
-    };
-    let error = Signal::derive(move || outcome().and_then(Result::err));
-    let notice = Signal::derive(move || outcome().and_then(Result::ok));
+            .or_else(|| reloaded.clone().map(Ok))
+    });
+    let error = Signal::derive(move || outcome.get().and_then(Result::err));
+    let notice = Signal::derive(move || outcome.get().and_then(Result::ok));
     view! { <StatusMessage error notice /> }.into_any()
 }
 

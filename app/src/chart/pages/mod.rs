@@ -46,26 +46,59 @@ struct ChartStatus(RwSignal<Option<(&'static str, Result<String, String>)>>);
 struct ChartContext {
     patient_id: PatientId,
     purpose: String,
-    chart: ChartResource,
     status: ChartStatus,
 }
 
 impl ChartContext {
-    /// Shows the outcome of a form's request, and reloads the chart after a change.
-    fn finish<T>(
-        &self,
-        key: &'static str,
-        result: Result<T, AppError>,
-        success: impl FnOnce(T) -> String,
-    ) {
+    /// Shows the outcome of a form's request. After a change it loads the chart's address again
+    /// with the form's key in `done`, so that the server renders the changed record and the
+    /// form's message.
+    fn finish<T>(&self, key: &'static str, result: Result<T, AppError>) {
         match result {
-            Ok(value) => {
-                self.status.0.set(Some((key, Ok(success(value)))));
-                self.chart.refetch();
+            Ok(_) => {
+                self.status.0.set(Some((key, Ok(done_message(key).to_owned()))));
+                let address = format!(
+                    "/clinician/chart?patient={}&purpose={}&done={key}",
+                    self.patient_id,
+                    encode_query_value(&self.purpose)
+                );
+                if location().set_href(&address).is_err() {
+                    self.status.0.set(Some((
+                        key,
+                        Err("Saved, but the chart could not reload. Reload the page.".to_owned()),
+                    )));
+                }
             }
             Err(error) => self.status.0.set(Some((key, Err(error.message)))),
         }
     }
+}
+
+/// Returns the message that a form shows after its change was saved.
+fn done_message(key: &str) -> &'static str {
+    match key {
+        "alerts" => "Alert acknowledged.",
+        "tasks" => "Task updated.",
+        "note" => "Note saved.",
+        "blood-pressure" => "Blood pressure recorded.",
+        "temperature" => "Temperature recorded.",
+        "appointment" => "Appointment booked.",
+        "assign" => "Questionnaire assigned. The patient sees it in her portal.",
+        _ => "Saved.",
+    }
+}
+
+/// Percent-encodes a query value, keeping only unreserved characters as they are.
+fn encode_query_value(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
 }
 
 /// Opens a patient's chart from the record id and purpose in the address.
@@ -99,17 +132,17 @@ pub fn ChartPage() -> AnyView {
         <Title text="Patient chart" />
         <h1>"Patient chart"</h1>
         <OpenRecordForm patient purpose />
-        <Transition fallback=|| view! { <p>"Loading the chart…"</p> }>
+        <Suspense fallback=|| view! { <p>"Loading the chart…"</p> }>
             {move || {
                 chart
                     .get()
                     .flatten()
                     .map(|opened| match opened {
-                        Ok(opened) => view! { <ChartView opened chart status /> }.into_any(),
+                        Ok(opened) => view! { <ChartView opened status /> }.into_any(),
                         Err(message) => view! { <Refusal message /> }.into_any(),
                     })
             }}
-        </Transition>
+        </Suspense>
     }
     .into_any()
 }
@@ -149,11 +182,10 @@ fn OpenRecordForm(patient: String, purpose: String) -> AnyView {
 }
 
 #[component]
-fn ChartView(opened: OpenedChart, chart: ChartResource, status: ChartStatus) -> AnyView {
+fn ChartView(opened: OpenedChart, status: ChartStatus) -> AnyView {
     let context = ChartContext {
         patient_id: opened.patient_id,
         purpose: opened.purpose.clone(),
-        chart,
         status,
     };
     provide_context(context);

@@ -110,7 +110,7 @@ fn NoteForm(categories: Vec<DataCategory>) -> AnyView {
             if result.is_ok() {
                 body.set(String::new());
             }
-            context.finish("note", result, |_| "Note saved.".to_owned());
+            context.finish("note", result);
         }
     });
     let choices = categories.clone();

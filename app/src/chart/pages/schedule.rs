@@ -109,7 +109,7 @@ fn AppointmentForm(team: Vec<TeamMemberOption>) -> AnyView {
                 purpose,
             )
             .await;
-            context.finish("appointment", result, |_| "Appointment booked.".to_owned());
+            context.finish("appointment", result);
         }
     });
     let (shortest, longest) = APPOINTMENT_MINUTES;

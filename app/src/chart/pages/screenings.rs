@@ -170,9 +170,7 @@ fn AssignForm() -> AnyView {
         async move {
             let purpose = context.purpose.clone();
             let result = assign_screening(context.patient_id, instrument, purpose).await;
-            context.finish("assign", result, |_| {
-                format!("{instrument} assigned. The patient sees it in her portal.")
-            });
+            context.finish("assign", result);
         }
     });
     view! {

@@ -66,10 +66,6 @@ fn number(text: &str) -> Option<f64> {
     text.trim().replace(',', ".").parse().ok()
 }
 
-fn outcome(reading: VitalReading) -> String {
-    format!("Recorded: {}. {}.", reading.reading, reading.flag.label())
-}
-
 #[component]
 fn BloodPressureForm() -> AnyView {
     let context = expect_context::<ChartContext>();
@@ -96,7 +92,7 @@ fn BloodPressureForm() -> AnyView {
                     purpose,
                 )
                 .await;
-                context.finish("blood-pressure", result, outcome);
+                context.finish("blood-pressure", result);
             }
         },
     );
@@ -153,7 +149,7 @@ fn TemperatureForm() -> AnyView {
             };
             let purpose = context.purpose.clone();
             let result = record_chart_temperature(context.patient_id, value, unit, purpose).await;
-            context.finish("temperature", result, outcome);
+            context.finish("temperature", result);
         }
     });
     view! {
