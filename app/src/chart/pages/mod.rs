@@ -56,7 +56,9 @@ impl ChartContext {
     fn finish<T>(&self, key: &'static str, result: Result<T, AppError>) {
         match result {
             Ok(_) => {
-                self.status.0.set(Some((key, Ok(done_message(key).to_owned()))));
+                self.status
+                    .0
+                    .set(Some((key, Ok(done_message(key).to_owned()))));
                 let address = format!(
                     "/clinician/chart?patient={}&purpose={}&done={key}",
                     self.patient_id,
