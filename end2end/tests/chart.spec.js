@@ -1,7 +1,8 @@
-// The clinician chart in Chromium: a midwife opens a mother's chart from its link, writes a
-// note, records a blood pressure, books an appointment and requests an export; a GP on the
-// same care team assigns a PHQ-9, which a midwife's role may not; the mother then sees the
-// appointment and the PHQ-9 in her portal. The chart passes axe-core and fits a 360 px screen.
+// The clinician chart in Chromium. A midwife opens a mother's chart from its link, writes a
+// note, records a blood pressure, books an appointment and requests an export. A GP on the
+// same care team assigns a PHQ-9, because a midwife's role may not write mental health data.
+// The mother's portal then lists the appointment and the PHQ-9. The chart passes axe-core and
+// fits a 360 px screen.
 import { test, expect } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
 import { addVirtualAuthenticator, adminLink } from '../support/passkeys.js';
@@ -153,8 +154,8 @@ test('a midwife works in a chart and the mother sees the result', async ({ brows
   await expect(midwife.page.getByTestId('appointment').first()).toContainText('Postnatal visit with Maya Chart');
   await waitForHydration(midwife.page);
 
-  // She asks for an export to a party that the mother's data-sharing consent does not name,
-  // which the consent check refuses.
+  // She requests an export to a party that the mother's data-sharing consent does not name,
+  // which the consent check rejects.
   await midwife.page.getByLabel('Recipient').fill('Harbour Health Visitors');
   await midwife.page.getByLabel('Purpose of the export').fill('Handover to the health visitor');
   await midwife.page.getByTestId('exports').getByRole('checkbox').first().check();
@@ -170,7 +171,7 @@ test('a midwife works in a chart and the mother sees the result', async ({ brows
   await gp.page.getByRole('button', { name: 'Assign' }).click();
   await expect(gp.page.getByTestId('chart-screenings').getByRole('status')).toContainText('Questionnaire assigned');
 
-  // The mother sees the appointment and the questionnaire in her portal.
+  // The mother's portal lists the appointment and the questionnaire.
   await mother.page.goto('/patient');
   await waitForHydration(mother.page);
   await expect(mother.page.getByText('Postnatal visit').first()).toBeVisible();

@@ -8,8 +8,8 @@ use super::ChartContext;
 use super::load::Section;
 use crate::identity::pages::StatusMessage;
 
-/// The message of the form with `key`, after its last request or after the chart reloaded
-/// with `done=<key>` following a change.
+/// Shows the message of the form with `key` after its last request, or after the chart loaded
+/// again with `done=<key>` following a change.
 #[component]
 pub fn FormMessage(key: &'static str) -> AnyView {
     let status = expect_context::<ChartContext>().status.0;
@@ -27,7 +27,7 @@ pub fn FormMessage(key: &'static str) -> AnyView {
     view! { <StatusMessage error notice /> }.into_any()
 }
 
-/// Renders a section's data with `shown`, or says why it is not shown.
+/// Renders a section's data with `shown`, or the reason why it is not shown.
 pub fn section_body<T>(section: Section<T>, shown: impl FnOnce(T) -> AnyView) -> AnyView {
     match section {
         Section::Shown(value) => shown(value),

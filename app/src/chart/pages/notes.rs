@@ -9,7 +9,7 @@ use crate::access::{Action, DataCategory};
 use crate::chart::{EntryView, NoteView, add_chart_note};
 use crate::identity::pages::browser_action;
 
-/// Longest note the form accepts, in characters.
+/// Maximum length of a note in the form, in characters.
 const MAX_NOTE_CHARS: &str = "10000";
 
 #[component]

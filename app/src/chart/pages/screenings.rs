@@ -102,7 +102,7 @@ fn ScoreRow(score: ScreeningScore) -> AnyView {
     .into_any()
 }
 
-/// A small line of one questionnaire's totals, oldest first, scaled to its maximum total.
+/// Draws a small line of one questionnaire's totals, oldest first, scaled to its maximum total.
 #[component]
 fn Trend(instrument: Instrument, totals: Vec<u8>, max_total: u8) -> AnyView {
     let count = totals.len();
