@@ -161,6 +161,7 @@ test('a midwife works in a chart and the mother sees the result', async ({ brows
   await midwife.page.getByTestId('exports').getByRole('checkbox').first().check();
   await midwife.page.getByRole('button', { name: 'Request export' }).click();
   await expect(midwife.page.getByTestId('exports').getByRole('alert')).toContainText('do not have access');
+  await expect(midwife.page.getByTestId('exports')).toContainText('No exports of this record yet.');
   await expectNoAxeViolations(midwife.page);
   await expectNoHorizontalScroll(midwife.page);
 

@@ -208,8 +208,24 @@ fn ChartView(opened: OpenedChart, status: ChartStatus) -> AnyView {
         <InfantsSection opened=opened.clone() />
         <NotesSection opened=opened.clone() />
         <ScheduleSection opened />
-        <ExportSection patient_id purpose />
+        <BrowserExportSection patient_id purpose />
         </div>
+    }
+    .into_any()
+}
+
+/// Shows the export section once the page runs in the browser. Rendered on the server inside
+/// the chart, its list of exports stayed at its loading message after hydration, so it is
+/// created only after the page has hydrated, as a client-side view.
+#[component]
+fn BrowserExportSection(patient_id: PatientId, purpose: String) -> AnyView {
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    view! {
+        {move || {
+            let purpose = purpose.clone();
+            hydrated.get().then(|| view! { <ExportSection patient_id purpose /> })
+        }}
     }
     .into_any()
 }
