@@ -21,6 +21,8 @@ pub enum ErrorCode {
     Conflict,
     /// The action needs a fresh passkey assertion first (403).
     StepUpRequired,
+    /// The caller may see the record but not perform this action on it (403).
+    Forbidden,
     /// Too many attempts in a short time (429).
     RateLimited,
     /// A dependency such as the database is unavailable (503).
@@ -36,7 +38,7 @@ impl ErrorCode {
             Self::InvalidInput => 400,
             Self::Unauthenticated => 401,
             Self::NotFound => 404,
-            Self::StepUpRequired => 403,
+            Self::StepUpRequired | Self::Forbidden => 403,
             Self::Conflict => 409,
             Self::RateLimited => 429,
             Self::Unavailable => 503,

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    StaticSegment,
+    SsrMode, StaticSegment,
     components::{Route, Router, Routes},
 };
 
@@ -71,7 +71,13 @@ pub fn App() -> impl IntoView {
                         view=SecurityPage
                     />
                     <Route path=(StaticSegment("admin"), StaticSegment("users")) view=AdminUsersPage />
-                    <Route path=(StaticSegment("clinician"), StaticSegment("chart")) view=ChartPage />
+                    // The chart is rendered in full before the response is sent, so that the
+                    // page opened from a link already contains the record.
+                    <Route
+                        path=(StaticSegment("clinician"), StaticSegment("chart"))
+                        view=ChartPage
+                        ssr=SsrMode::Async
+                    />
                     <Route
                         path=(StaticSegment("clinician"), StaticSegment("emergency"))
                         view=EmergencyAccessPage

@@ -7,11 +7,25 @@
 //! [`PATIENT_DATA_FUNCTIONS`].
 
 mod api;
+mod care;
+#[cfg(feature = "ssr")]
+mod care_server;
 pub mod pages;
+mod readings;
+#[cfg(feature = "ssr")]
+mod readings_server;
+mod schedule;
+#[cfg(feature = "ssr")]
+mod schedule_server;
 #[cfg(feature = "ssr")]
 mod server;
+mod views;
 
 pub use api::*;
+pub use care::*;
+pub use readings::*;
+pub use schedule::*;
+pub use views::*;
 
 use serde::{Deserialize, Serialize};
 
@@ -140,6 +154,14 @@ const fn function(
 
 const LOGISTICS: &[DataCategory] = &[DataCategory::CareLogistics];
 const CONTACT: &[DataCategory] = &[DataCategory::Contact];
+/// Categories of care tasks: those of the observations that protocols fire on, and care
+/// logistics for tasks without clinical content.
+const TASKED: &[DataCategory] = &[
+    DataCategory::Maternal,
+    DataCategory::Infant,
+    DataCategory::MentalHealth,
+    DataCategory::CareLogistics,
+];
 
 /// Every server function that touches patient data. A test fails when a registered server
 /// function is neither here nor on its list of functions that touch none.
@@ -369,4 +391,40 @@ pub const PATIENT_DATA_FUNCTIONS: &[PatientDataFunction] = &[
         Action::Read,
         Target::Assigned,
     ),
+    function("chart/tasks", TASKED, Action::Read, Target::Patient),
+    function("chart/tasks/update", TASKED, Action::Write, Target::Patient),
+    function("chart/alerts", OBSERVED, Action::Read, Target::Patient),
+    function(
+        "chart/alerts/acknowledge",
+        OBSERVED,
+        Action::Write,
+        Target::Patient,
+    ),
+    function("chart/schedule", LOGISTICS, Action::Read, Target::Patient),
+    function(
+        "chart/appointments/add",
+        LOGISTICS,
+        Action::Write,
+        Target::Patient,
+    ),
+    function("chart/vitals", MATERNAL, Action::Read, Target::Patient),
+    function(
+        "chart/vitals/blood-pressure",
+        MATERNAL,
+        Action::Write,
+        Target::Patient,
+    ),
+    function(
+        "chart/vitals/temperature",
+        MATERNAL,
+        Action::Write,
+        Target::Patient,
+    ),
+    function(
+        "chart/screenings",
+        MENTAL_HEALTH,
+        Action::Read,
+        Target::Patient,
+    ),
+    function("chart/infants", INFANT, Action::Read, Target::Patient),
 ];

@@ -235,7 +235,22 @@ impl World {
                 .to_owned(),
         );
         match function.endpoint {
-            "chart/summary" | "chart/appointments" => vec![patient_id, purpose],
+            "chart/summary" | "chart/appointments" | "chart/schedule" | "chart/vitals"
+            | "chart/screenings" | "chart/infants" => vec![patient_id, purpose],
+            "chart/tasks" | "chart/alerts" => vec![patient_id, category_text, purpose],
+            "chart/vitals/blood-pressure" => vec![
+                patient_id,
+                ("systolic", "128".to_owned()),
+                ("diastolic", "82".to_owned()),
+                ("unit", "millimetres_of_mercury".to_owned()),
+                purpose,
+            ],
+            "chart/vitals/temperature" => vec![
+                patient_id,
+                ("value", "37.1".to_owned()),
+                ("unit", "celsius".to_owned()),
+                purpose,
+            ],
             "chart/entries" | "chart/notes" | "chart/observations" => {
                 vec![patient_id, category_text, purpose]
             }
@@ -391,6 +406,39 @@ impl World {
                     ("subject", "Synthetic subject".to_owned()),
                     ("body", "Synthetic first message".to_owned()),
                     ("members[0]", self.bystander.user.to_string()),
+                ]
+            }
+            "chart/tasks/update" => {
+                let id = insert_task(&mut conn, patient, category).await;
+                vec![
+                    patient_id,
+                    ("category", category_name(category)),
+                    ("task_id", id.to_string()),
+                    ("status", "in_progress".to_owned()),
+                    ("note", "Synthetic note on the task".to_owned()),
+                    ("purpose", "postnatal follow-up".to_owned()),
+                ]
+            }
+            "chart/alerts/acknowledge" => {
+                let observation = self.observation_id(patient, category);
+                let id = insert_alert(&mut conn, patient, category, &observation).await;
+                vec![
+                    patient_id,
+                    ("category", category_name(category)),
+                    ("alert_id", id.to_string()),
+                    ("purpose", "postnatal follow-up".to_owned()),
+                ]
+            }
+            "chart/appointments/add" => {
+                // The persona is on the care team exactly in the cells that may book.
+                let starts_at = (Utc::now() + Duration::days(2)).format("%Y-%m-%dT%H:%M");
+                vec![
+                    patient_id,
+                    ("clinician", persona.user.to_string()),
+                    ("starts_at", starts_at.to_string()),
+                    ("duration_minutes", "30".to_owned()),
+                    ("kind", "postnatal_visit".to_owned()),
+                    ("purpose", "postnatal follow-up".to_owned()),
                 ]
             }
             "consent/revoke" => {
@@ -571,6 +619,75 @@ async fn queue_export(
     .bind::<SqlUuid, _>(persona.user.0)
     .bind::<Text, _>(SHARING_RECIPIENT)
     .bind::<Text, _>(category.as_str().unwrap())
+    .bind::<SqlUuid, _>(patient.0)
+    .execute(conn)
+    .await
+    .unwrap();
+    id
+}
+
+/// Returns the wire name of a category.
+fn category_name(category: DataCategory) -> String {
+    serde_json::to_value(category)
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Stores an open care task of `patient` in `category`, owned by the midwife role.
+pub async fn insert_task(
+    conn: &mut AsyncPgConnection,
+    patient: PatientId,
+    category: DataCategory,
+) -> uuid::Uuid {
+    let id = uuid::Uuid::new_v4();
+    diesel::sql_query(
+        "INSERT INTO care_tasks (id, clinic_id, patient_id, kind, category, priority, owner_role, \
+         due_at, status, created_at, updated_at) \
+         SELECT $1, clinic_id, id, 'raised_blood_pressure', $2, 1, 'midwife', \
+         now() + interval '1 day', 'open', now(), now() FROM patients WHERE id = $3",
+    )
+    .bind::<SqlUuid, _>(id)
+    .bind::<Text, _>(category_name(category))
+    .bind::<SqlUuid, _>(patient.0)
+    .execute(conn)
+    .await
+    .unwrap();
+    id
+}
+
+/// Stores an unacknowledged alert of `patient` in `category`, with the protocol firing on
+/// `observation` that raised it.
+pub async fn insert_alert(
+    conn: &mut AsyncPgConnection,
+    patient: PatientId,
+    category: DataCategory,
+    observation: &str,
+) -> uuid::Uuid {
+    let firing = uuid::Uuid::new_v4();
+    let observation = uuid::Uuid::parse_str(observation).unwrap();
+    diesel::sql_query(
+        "INSERT INTO protocol_firings (id, clinic_id, patient_id, observation_id, rule, \
+         settings_version, threshold, observed, fired_at) \
+         SELECT $1, clinic_id, id, $2, 'severe_blood_pressure', 0, '160/110 mmHg', \
+         '165/112 mmHg', now() FROM patients WHERE id = $3",
+    )
+    .bind::<SqlUuid, _>(firing)
+    .bind::<SqlUuid, _>(observation)
+    .bind::<SqlUuid, _>(patient.0)
+    .execute(conn)
+    .await
+    .unwrap();
+    let id = uuid::Uuid::new_v4();
+    diesel::sql_query(
+        "INSERT INTO care_alerts (id, clinic_id, patient_id, firing_id, category, priority, \
+         roles, raised_at) \
+         SELECT $1, clinic_id, id, $2, $3, 2, ARRAY['midwife'], now() FROM patients WHERE id = $4",
+    )
+    .bind::<SqlUuid, _>(id)
+    .bind::<SqlUuid, _>(firing)
+    .bind::<Text, _>(category_name(category))
     .bind::<SqlUuid, _>(patient.0)
     .execute(conn)
     .await

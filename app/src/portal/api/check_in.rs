@@ -41,29 +41,51 @@ pub async fn my_assigned_screenings() -> Result<Vec<AssignedScreening>, AppError
 }
 
 /// Asks a patient to complete `instrument` in the portal. The access policy decides who may:
-/// care-team members whose role writes mental health data, a clinician under break-glass
-/// access, and the patient herself on her own record. Assigning an instrument that is already
-/// open keeps the open assignment. Returns the assignment's id.
+/// care-team members whose role writes mental health data and a clinician under break-glass
+/// access. A patient may not assign herself a questionnaire: her care team decides which ones
+/// she is asked, so the request is rejected with 403 and the refusal is audited. Assigning an
+/// instrument that is already open keeps the open assignment. Returns the assignment's id.
 #[server(prefix = "/api", endpoint = "screenings/assign")]
 pub async fn assign_screening(
     patient_id: PatientId,
     instrument: Instrument,
     purpose: String,
 ) -> Result<String, AppError> {
-    use crate::access::{Action, DataCategory, authorize};
+    use crate::access::policy::Basis;
+    use crate::access::{Action, DataCategory, authorize, guard};
+    use crate::error::ErrorCode;
     use crate::portal::{assignments, server};
 
     let (services, actor) = server::begin().await?;
     let mut conn = crate::db::connection(&services.pool).await?;
+    let category = DataCategory::MentalHealth;
     let authorization = authorize(
         &mut conn,
         &actor,
         patient_id,
-        DataCategory::MentalHealth,
+        category,
         Action::Write,
         &purpose,
     )
     .await?;
+    if authorization.basis() == Basis::OwnRecord {
+        let refused = guard::deny(
+            &mut conn,
+            &actor,
+            Some(patient_id),
+            category,
+            Action::Write,
+            &purpose,
+        )
+        .await;
+        if refused.code != ErrorCode::NotFound {
+            return Err(refused);
+        }
+        return Err(AppError::new(
+            ErrorCode::Forbidden,
+            "Questionnaires are assigned by your care team. Ask them if you would like one.",
+        ));
+    }
 
     let id = assignments::assign(
         &mut conn,

@@ -83,6 +83,10 @@ pub async fn record_growth(
     Ok(result)
 }
 
+/// The growth view of one infant and the observation kinds it reads, for the clinician chart.
+#[cfg(feature = "ssr")]
+pub use growth_server::{KINDS as GROWTH_KINDS, view as growth_view};
+
 #[cfg(feature = "ssr")]
 mod growth_server {
     use chrono::NaiveDate;
