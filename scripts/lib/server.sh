@@ -16,6 +16,8 @@ start_server() {
         NURTURE_PUBLIC_URL="http://localhost:$port" \
         NURTURE_SITE_ROOT="$SITE_ROOT" \
         NURTURE_SECRETS_FILE="$4" \
+        NURTURE_SIGN_IN_ATTEMPTS_PER_ADDRESS="${NURTURE_SIGN_IN_ATTEMPTS_PER_ADDRESS:-30}" \
+        NURTURE_ENROLLMENT_ATTEMPTS_PER_ADDRESS="${NURTURE_ENROLLMENT_ATTEMPTS_PER_ADDRESS:-20}" \
         DATABASE_URL="$(runtime_url_of "$database_url")" \
         NURTURE_MIGRATION_DATABASE_URL="$database_url" \
         "$NURTURE_BIN" serve >"$log_file" 2>&1 &

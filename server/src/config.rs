@@ -38,12 +38,15 @@ pub struct Config {
     pub identity: IdentityConfig,
 }
 
-/// Lifetimes of invitations and sessions.
+/// Lifetimes of invitations and sessions, and how many sign-in and enrollment attempts one
+/// client address may make in five minutes.
 #[derive(Debug, Clone)]
 pub struct IdentityConfig {
     pub invitation_ttl: Duration,
     pub session_idle_timeout: Duration,
     pub session_max_lifetime: Duration,
+    pub sign_in_attempts_per_address: u32,
+    pub enrollment_attempts_per_address: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -260,6 +263,16 @@ fn read_identity(env: &Env<'_>) -> Result<IdentityConfig, ConfigError> {
             60 * env.number("NURTURE_SESSION_IDLE_MINUTES", 30, 1..=24 * 60)?,
         ),
         session_max_lifetime: hours(env.number("NURTURE_SESSION_MAX_HOURS", 4, 1..=24 * 7)?),
+        sign_in_attempts_per_address: env.number(
+            "NURTURE_SIGN_IN_ATTEMPTS_PER_ADDRESS",
+            30,
+            1..=100_000,
+        )?,
+        enrollment_attempts_per_address: env.number(
+            "NURTURE_ENROLLMENT_ATTEMPTS_PER_ADDRESS",
+            20,
+            1..=100_000,
+        )?,
     })
 }
 

@@ -49,7 +49,11 @@ impl AppState {
                 session_max_lifetime: config.identity.session_max_lifetime,
                 step_up_window: Duration::from_secs(5 * 60),
                 ceremony_ttl: Duration::from_secs(5 * 60),
-                rate_limits: RateLimits::default(),
+                rate_limits: RateLimits {
+                    sign_in_per_address: config.identity.sign_in_attempts_per_address,
+                    enrollment_per_address: config.identity.enrollment_attempts_per_address,
+                    ..RateLimits::default()
+                },
             },
             audit: AuditWriter::start(crate::database::build_pool(&DatabaseConfig {
                 pool_size: AuditWriter::CONNECTIONS,
