@@ -1,8 +1,9 @@
 // The clinician dashboard in Chromium: a midwife keeps /clinician open while two of her
 // patients, each in her own browser context, report their blood pressure. The severe-range
 // reading shows up on the midwife's page as an urgent alert, with a polite live notice, and
-// moves that patient to the top of the list, without a reload. The page passes axe-core and
-// fits a 360 px screen.
+// moves that patient to the top of the list, without a reload. She then acknowledges the alert
+// and works a follow-up task from the dashboard itself. The page passes axe-core and fits a
+// 360 px screen.
 import { test, expect } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
 import { addVirtualAuthenticator, adminLink } from '../support/passkeys.js';
@@ -182,4 +183,31 @@ test('the dashboard fits a phone screen', async ({ browser }) => {
   await expectNoHorizontalScroll(page);
   await expectNoAxeViolations(page);
   await context.close();
+});
+
+test('the midwife acknowledges an alert and works a task from the dashboard', async () => {
+  test.setTimeout(120_000);
+  const quinn = mothers[1];
+  // A raised reading gives the midwife a follow-up task.
+  await reportBloodPressure(quinn, 146, 94);
+
+  const { page } = midwife;
+  await openDashboard(page);
+  const task = page.getByTestId('dashboard-task');
+  await expect(task).toHaveCount(1);
+  await expect(task).toContainText('Follow up raised blood pressure');
+  await expect(task).toContainText('Quinn Quietly · Open');
+  await expectNoAxeViolations(page);
+
+  await task.getByRole('button', { name: 'Start: Follow up raised blood pressure for Quinn Quietly' }).click();
+  await expect(task).toContainText('Quinn Quietly · In progress');
+  await task.getByRole('button', { name: 'Mark done: Follow up raised blood pressure for Quinn Quietly' }).click();
+  await expect(page.getByTestId('dashboard-tasks')).toContainText('You have no open tasks.');
+
+  const alert = page.getByTestId('dashboard-alert');
+  await expect(alert).toHaveCount(1);
+  await alert.getByRole('button', { name: 'Acknowledge alert for Dora Dashboard' }).click();
+  await expect(page.getByTestId('dashboard-alerts')).toContainText('No open alerts for your patients.');
+  await expect(patientRows(page).filter({ hasText: 'Dora Dashboard' })).not.toContainText('Urgent: 1 alert');
+  await expectNoAxeViolations(page);
 });

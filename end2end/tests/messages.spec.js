@@ -1,7 +1,8 @@
 // Secure messaging in Chromium: a mother on a 360 px phone screen writes to her midwife with
 // text that would be markup if it were not escaped, the midwife sees the unread badge, opens
 // the thread, sees the literal text and replies, and the mother's unread count goes from 1 to
-// 0 once she reads the reply. Both pages pass axe-core and fit the phone screen.
+// 0 once she reads the reply. Later replies reach her open list and thread without a reload.
+// Both pages pass axe-core and fit the phone screen.
 import { test, expect } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
 import { addVirtualAuthenticator, adminLink } from '../support/passkeys.js';
@@ -11,6 +12,9 @@ import { PHONE, waitForHydration } from '../support/shell.js';
 const MARKUP = '<b>hello</b><script>alert(1)</script>';
 const SUBJECT = 'Stitches after the birth';
 const REPLY = 'Some soreness is expected. Keep them clean and dry.';
+const SECOND = 'Let me know how they feel tomorrow.';
+const THIRD = 'I can also visit on Thursday morning.';
+const DRAFT = 'Thank you, tomorrow';
 
 // Opens a new browser context with its own passkey and enrolls from `link`.
 async function person(browser, link, landingPath, viewport) {
@@ -107,6 +111,8 @@ test('a mother and her midwife exchange messages', async ({ browser }) => {
   await expect(mother.page.getByRole('heading', { name: SUBJECT })).toBeVisible();
   await expectLiteralText(mother.page);
   await checkPage(mother.page);
+  // She leaves the thread: an open thread would load the reply at once and mark it read.
+  await open(mother.page, '/patient');
 
   // The midwife sees the unread badge, opens the thread and replies.
   await open(midwife.page, '/clinician');
@@ -141,6 +147,24 @@ test('a mother and her midwife exchange messages', async ({ browser }) => {
   await mother.page.getByRole('link', { name: 'Back to all conversations' }).click();
   await expect(motherTotal).toHaveText('You have no unread messages.');
   await expect(mother.page.getByTestId('unread-badge')).toHaveCount(0);
+  await checkPage(mother.page);
+
+  // New messages reach the mother's open pages without a reload: first her list, then the
+  // thread she is reading, where her half-written reply keeps its text.
+  await midwife.page.getByLabel('Your reply').fill(SECOND);
+  await midwife.page.getByRole('button', { name: 'Send reply' }).click();
+  await expect(midwife.page.getByRole('list', { name: 'Messages' })).toContainText(SECOND);
+  await expect(motherTotal).toHaveText('You have 1 unread message.');
+  await expect(mother.page.getByTestId('unread-badge')).toHaveText('1 unread');
+  await mother.page.getByRole('link', { name: new RegExp(SUBJECT) }).click();
+  await expect(mother.page.getByRole('list', { name: 'Messages' })).toContainText(SECOND);
+  await expect(motherTotal).toHaveText('You have no unread messages.');
+  await mother.page.getByLabel('Your reply').fill(DRAFT);
+  await midwife.page.getByLabel('Your reply').fill(THIRD);
+  await midwife.page.getByRole('button', { name: 'Send reply' }).click();
+  await expect(mother.page.getByRole('list', { name: 'Messages' })).toContainText(THIRD);
+  await expect(mother.page.getByLabel('Your reply')).toHaveValue(DRAFT);
+  await expect(motherTotal).toHaveText('You have no unread messages.');
   await checkPage(mother.page);
 
   await Promise.all([admin, midwife, mother].map(({ context }) => context.close()));

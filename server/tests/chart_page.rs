@@ -106,6 +106,13 @@ impl Clinic {
         .await
     }
 
+    /// Opens the chart in one request as `viewer`, tagged with `request_id` for its audit events.
+    async fn open(&self, viewer: &Persona, purpose: &str, request_id: &str) -> (StatusCode, Value) {
+        let arguments = [self.patient_argument(), ("purpose", purpose.to_owned())];
+        let router = &self.app.router;
+        call_as(router, &viewer.cookie, "chart/open", &arguments, request_id).await
+    }
+
     fn patient_argument(&self) -> (&'static str, String) {
         ("patient_id", self.patient.to_string())
     }
@@ -474,4 +481,93 @@ async fn patient_cannot_assign_herself_questionnaire() {
             .unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].outcome, "denied");
+}
+
+#[derive(QueryableByName)]
+struct Event {
+    #[diesel(sql_type = Text)]
+    outcome: String,
+    #[diesel(sql_type = Text)]
+    purpose: String,
+    #[diesel(sql_type = diesel::sql_types::Array<Text>)]
+    data_elements: Vec<String>,
+}
+
+/// Returns the audit events that the request `request_id` wrote.
+async fn events_of(conn: &mut AsyncPgConnection, request_id: &str) -> Vec<Event> {
+    diesel::sql_query(
+        "SELECT outcome, purpose, data_elements FROM data_access_audit WHERE request_id = $1",
+    )
+    .bind::<Text, _>(request_id)
+    .load(conn)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn chart_opens_in_one_request() {
+    let mut clinic = Clinic::build().await;
+
+    let (status, chart) = clinic
+        .open(&clinic.consultant, PURPOSE, "open-consultant")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{chart}");
+    assert_eq!(
+        chart["summary"], "NotForRole",
+        "contact details are not hers"
+    );
+    assert_eq!(
+        chart["screenings"], "NotForRole",
+        "mental health is not hers"
+    );
+    assert_eq!(chart["vitals"], "NotForRole", "maternal data is not hers");
+    let infants = chart["infants"]["Shown"].as_array().expect("infants shown");
+    assert_eq!(infants[0]["infant"]["name"], "Wren Testwell (synthetic)");
+    let events = events_of(&mut clinic.conn, "open-consultant").await;
+    assert!(events.len() >= 3, "each section read is audited");
+    assert!(events.iter().all(|event| event.outcome == "allowed"));
+    assert!(events.iter().all(|event| event.purpose == PURPOSE));
+
+    let (status, chart) = clinic.open(&clinic.midwife, PURPOSE, "open-midwife").await;
+    assert_eq!(status, StatusCode::OK, "{chart}");
+    assert_eq!(
+        chart["summary"]["Shown"]["full_name"],
+        "Mira Testwell (synthetic)"
+    );
+    let vitals = chart["vitals"]["Shown"].as_array().expect("vitals shown");
+    assert!(
+        vitals
+            .iter()
+            .any(|reading| reading["reading"] == "Blood pressure 118/76 mmHg")
+    );
+
+    let (status, body) = clinic
+        .open(&clinic.outsider, PURPOSE, "open-outsider")
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(
+        body["message"],
+        "Not found, or you do not have access to it."
+    );
+    let events = events_of(&mut clinic.conn, "open-outsider").await;
+    assert_eq!(events.len(), 1, "one denial names every refused category");
+    assert_eq!(events[0].outcome, "denied");
+    assert!(
+        events[0].data_elements.len() >= 4,
+        "{:?}",
+        events[0].data_elements
+    );
+    assert!(
+        events[0]
+            .data_elements
+            .contains(&"category.contact".to_owned())
+    );
+
+    let (status, _) = clinic.open(&clinic.midwife, " ", "open-no-purpose").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a purpose is required");
+    assert!(
+        events_of(&mut clinic.conn, "open-no-purpose")
+            .await
+            .is_empty()
+    );
 }

@@ -517,6 +517,7 @@ async fn alerts_and_tasks_listed_for_her() {
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0]["patient_name"], "Uma Urgent");
     assert_eq!(alerts[0]["priority"], "urgent");
+    assert_eq!(alerts[0]["category"], "maternal");
     assert_eq!(
         alerts[0]["summary"],
         "Urgent: blood pressure in the severe range"
@@ -533,7 +534,8 @@ async fn alerts_and_tasks_listed_for_her() {
     let tasks = tasks.as_array().unwrap();
     assert_eq!(tasks.len(), 1);
     assert_eq!(tasks[0]["patient_name"], "Tess Task");
-    assert_eq!(tasks[0]["status"], "Open");
+    assert_eq!(tasks[0]["state"], "open");
+    assert_eq!(tasks[0]["category"], "maternal");
     assert_eq!(tasks[0]["overdue"], false);
     assert_eq!(tasks[0]["summary"], "Follow up raised blood pressure");
 }

@@ -260,6 +260,69 @@ pub async fn authorize_all(
     Ok(granted)
 }
 
+/// Authorizes `action` on each of `categories` of one patient for one purpose, as a page that
+/// shows several categories of one record does. The facts about the patient are loaded once,
+/// with the permission table that the caller has already loaded. Returns one entry per
+/// category in the same order: the authorization, or `None` where the policy denied it.
+///
+/// The denied categories are recorded together as one denial event, committed on its own
+/// before the caller reads anything. When every category is denied the request fails as
+/// [`authorize`] fails, with the same "not found or not permitted" error, so a page that shows
+/// nothing reveals nothing about the patient. With no category to ask for, the request is
+/// refused the same way.
+pub async fn authorize_categories(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    patient: PatientId,
+    categories: &[DataCategory],
+    action: Action,
+    purpose: &str,
+    table: &PermissionTable,
+) -> Result<Vec<Option<Authorization>>, AppError> {
+    records::validate_purpose(purpose)?;
+    let at = Utc::now();
+    let decisions = decide_categories(conn, actor, patient, categories, action, at, table).await?;
+    let access = |emergency| AccessContext {
+        actor: actor.user,
+        actor_roles: actor.roles.clone(),
+        clinic_id: actor.clinic,
+        purpose: purpose.trim().to_owned(),
+        emergency,
+        client: actor.client.clone(),
+    };
+
+    let mut granted = Vec::with_capacity(categories.len());
+    let mut denied = Vec::new();
+    let mut reason = DenyReason::NotInScope;
+    for (&category, decision) in categories.iter().zip(decisions) {
+        match decision {
+            Decision::Allow(basis) => granted.push(Some(Authorization {
+                access: access(decision.is_emergency()),
+                patient,
+                category,
+                action,
+                basis,
+            })),
+            Decision::Deny(why) => {
+                reason = why;
+                denied.push(category_element(category).to_owned());
+                granted.push(None);
+            }
+        }
+    }
+    if denied.is_empty() && granted.is_empty() {
+        denied.push("chart".to_owned());
+    }
+    if !denied.is_empty() {
+        let everything = granted.iter().all(Option::is_none);
+        record_denial_of(conn, &access(false), Some(patient), denied, action, reason).await?;
+        if everything {
+            return Err(AppError::not_found());
+        }
+    }
+    Ok(granted)
+}
+
 /// Loads the facts and the permission table and applies the policy.
 async fn decide(
     conn: &mut AsyncPgConnection,
@@ -385,6 +448,19 @@ async fn record_denial(
     action: Action,
     reason: DenyReason,
 ) -> Result<(), AppError> {
+    let elements = vec![category_element(category).to_owned()];
+    record_denial_of(conn, access, patient, elements, action, reason).await
+}
+
+/// Records one denied access to `data_elements`, committed on its own.
+async fn record_denial_of(
+    conn: &mut AsyncPgConnection,
+    access: &AccessContext,
+    patient: Option<PatientId>,
+    data_elements: Vec<String>,
+    action: Action,
+    reason: DenyReason,
+) -> Result<(), AppError> {
     tracing::info!(?reason, ?patient, "access denied by policy");
     let event = NewAccessEvent {
         clinic_id: access.clinic_id,
@@ -397,7 +473,7 @@ async fn record_denial(
         patient_id: patient,
         action: audit_action_for(patient, action),
         purpose: access.purpose.clone(),
-        data_elements: vec![category_element(category).to_owned()],
+        data_elements,
         outcome: AccessOutcome::Denied,
         emergency: false,
         client: access.client.clone(),
@@ -453,6 +529,22 @@ pub fn category_element(category: DataCategory) -> &'static str {
         DataCategory::Contact => "category.contact",
         DataCategory::CareLogistics => "category.care_logistics",
     }
+}
+
+/// Records an allowed access in the caller's transaction, so that it commits or rolls back
+/// with the read or change it describes.
+pub async fn record_allowed_in_transaction(
+    conn: &mut AsyncPgConnection,
+    authorization: &Authorization,
+    data_elements: Vec<String>,
+) -> Result<(), AppError> {
+    record_access(conn, authorization.allowed_event(data_elements))
+        .await
+        .map(drop)
+        .map_err(|error| {
+            tracing::error!(%error, "recording an access failed");
+            AppError::internal()
+        })
 }
 
 /// Records an allowed access that no record-store function records, such as reading the

@@ -93,6 +93,13 @@ impl DataCategory {
         }
     }
 
+    /// Reads a name written by [`DataCategory::as_str`].
+    pub fn parse(text: &str) -> Option<Self> {
+        DataCategory::ALL
+            .into_iter()
+            .find(|category| category.as_str() == text)
+    }
+
     /// Name shown to people.
     pub fn label(self) -> &'static str {
         match self {

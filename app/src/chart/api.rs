@@ -18,7 +18,6 @@ pub async fn read_patient_summary(
     purpose: String,
 ) -> Result<PatientSummary, AppError> {
     use crate::access::{Action, authorize};
-    use crate::records::{self, PatientField, RecordKeys};
 
     let (services, actor) = super::server::begin().await?;
     let mut conn = crate::db::connection(&services.pool).await?;
@@ -31,18 +30,7 @@ pub async fn read_patient_summary(
         &purpose,
     )
     .await?;
-
-    let fields = [PatientField::FullName, PatientField::DateOfBirth];
-    let keys = RecordKeys::from_services(&services);
-    let identity = records::read_patient_identity(&mut conn, keys, &authorization, &fields).await?;
-    Ok(PatientSummary {
-        patient_id,
-        full_name: identity.full_name.unwrap_or_default(),
-        date_of_birth: identity
-            .date_of_birth
-            .map(|date| date.to_string())
-            .unwrap_or_default(),
-    })
+    super::open_server::summary(&mut conn, &services, &authorization).await
 }
 
 /// Lists a patient's clinical entries of one category.

@@ -15,34 +15,15 @@ use crate::ids::PatientId;
 /// user's roles may never see, and every section is still authorized by the access policy.
 #[server(prefix = "/api", endpoint = "chart/permissions")]
 pub async fn my_chart_permissions() -> Result<Vec<CategoryPermission>, AppError> {
-    use crate::access::{Action, settings};
-    use crate::identity::Role;
+    use crate::access::settings;
 
     let (services, actor) = super::server::begin().await?;
     let mut conn = crate::db::connection(&services.pool).await?;
-    let table = settings::load(&mut conn, actor.clinic).await?.permissions;
-
-    let staff_roles: Vec<Role> = actor
-        .roles
-        .iter()
-        .copied()
-        .filter(|role| *role != Role::Patient)
-        .collect();
-    let permissions = DataCategory::ALL
-        .into_iter()
-        .map(|category| CategoryPermission {
-            category,
-            actions: Action::ALL
-                .into_iter()
-                .filter(|action| {
-                    staff_roles
-                        .iter()
-                        .any(|role| table.allows(*role, category, *action))
-                })
-                .collect(),
-        })
-        .collect();
-    Ok(permissions)
+    let table = settings::permission_table(&mut conn, actor.clinic).await?;
+    Ok(super::open_server::category_permissions(
+        &table,
+        &actor.roles,
+    ))
 }
 
 /// Lists a patient's care tasks of one category, open ones first, each with its history.

@@ -5,7 +5,7 @@
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
-use crate::access::guard::record_allowed;
+use crate::access::guard::record_allowed_in_transaction;
 use crate::access::{Actor, Authorization};
 use crate::chart::{AlertView, TaskChangeView, TaskState, TaskView};
 use crate::error::{AppError, ErrorCode};
@@ -90,7 +90,7 @@ pub async fn tasks(
             };
             views.push(task_view(task, owner_name, changes));
         }
-        record_allowed(conn, authorization, vec!["care_task".to_owned()]).await?;
+        record_allowed_in_transaction(conn, authorization, vec!["care_task".to_owned()]).await?;
         Ok(views)
     })
     .await
@@ -151,7 +151,7 @@ pub async fn update_task(
         let changed = protocols::update_task(conn, clinic, task_id, user, status, None, note)
             .await
             .map_err(protocol_error)?;
-        record_allowed(conn, authorization, vec!["care_task".to_owned()]).await?;
+        record_allowed_in_transaction(conn, authorization, vec!["care_task".to_owned()]).await?;
         Ok(task_state(changed.status))
     })
     .await
@@ -171,7 +171,7 @@ pub async fn alerts(
         let found = protocols::patient_alerts(conn, clinic, patient, &category)
             .await
             .map_err(protocol_error)?;
-        record_allowed(conn, authorization, vec!["care_alert".to_owned()]).await?;
+        record_allowed_in_transaction(conn, authorization, vec!["care_alert".to_owned()]).await?;
         Ok(found
             .into_iter()
             .map(|alert| AlertView {
@@ -211,7 +211,7 @@ pub async fn acknowledge(
         protocols::acknowledge_alert(conn, clinic, alert_id, user)
             .await
             .map_err(protocol_error)?;
-        record_allowed(conn, authorization, vec!["care_alert".to_owned()]).await
+        record_allowed_in_transaction(conn, authorization, vec!["care_alert".to_owned()]).await
     })
     .await
 }

@@ -10,6 +10,9 @@ mod api;
 mod care;
 #[cfg(feature = "ssr")]
 mod care_server;
+pub mod open;
+#[cfg(feature = "ssr")]
+mod open_server;
 pub mod pages;
 mod readings;
 #[cfg(feature = "ssr")]
@@ -427,4 +430,10 @@ pub const PATIENT_DATA_FUNCTIONS: &[PatientDataFunction] = &[
         Target::Patient,
     ),
     function("chart/infants", INFANT, Action::Read, Target::Patient),
+    function(
+        "chart/open",
+        &DataCategory::ALL,
+        Action::Read,
+        Target::Patient,
+    ),
 ];

@@ -208,9 +208,7 @@ fn names<T: Copy + Ord>(values: &[T], name: fn(T) -> &'static str) -> Vec<String
 }
 
 fn parse_category(text: &str) -> Option<DataCategory> {
-    DataCategory::ALL
-        .into_iter()
-        .find(|category| category.as_str() == text)
+    DataCategory::parse(text)
 }
 
 fn corrupt(column: &str) -> ConsentError {

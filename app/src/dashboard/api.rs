@@ -133,10 +133,10 @@ pub async fn list_dashboard_tasks() -> Result<Vec<DashboardTask>, AppError> {
     server::record_list(&mut conn, &actor, &visible, &shown, &["care_task.summary"]).await?;
 
     let now = chrono::Utc::now();
-    Ok(tasks
+    tasks
         .into_iter()
         .map(|task| server::task_view(task, &names, now))
-        .collect())
+        .collect()
 }
 
 /// Lists the unacknowledged alerts routed to the signed-in clinician's roles on the care teams
@@ -165,8 +165,8 @@ pub async fn list_dashboard_alerts() -> Result<Vec<DashboardAlert>, AppError> {
     let names = server::identities(&mut conn, &services, &visible, false, false).await?;
     server::record_list(&mut conn, &actor, &visible, &shown, &["care_alert.summary"]).await?;
 
-    Ok(alerts
+    alerts
         .into_iter()
         .map(|alert| server::alert_view(alert, &names))
-        .collect())
+        .collect()
 }

@@ -18,6 +18,8 @@ pub use api::*;
 
 use serde::{Deserialize, Serialize};
 
+use crate::access::DataCategory;
+use crate::chart::TaskState;
 use crate::events::Priority;
 use crate::ids::PatientId;
 
@@ -120,8 +122,10 @@ pub struct DashboardTask {
     /// Action to take, such as "Follow up raised blood pressure".
     pub summary: String,
     pub priority: Priority,
-    /// "Open" or "In progress".
-    pub status: String,
+    /// Category of the observation behind the task, for which a change is authorized.
+    pub category: DataCategory,
+    /// Open or in progress.
+    pub state: TaskState,
     /// RFC 3339 instant.
     pub due_at: String,
     pub overdue: bool,
@@ -135,6 +139,8 @@ pub struct DashboardAlert {
     pub patient_name: Option<String>,
     /// Reason for the alert, such as "Urgent: blood pressure in the severe range".
     pub summary: String,
+    /// Category of the observation behind the alert, for which acknowledging is authorized.
+    pub category: DataCategory,
     pub priority: Priority,
     /// RFC 3339 instant.
     pub raised_at: String,

@@ -35,6 +35,8 @@ pub struct OpenAlert {
     pub patient_id: Uuid,
     #[diesel(sql_type = Text)]
     pub rule: String,
+    #[diesel(sql_type = Text)]
+    pub category: String,
     #[diesel(sql_type = SmallInt)]
     pub priority: i16,
     #[diesel(sql_type = Timestamptz)]
@@ -50,6 +52,8 @@ pub struct OpenTask {
     pub patient_id: Uuid,
     #[diesel(sql_type = Text)]
     pub kind: String,
+    #[diesel(sql_type = Text)]
+    pub category: String,
     #[diesel(sql_type = SmallInt)]
     pub priority: i16,
     #[diesel(sql_type = Timestamptz)]
@@ -109,7 +113,7 @@ pub async fn open_alerts(
     user: UserId,
 ) -> Result<Vec<OpenAlert>, diesel::result::Error> {
     diesel::sql_query(format!(
-        "SELECT a.id, a.patient_id, f.rule, a.priority, a.raised_at \
+        "SELECT a.id, a.patient_id, f.rule, a.category, a.priority, a.raised_at \
          FROM care_alerts a \
          JOIN protocol_firings f ON f.clinic_id = a.clinic_id AND f.id = a.firing_id \
          WHERE a.clinic_id = $1 AND a.patient_id = ANY($2) AND a.acknowledged_at IS NULL \
@@ -132,7 +136,7 @@ pub async fn open_tasks(
     user: UserId,
 ) -> Result<Vec<OpenTask>, diesel::result::Error> {
     diesel::sql_query(
-        "SELECT id, patient_id, kind, priority, due_at, status FROM care_tasks \
+        "SELECT id, patient_id, kind, category, priority, due_at, status FROM care_tasks \
          WHERE clinic_id = $1 AND owner_user_id = $2 AND status IN ('open', 'in_progress') \
          ORDER BY due_at, priority DESC, id \
          LIMIT $3",

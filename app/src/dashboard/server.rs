@@ -11,6 +11,7 @@ use super::queries::{OpenAlert, OpenTask};
 use super::{DASHBOARD_PURPOSE, DashboardAlert, DashboardTask};
 use crate::access::{Action, Actor, Authorization, DataCategory, gate, guard};
 use crate::audit::record_accesses;
+use crate::chart::TaskState;
 use crate::error::AppError;
 use crate::events::Priority;
 use crate::identity::Role;
@@ -235,38 +236,55 @@ fn rule_summary(name: &str) -> String {
     Rule::parse(name).map_or_else(|| name.replace('_', " "), |rule| rule.summary().to_owned())
 }
 
+/// Reads the category stored with an alert or a task. The table's check allows only known
+/// names, so an unknown one is a fault of the database.
+fn stored_category(name: &str) -> Result<DataCategory, AppError> {
+    DataCategory::parse(name).ok_or_else(|| {
+        tracing::error!(
+            category = name,
+            "a care alert or task has an unknown category"
+        );
+        AppError::internal()
+    })
+}
+
 /// Converts a task row for the wire.
 pub fn task_view(
     task: OpenTask,
     names: &HashMap<PatientId, ListedIdentity>,
     now: DateTime<Utc>,
-) -> DashboardTask {
+) -> Result<DashboardTask, AppError> {
     let patient_id = PatientId(task.patient_id);
-    let status = match TaskStatus::parse(&task.status) {
-        Some(TaskStatus::InProgress) => "In progress",
-        _ => "Open",
+    let state = match TaskStatus::parse(&task.status) {
+        Some(TaskStatus::InProgress) => TaskState::InProgress,
+        _ => TaskState::Open,
     };
-    DashboardTask {
+    Ok(DashboardTask {
         id: task.id.to_string(),
         patient_id,
         patient_name: name_of(names, patient_id),
         summary: rule_summary(&task.kind),
         priority: Priority::from_level(task.priority).unwrap_or(Priority::Routine),
-        status: status.to_owned(),
+        category: stored_category(&task.category)?,
+        state,
         due_at: timestamp(task.due_at),
         overdue: task.due_at < now,
-    }
+    })
 }
 
 /// Converts an alert row for the wire.
-pub fn alert_view(alert: OpenAlert, names: &HashMap<PatientId, ListedIdentity>) -> DashboardAlert {
+pub fn alert_view(
+    alert: OpenAlert,
+    names: &HashMap<PatientId, ListedIdentity>,
+) -> Result<DashboardAlert, AppError> {
     let patient_id = PatientId(alert.patient_id);
-    DashboardAlert {
+    Ok(DashboardAlert {
         id: alert.id.to_string(),
         patient_id,
         patient_name: name_of(names, patient_id),
         summary: rule_summary(&alert.rule),
+        category: stored_category(&alert.category)?,
         priority: Priority::from_level(alert.priority).unwrap_or(Priority::Urgent),
         raised_at: timestamp(alert.raised_at),
-    }
+    })
 }

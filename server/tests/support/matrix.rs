@@ -236,7 +236,7 @@ impl World {
         );
         match function.endpoint {
             "chart/summary" | "chart/appointments" | "chart/schedule" | "chart/vitals"
-            | "chart/screenings" | "chart/infants" => vec![patient_id, purpose],
+            | "chart/screenings" | "chart/infants" | "chart/open" => vec![patient_id, purpose],
             "chart/tasks" | "chart/alerts" => vec![patient_id, category_text, purpose],
             "chart/vitals/blood-pressure" => vec![
                 patient_id,

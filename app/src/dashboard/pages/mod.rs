@@ -9,13 +9,15 @@ use patients::PatientsPanel;
 
 use super::live::subscribe_care_events;
 use super::{
-    DashboardAlert, DashboardPatient, DashboardTask, PatientListFilter, chart_href,
-    list_dashboard_alerts, list_dashboard_patients, list_dashboard_tasks,
+    DASHBOARD_PURPOSE, DashboardAlert, DashboardPatient, DashboardTask, PatientListFilter,
+    chart_href, list_dashboard_alerts, list_dashboard_patients, list_dashboard_tasks,
 };
+use crate::chart::{TaskState, acknowledge_chart_alert, update_chart_task};
 use crate::error::AppError;
 use crate::events::{CareEvent, CareEventKind, Priority, sort_for_display};
 use crate::identity::current_account;
-use crate::identity::pages::{AccountResource, InvitePatientPanel, SignInRequired};
+use crate::identity::pages::{AccountResource, InvitePatientPanel, SignInRequired, browser_action};
+use crate::ids::PatientId;
 use crate::messaging::pages::UnreadBadge;
 use crate::pages::Area;
 
@@ -58,9 +60,9 @@ pub fn DashboardPage() -> impl IntoView {
         <p>{Area::Clinician.summary()}</p>
         <CareTeamOnly>
             <LiveNotices notices patients />
-            <AlertsPanel alerts />
+            <AlertsPanel alerts refresh />
             <PatientsPanel patients filter />
-            <TasksPanel tasks />
+            <TasksPanel tasks refresh />
             <InvitePatientPanel />
             <ClinicianLinks />
         </CareTeamOnly>
@@ -208,16 +210,23 @@ fn patient_label(name: Option<String>) -> String {
 }
 
 #[component]
-fn AlertsPanel(alerts: Loaded<DashboardAlert>) -> impl IntoView {
+fn AlertsPanel(alerts: Loaded<DashboardAlert>, refresh: RwSignal<u64>) -> impl IntoView {
     let content = move || {
-        loaded_view(alerts.get(), "No open alerts for your patients.", |items| {
-            view! {
-                <ul class="item-list" aria-label="Open alerts">
-                    {items.into_iter().map(|alert| view! { <AlertEntry alert /> }).collect_view()}
-                </ul>
-            }
-            .into_any()
-        })
+        loaded_view(
+            alerts.get(),
+            "No open alerts for your patients.",
+            move |items| {
+                view! {
+                    <ul class="item-list" aria-label="Open alerts">
+                        {items
+                            .into_iter()
+                            .map(|alert| view! { <AlertEntry alert refresh /> })
+                            .collect_view()}
+                    </ul>
+                }
+                .into_any()
+            },
+        )
     };
     view! {
         <section class="panel" aria-labelledby="alerts-heading" data-testid="dashboard-alerts">
@@ -227,9 +236,67 @@ fn AlertsPanel(alerts: Loaded<DashboardAlert>) -> impl IntoView {
     }
 }
 
+/// Loads the dashboard's lists again after a change succeeded, or shows why it failed.
+fn after_change(
+    result: Result<(), AppError>,
+    refresh: RwSignal<u64>,
+    error: RwSignal<Option<String>>,
+) {
+    match result {
+        Ok(()) => {
+            error.set(None);
+            refresh.update(|count| *count += 1);
+        }
+        Err(failure) => error.set(Some(failure.message)),
+    }
+}
+
+/// The link to an alert's or task's chart, the button of its change, and the error of the last
+/// try. `label` names the change and the patient for assistive technology.
 #[component]
-fn AlertEntry(alert: DashboardAlert) -> impl IntoView {
+fn EntryActions(
+    patient: PatientId,
+    who: String,
+    label: String,
+    text: &'static str,
+    action: Action<(), ()>,
+    error: RwSignal<Option<String>>,
+) -> impl IntoView {
+    view! {
+        <div class="action-bar">
+            <a href=chart_href(patient) aria-label=format!("Open chart of {who}")>
+                "Open chart"
+            </a>
+            <button
+                type="button"
+                class="button"
+                aria-label=label
+                disabled=move || action.pending().get()
+                on:click=move |_| {
+                    action.dispatch(());
+                }
+            >
+                {text}
+            </button>
+        </div>
+        {move || error.get().map(|message| view! { <p class="form-error" role="alert">{message}</p> })}
+    }
+}
+
+#[component]
+fn AlertEntry(alert: DashboardAlert, refresh: RwSignal<u64>) -> impl IntoView {
     let who = patient_label(alert.patient_name);
+    let error = RwSignal::new(None::<String>);
+    let (patient, category, id) = (alert.patient_id, alert.category, alert.id);
+    let acknowledge = browser_action(move |_: &()| {
+        let id = id.clone();
+        async move {
+            let purpose = DASHBOARD_PURPOSE.to_owned();
+            let result = acknowledge_chart_alert(patient, category, id, purpose).await;
+            after_change(result.map(drop), refresh, error);
+        }
+    });
+    let label = format!("Acknowledge alert for {who}");
     view! {
         <li class="item dashboard-item" data-testid="dashboard-alert">
             <p>
@@ -237,20 +304,21 @@ fn AlertEntry(alert: DashboardAlert) -> impl IntoView {
                 " " {alert.summary}
             </p>
             <p class="hint">{format!("{who} · raised {}", short_time(&alert.raised_at))}</p>
-            <a href=chart_href(alert.patient_id) aria-label=format!("Open chart of {who}")>
-                "Open chart"
-            </a>
+            <EntryActions patient who label text="Acknowledge" action=acknowledge error />
         </li>
     }
 }
 
 #[component]
-fn TasksPanel(tasks: Loaded<DashboardTask>) -> impl IntoView {
+fn TasksPanel(tasks: Loaded<DashboardTask>, refresh: RwSignal<u64>) -> impl IntoView {
     let content = move || {
-        loaded_view(tasks.get(), "You have no open tasks.", |items| {
+        loaded_view(tasks.get(), "You have no open tasks.", move |items| {
             view! {
                 <ul class="item-list" aria-label="My open tasks">
-                    {items.into_iter().map(|task| view! { <TaskEntry task /> }).collect_view()}
+                    {items
+                        .into_iter()
+                        .map(|task| view! { <TaskEntry task refresh /> })
+                        .collect_view()}
                 </ul>
             }
             .into_any()
@@ -264,10 +332,31 @@ fn TasksPanel(tasks: Loaded<DashboardTask>) -> impl IntoView {
     }
 }
 
+/// Returns the next step of an open task and its button text: an open task is started, and a
+/// started one is done. Cancelling, and a note on the change, are on the chart.
+fn next_step(state: TaskState) -> (TaskState, &'static str) {
+    match state {
+        TaskState::Open => (TaskState::InProgress, "Start"),
+        _ => (TaskState::Done, "Mark done"),
+    }
+}
+
 #[component]
-fn TaskEntry(task: DashboardTask) -> impl IntoView {
+fn TaskEntry(task: DashboardTask, refresh: RwSignal<u64>) -> impl IntoView {
     let who = patient_label(task.patient_name);
     let due = if task.overdue { "Overdue since" } else { "Due" };
+    let error = RwSignal::new(None::<String>);
+    let (patient, category, id) = (task.patient_id, task.category, task.id);
+    let (next, step) = next_step(task.state);
+    let update = browser_action(move |_: &()| {
+        let id = id.clone();
+        async move {
+            let purpose = DASHBOARD_PURPOSE.to_owned();
+            let result = update_chart_task(patient, category, id, next, None, purpose).await;
+            after_change(result.map(drop), refresh, error);
+        }
+    });
+    let label = format!("{step}: {} for {who}", task.summary);
     view! {
         <li class="item dashboard-item" data-testid="dashboard-task">
             <p>
@@ -275,11 +364,9 @@ fn TaskEntry(task: DashboardTask) -> impl IntoView {
                 " " {task.summary}
             </p>
             <p class="hint">
-                {format!("{who} · {} · {due} {}", task.status, short_time(&task.due_at))}
+                {format!("{who} · {} · {due} {}", task.state.label(), short_time(&task.due_at))}
             </p>
-            <a href=chart_href(task.patient_id) aria-label=format!("Open chart of {who}")>
-                "Open chart"
-            </a>
+            <EntryActions patient who label text=step action=update error />
         </li>
     }
 }

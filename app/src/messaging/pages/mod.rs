@@ -1,7 +1,8 @@
 //! The messaging pages: `/patient/messages` for a mother and `/clinician/messages` for her care
 //! team. Each shows the unread total, the thread list with unread badges and a form for a new
 //! conversation, or, with `?thread=<id>`, one thread with its reply form. A clinician narrows
-//! the list to one patient with `?patient=<id>`. Subjects and messages are plain text: Leptos
+//! the list to one patient with `?patient=<id>`. New messages appear without a reload: the page
+//! listens to the user's care events. Subjects and messages are plain text: Leptos
 //! escapes them like every text node, and no view here sets inner HTML.
 
 mod compose;
@@ -14,6 +15,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
+use crate::dashboard::live::subscribe_care_events;
+use crate::events::CareEventKind;
 use crate::identity::Role;
 use crate::identity::pages::{AccountResource, SignInRequired};
 use crate::ids::{PatientId, ThreadId};
@@ -58,14 +61,16 @@ impl Audience {
     }
 }
 
-/// State that a page's parts share: the audience, the thread and patient in its address, and a
-/// counter of reads and writes, so that the unread total and the list load again after each.
+/// State that a page's parts share: the audience, the thread and patient in its address, and
+/// two counters. After each read or write the unread total and the list load again, and after
+/// each message that arrives in the open thread the thread loads again.
 #[derive(Clone, Copy)]
 struct PageState {
     audience: Audience,
     thread: Memo<Option<ThreadId>>,
     patient: Memo<Option<PatientId>>,
     changes: RwSignal<u32>,
+    arrivals: RwSignal<u32>,
 }
 
 impl PageState {
@@ -105,7 +110,22 @@ fn MessagesPage(audience: Audience) -> impl IntoView {
         thread,
         patient,
         changes: RwSignal::new(0),
+        arrivals: RwSignal::new(0),
     };
+    // A message event names its thread. Any of them changes the unread total and the list;
+    // one in the open thread also loads that thread again.
+    subscribe_care_events(move |event| {
+        if event.kind != CareEventKind::Message {
+            return;
+        }
+        let open = state.thread.get_untracked().map(|thread| thread.0);
+        if open.is_some() && open == event.subject_id {
+            state
+                .arrivals
+                .update(|count| *count = count.wrapping_add(1));
+        }
+        state.changed();
+    });
     view! {
         <Title text="Messages" />
         <h1>"Messages"</h1>

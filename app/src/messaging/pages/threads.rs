@@ -91,18 +91,25 @@ fn ThreadEntry(thread: ThreadSummary, state: PageState) -> impl IntoView {
 }
 
 /// Shows one thread: its subject, participants and messages, and a reply form. Loading it marks its
-/// messages read, so the unread total and the list load again once it arrives.
+/// messages read, so the unread total and the list load again once it arrives. A message that
+/// arrives in the thread loads it again. The reply form stays outside what is reloaded, so that
+/// a reply being written keeps its text and focus.
 #[component]
 pub fn ThreadPanel(id: ThreadId, state: PageState) -> impl IntoView {
-    let thread = Resource::new(move || id, read_message_thread);
+    let thread = Resource::new(
+        move || (id, state.arrivals.get()),
+        |(id, _)| read_message_thread(id),
+    );
+    let loaded = RwSignal::new(false);
     Effect::new(move |_| {
         if let Some(Ok(_)) = thread.get() {
+            loaded.set(true);
             state.changed();
         }
     });
     let content = move || {
         thread.get().map(|result| match result {
-            Ok(opened) => view! { <OpenedThread opened state thread /> }.into_any(),
+            Ok(opened) => view! { <OpenedThread opened /> }.into_any(),
             Err(failure) => view! { <p class="form-error">{failure.message}</p> }.into_any(),
         })
     };
@@ -110,16 +117,14 @@ pub fn ThreadPanel(id: ThreadId, state: PageState) -> impl IntoView {
     view! {
         <p><a href=back>"Back to all conversations"</a></p>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>{content}</Transition>
+        <Show when=move || loaded.get()>
+            <ReplyForm id state thread />
+        </Show>
     }
 }
 
 #[component]
-fn OpenedThread(
-    opened: ThreadView,
-    state: PageState,
-    thread: Resource<Result<ThreadView, crate::error::AppError>>,
-) -> impl IntoView {
-    let id = opened.id;
+fn OpenedThread(opened: ThreadView) -> impl IntoView {
     view! {
         <article class="panel thread" aria-labelledby="thread-subject">
             <h2 id="thread-subject" class="thread__subject">{opened.subject}</h2>
@@ -133,7 +138,6 @@ fn OpenedThread(
                     .map(|message| view! { <MessageEntry message /> })
                     .collect_view()}
             </ol>
-            <ReplyForm id state thread />
         </article>
     }
 }
@@ -183,7 +187,7 @@ fn ReplyForm(
     });
     view! {
         <form
-            class="stack reply-form"
+            class="panel stack reply-form"
             on:submit=move |event| {
                 event.prevent_default();
                 let text = body.get_untracked();

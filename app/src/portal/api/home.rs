@@ -14,62 +14,69 @@ pub const EPDS_CHECK_IN_INTERVAL_DAYS: i64 = 14;
 /// waiting for her, her infants and her weeks since delivery.
 #[server(prefix = "/api", endpoint = "portal/home")]
 pub async fn load_portal_home() -> Result<PortalHome, AppError> {
-    use crate::access::{Action, DataCategory};
+    use diesel_async::AsyncConnection;
+
+    use crate::access::guard::authorize_categories;
+    use crate::access::{Action, DataCategory, settings};
+    use crate::chart::PORTAL_PURPOSE;
     use crate::portal::server;
     use crate::records::RecordKeys;
 
     let (services, actor) = server::begin().await?;
     let mut conn = crate::db::connection(&services.pool).await?;
     let patient = server::own_patient(&mut conn, &actor).await?;
-    let logistics = server::authorize_own(
-        &mut conn,
-        &actor,
-        patient,
+    // The three categories are authorized together, and the reads and their audit events
+    // commit in one transaction. The home needs all three, so any denial refuses it.
+    let table = settings::permission_table(&mut conn, actor.clinic).await?;
+    let categories = [
         DataCategory::CareLogistics,
-        Action::Read,
-    )
-    .await?;
-    let mental_health = server::authorize_own(
-        &mut conn,
-        &actor,
-        patient,
         DataCategory::MentalHealth,
-        Action::Read,
-    )
-    .await?;
-    let infant_data = server::authorize_own(
+        DataCategory::Infant,
+    ];
+    let granted = authorize_categories(
         &mut conn,
         &actor,
         patient,
-        DataCategory::Infant,
+        &categories,
         Action::Read,
+        PORTAL_PURPOSE,
+        &table,
     )
     .await?;
+    let [Some(logistics), Some(mental_health), Some(infant_data)] =
+        <[_; 3]>::try_from(granted).map_err(|_| AppError::internal())?
+    else {
+        return Err(AppError::not_found());
+    };
 
     let keys = RecordKeys::from_services(&services);
     let mut names = server::StaffNames::new(&services);
-    let care_team = home_server::care_team(&mut conn, &mut names, &logistics).await?;
-    let appointments = home_server::upcoming(&mut conn, &mut names, &logistics).await?;
-    let infants = server::infants(&mut conn, keys, &infant_data).await?;
-    let awaiting = home_server::awaiting(
-        &mut conn,
-        keys,
-        &mut names,
-        &mental_health,
-        actor.clinic,
-        infants.is_empty(),
-    )
-    .await?;
+    let clinic = actor.clinic;
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let care_team = home_server::care_team(conn, &mut names, &logistics).await?;
+        let appointments = home_server::upcoming(conn, &mut names, &logistics).await?;
+        let infants = server::infants(conn, keys, &infant_data).await?;
+        let awaiting = home_server::awaiting(
+            conn,
+            keys,
+            &mut names,
+            &mental_health,
+            clinic,
+            infants.is_empty(),
+        )
+        .await?;
 
-    let infants: Vec<InfantSummary> = infants.iter().map(server::infant_summary).collect();
-    let weeks_postpartum = infants.iter().map(|infant| infant.age_days / 7).min();
-    Ok(PortalHome {
-        care_team,
-        appointments,
-        awaiting,
-        infants,
-        weeks_postpartum,
+        let infants: Vec<InfantSummary> = infants.iter().map(server::infant_summary).collect();
+        let weeks_postpartum = infants.iter().map(|infant| infant.age_days / 7).min();
+        Ok(PortalHome {
+            care_team,
+            appointments,
+            awaiting,
+            infants,
+            weeks_postpartum,
+        })
     })
+    .await
 }
 
 /// Lists the signed-in patient's infants.

@@ -1,0 +1,227 @@
+//! Server side of opening a chart: one connection, one authorization of every category the
+//! user's roles may read, and one transaction for the reads and their audit events.
+
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+
+use crate::access::guard::authorize_categories;
+use crate::access::{Action, Actor, Authorization, DataCategory, PermissionTable, settings};
+use crate::chart::open::{
+    ALERT_CATEGORIES, NOTE_CATEGORIES, OpenedChart, Section, TASK_CATEGORIES,
+};
+use crate::chart::{CategoryPermission, PatientSummary};
+use crate::error::{AppError, ErrorCode};
+use crate::identity::Role;
+use crate::ids::PatientId;
+use crate::records::{self, Classification, PatientField, RecordKeys};
+use crate::services::Services;
+
+/// Lists what the staff roles among `roles` may do with each data category under `table`. A
+/// patient's own-record permissions do not open the clinician chart.
+pub fn category_permissions(table: &PermissionTable, roles: &[Role]) -> Vec<CategoryPermission> {
+    let staff_roles: Vec<Role> = roles
+        .iter()
+        .copied()
+        .filter(|role| *role != Role::Patient)
+        .collect();
+    DataCategory::ALL
+        .into_iter()
+        .map(|category| CategoryPermission {
+            category,
+            actions: Action::ALL
+                .into_iter()
+                .filter(|action| {
+                    staff_roles
+                        .iter()
+                        .any(|role| table.allows(*role, category, *action))
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// Reads the patient's name and date of birth for the chart header.
+pub async fn summary(
+    conn: &mut AsyncPgConnection,
+    services: &Services,
+    authorization: &Authorization,
+) -> Result<PatientSummary, AppError> {
+    let fields = [PatientField::FullName, PatientField::DateOfBirth];
+    let keys = RecordKeys::from_services(services);
+    let identity = records::read_patient_identity(conn, keys, authorization, &fields).await?;
+    Ok(PatientSummary {
+        patient_id: authorization.patient(),
+        full_name: identity.full_name.unwrap_or_default(),
+        date_of_birth: identity
+            .date_of_birth
+            .map(|date| date.to_string())
+            .unwrap_or_default(),
+    })
+}
+
+/// The authorizations of one chart, by category.
+struct Granted(Vec<(DataCategory, Option<Authorization>)>);
+
+impl Granted {
+    /// Returns the authorization for `category`: `Ok(None)` when the user's roles may not read
+    /// it, and `Err` with the message to show when the policy denied it for this patient.
+    fn of(&self, category: DataCategory) -> Result<Option<&Authorization>, String> {
+        match self.0.iter().find(|(granted, _)| *granted == category) {
+            None => Ok(None),
+            Some((_, Some(authorization))) => Ok(Some(authorization)),
+            Some((_, None)) => Err(AppError::not_found().message),
+        }
+    }
+}
+
+/// Reads one section under the authorization for `category`. A refusal of the policy, now or
+/// from the record store, becomes a refused section; any other error fails the whole chart.
+async fn section<'a, T, F, Fu>(
+    granted: &'a Granted,
+    category: DataCategory,
+    read: F,
+) -> Result<Section<T>, AppError>
+where
+    F: FnOnce(&'a Authorization) -> Fu,
+    Fu: Future<Output = Result<T, AppError>>,
+{
+    let authorization = match granted.of(category) {
+        Ok(Some(authorization)) => authorization,
+        Ok(None) => return Ok(Section::NotForRole),
+        Err(message) => return Ok(Section::Refused(message)),
+    };
+    match read(authorization).await {
+        Ok(value) => Ok(Section::Shown(value)),
+        Err(error) if error.code == ErrorCode::NotFound => Ok(Section::Refused(error.message)),
+        Err(error) => Err(error),
+    }
+}
+
+/// Opens the chart of `patient` as `actor` for `purpose`.
+pub async fn open(
+    services: &Services,
+    actor: &Actor,
+    patient: PatientId,
+    purpose: String,
+) -> Result<OpenedChart, AppError> {
+    let purpose = purpose.trim().to_owned();
+    let mut conn = crate::db::connection(&services.pool).await?;
+    let table = settings::permission_table(&mut conn, actor.clinic).await?;
+    let permissions = category_permissions(&table, &actor.roles);
+    let readable: Vec<DataCategory> = DataCategory::ALL
+        .into_iter()
+        .filter(|category| crate::chart::open::allows(&permissions, *category, Action::Read))
+        .collect();
+    let authorizations = authorize_categories(
+        &mut conn,
+        actor,
+        patient,
+        &readable,
+        Action::Read,
+        &purpose,
+        &table,
+    )
+    .await?;
+    let granted = Granted(readable.into_iter().zip(authorizations).collect());
+
+    let chart = conn
+        .transaction::<_, AppError, _>(async |conn| {
+            read_sections(
+                conn,
+                services,
+                actor,
+                &granted,
+                patient,
+                purpose,
+                permissions,
+            )
+            .await
+        })
+        .await?;
+    if chart.shows_anything() {
+        Ok(chart)
+    } else {
+        Err(AppError::not_found())
+    }
+}
+
+/// Reads every section of the chart on `conn`, inside the caller's transaction.
+async fn read_sections(
+    conn: &mut AsyncPgConnection,
+    services: &Services,
+    actor: &Actor,
+    granted: &Granted,
+    patient: PatientId,
+    purpose: String,
+    permissions: Vec<CategoryPermission>,
+) -> Result<OpenedChart, AppError> {
+    use super::{care_server, readings_server, schedule_server, server};
+
+    let keys = RecordKeys::from_services(services);
+    let clinic = actor.clinic;
+    let summary = section(granted, DataCategory::Contact, |authorization| {
+        summary(conn, services, authorization)
+    })
+    .await?;
+    let entries = section(granted, DataCategory::Maternal, async |authorization| {
+        let entries =
+            records::list_clinical_entries(conn, keys, authorization, Classification::Maternal)
+                .await?;
+        Ok(entries.into_iter().map(server::entry_view).collect())
+    })
+    .await?;
+    let vitals = section(granted, DataCategory::Maternal, |authorization| {
+        readings_server::vitals(conn, services, clinic, authorization)
+    })
+    .await?;
+    let screenings = section(granted, DataCategory::MentalHealth, |authorization| {
+        readings_server::screenings(conn, services, clinic, authorization)
+    })
+    .await?;
+    let infants = section(granted, DataCategory::Infant, |authorization| {
+        readings_server::infants(conn, services, authorization)
+    })
+    .await?;
+    let schedule = section(granted, DataCategory::CareLogistics, |authorization| {
+        schedule_server::schedule(conn, services, authorization)
+    })
+    .await?;
+
+    let mut notes = Vec::with_capacity(NOTE_CATEGORIES.len());
+    for category in NOTE_CATEGORIES {
+        let classification = server::classification(category)?;
+        let read = section(granted, category, async |authorization| {
+            let notes = records::list_notes(conn, keys, authorization, classification).await?;
+            Ok(notes.into_iter().map(server::note_view).collect())
+        });
+        notes.push((category, read.await?));
+    }
+    let mut tasks = Vec::with_capacity(TASK_CATEGORIES.len());
+    for category in TASK_CATEGORIES {
+        let read = section(granted, category, |authorization| {
+            care_server::tasks(conn, services, actor, authorization)
+        });
+        tasks.push((category, read.await?));
+    }
+    let mut alerts = Vec::with_capacity(ALERT_CATEGORIES.len());
+    for category in ALERT_CATEGORIES {
+        let read = section(granted, category, |authorization| {
+            care_server::alerts(conn, actor, authorization)
+        });
+        alerts.push((category, read.await?));
+    }
+
+    Ok(OpenedChart {
+        patient_id: patient,
+        purpose,
+        permissions,
+        summary,
+        entries,
+        vitals,
+        screenings,
+        infants,
+        notes,
+        tasks,
+        alerts,
+        schedule,
+    })
+}
