@@ -165,6 +165,14 @@ async fn midwife_gets_rendered_chart() {
         "the infant is listed"
     );
     assert!(html.contains("/clinician/messages?patient="));
+    assert!(
+        html.contains("<dt>Summary</dt>"),
+        "the maternal entry's fields are named"
+    );
+    assert!(
+        !html.contains(r#"{"summary""#) && !html.contains("{&quot;summary"),
+        "no entry is shown as JSON"
+    );
 }
 
 #[tokio::test]

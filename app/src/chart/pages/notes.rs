@@ -85,7 +85,12 @@ fn EntryList(entries: Vec<EntryView>) -> AnyView {
                     view! {
                         <li class="item">
                             <p>{entry.entry_type.replace('_', " ")} " · " {when(&entry.recorded_at)}</p>
-                            <p class="hint">{entry.payload}</p>
+                            <dl class="entry-fields">
+                                {entry_fields(&entry.payload)
+                                    .into_iter()
+                                    .map(|(name, value)| view! { <dt>{name}</dt> <dd>{value}</dd> })
+                                    .collect_view()}
+                            </dl>
                         </li>
                     }
                 })
@@ -152,4 +157,72 @@ fn NoteForm(categories: Vec<DataCategory>) -> AnyView {
         <FormMessage key="note" />
     }
     .into_any()
+}
+
+/// Returns the fields of an entry's structured content as names and values to show, such as
+/// ("Delivery type", "vaginal"), ordered by name. Content that is not a JSON object is shown
+/// whole under "Details".
+fn entry_fields(payload: &str) -> Vec<(String, String)> {
+    let Ok(serde_json::Value::Object(fields)) = serde_json::from_str(payload) else {
+        return vec![("Details".to_owned(), payload.to_owned())];
+    };
+    fields
+        .into_iter()
+        .map(|(name, value)| (field_name(&name), field_value(value)))
+        .collect()
+}
+
+/// Turns a stored field name such as `delivery_type` into "Delivery type".
+fn field_name(name: &str) -> String {
+    let words = name.replace('_', " ");
+    let mut letters = words.chars();
+    match letters.next() {
+        Some(first) => first.to_uppercase().chain(letters).collect(),
+        None => words,
+    }
+}
+
+fn field_value(value: serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(text) => text,
+        serde_json::Value::Null => "not recorded".to_owned(),
+        serde_json::Value::Bool(true) => "yes".to_owned(),
+        serde_json::Value::Bool(false) => "no".to_owned(),
+        serde_json::Value::Array(items) if items.is_empty() => "none".to_owned(),
+        serde_json::Value::Array(items) => items
+            .into_iter()
+            .map(field_value)
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_fields_read_as_words() {
+        let payload = r#"{"delivery_type":"vaginal","parity":1,"complications":[],"breastfeeding":true,"note":null}"#;
+        assert_eq!(
+            entry_fields(payload),
+            vec![
+                ("Breastfeeding".to_owned(), "yes".to_owned()),
+                ("Complications".to_owned(), "none".to_owned()),
+                ("Delivery type".to_owned(), "vaginal".to_owned()),
+                ("Note".to_owned(), "not recorded".to_owned()),
+                ("Parity".to_owned(), "1".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn content_other_than_an_object_shown_whole() {
+        assert_eq!(
+            entry_fields("[1,2]"),
+            vec![("Details".to_owned(), "[1,2]".to_owned())]
+        );
+        assert_eq!(entry_fields("not json")[0].1, "not json");
+    }
 }
