@@ -115,3 +115,13 @@ impl From<diesel::result::Error> for AppError {
         Self::internal()
     }
 }
+
+#[cfg(feature = "ssr")]
+impl From<crate::audit::AuditError> for AppError {
+    /// Logs a failure to record an audit event and returns the generic error. The transaction
+    /// that the event belongs to then rolls back.
+    fn from(error: crate::audit::AuditError) -> Self {
+        tracing::error!(%error, "recording an audit event failed");
+        Self::internal()
+    }
+}

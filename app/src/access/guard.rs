@@ -20,6 +20,7 @@ use crate::access::policy::{self, AccessRequest, Basis, Decision, DenyReason, Pa
 use crate::access::{Action, DataCategory, PermissionTable, emergency, settings};
 use crate::audit::{
     AccessAction, AccessOutcome, AuditError, ClientInfo, NewAccessEvent, record_access,
+    record_in_transaction,
 };
 use crate::error::AppError;
 use crate::identity::Role;
@@ -538,9 +539,8 @@ pub async fn record_allowed_in_transaction(
     authorization: &Authorization,
     data_elements: Vec<String>,
 ) -> Result<(), AppError> {
-    record_access(conn, authorization.allowed_event(data_elements))
+    record_in_transaction(conn, authorization.allowed_event(data_elements))
         .await
-        .map(drop)
         .map_err(|error| {
             tracing::error!(%error, "recording an access failed");
             AppError::internal()

@@ -1,10 +1,12 @@
 //! Server side of opening a chart: one connection, one authorization of every category the
-//! user's roles may read, and one transaction for the reads and their audit events.
+//! user's roles may read, and one transaction for the reads and their audit events, which are
+//! appended together.
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::access::guard::authorize_categories;
 use crate::access::{Action, Actor, Authorization, DataCategory, PermissionTable, settings};
+use crate::audit;
 use crate::chart::open::{
     ALERT_CATEGORIES, NOTE_CATEGORIES, OpenedChart, Section, TASK_CATEGORIES,
 };
@@ -123,9 +125,11 @@ pub async fn open(
     .await?;
     let granted = Granted(readable.into_iter().zip(authorizations).collect());
 
+    // Each section's read records its access event, and the events are appended together
+    // before the transaction commits.
     let chart = conn
         .transaction::<_, AppError, _>(async |conn| {
-            read_sections(
+            let reads = read_sections(
                 conn,
                 services,
                 actor,
@@ -133,8 +137,11 @@ pub async fn open(
                 patient,
                 purpose,
                 permissions,
-            )
-            .await
+            );
+            let (chart, events) = audit::collecting(reads).await;
+            let chart = chart?;
+            audit::record_accesses(conn, events).await?;
+            Ok(chart)
         })
         .await?;
     if chart.shows_anything() {

@@ -8,7 +8,9 @@ use serde::de::DeserializeOwned;
 
 use super::RecordsError;
 use super::schema::patients;
-use crate::audit::{AccessAction, AccessOutcome, ClientInfo, NewAccessEvent, record_access};
+use crate::audit::{
+    AccessAction, AccessOutcome, ClientInfo, NewAccessEvent, record_in_transaction,
+};
 use crate::crypto::{DataClass, DataKey, FieldContext, KeyProvider, WrappedDataKey};
 use crate::identity::Role;
 use crate::identity::server::email::BlindIndexKey;
@@ -94,7 +96,7 @@ pub(super) async fn record(
         emergency: access.emergency,
         client: access.client.clone(),
     };
-    record_access(conn, event).await?;
+    record_in_transaction(conn, event).await?;
     Ok(())
 }
 

@@ -52,29 +52,13 @@ pub async fn load_portal_home() -> Result<PortalHome, AppError> {
     let keys = RecordKeys::from_services(&services);
     let mut names = server::StaffNames::new(&services);
     let clinic = actor.clinic;
+    let authorizations = [&logistics, &mental_health, &infant_data];
     conn.transaction::<_, AppError, _>(async |conn| {
-        let care_team = home_server::care_team(conn, &mut names, &logistics).await?;
-        let appointments = home_server::upcoming(conn, &mut names, &logistics).await?;
-        let infants = server::infants(conn, keys, &infant_data).await?;
-        let awaiting = home_server::awaiting(
-            conn,
-            keys,
-            &mut names,
-            &mental_health,
-            clinic,
-            infants.is_empty(),
-        )
-        .await?;
-
-        let infants: Vec<InfantSummary> = infants.iter().map(server::infant_summary).collect();
-        let weeks_postpartum = infants.iter().map(|infant| infant.age_days / 7).min();
-        Ok(PortalHome {
-            care_team,
-            appointments,
-            awaiting,
-            infants,
-            weeks_postpartum,
-        })
+        let reads = home_server::read_home(conn, keys, &mut names, authorizations, clinic);
+        let (home, events) = crate::audit::collecting(reads).await;
+        let home = home?;
+        crate::audit::record_accesses(conn, events).await?;
+        Ok(home)
     })
     .await
 }
@@ -168,12 +152,40 @@ mod home_server {
     use crate::error::AppError;
     use crate::identity::support::timestamp;
     use crate::ids::ClinicId;
-    use crate::portal::server::{StaffNames, appointment_purpose};
-    use crate::portal::{AwaitingItem, CareTeamContact, UpcomingAppointment, assignments};
+    use crate::portal::server::{self, StaffNames, appointment_purpose};
+    use crate::portal::{
+        AwaitingItem, CareTeamContact, InfantSummary, PortalHome, UpcomingAppointment, assignments,
+    };
     use crate::records::{self, AppointmentStatus, ObservationKind, RecordKeys};
 
     /// Appointments shown on the home page.
     const UPCOMING_SHOWN: usize = 3;
+
+    /// Reads the portal home inside the caller's transaction, under the authorizations of care
+    /// logistics, mental health and infant data, in that order.
+    pub async fn read_home(
+        conn: &mut AsyncPgConnection,
+        keys: RecordKeys<'_>,
+        names: &mut StaffNames<'_>,
+        [logistics, mental_health, infant_data]: [&Authorization; 3],
+        clinic: ClinicId,
+    ) -> Result<PortalHome, AppError> {
+        let care_team = care_team(conn, names, logistics).await?;
+        let appointments = upcoming(conn, names, logistics).await?;
+        let infants = server::infants(conn, keys, infant_data).await?;
+        let awaiting =
+            awaiting(conn, keys, names, mental_health, clinic, infants.is_empty()).await?;
+
+        let infants: Vec<InfantSummary> = infants.iter().map(server::infant_summary).collect();
+        let weeks_postpartum = infants.iter().map(|infant| infant.age_days / 7).min();
+        Ok(PortalHome {
+            care_team,
+            appointments,
+            awaiting,
+            infants,
+            weeks_postpartum,
+        })
+    }
 
     /// Returns the members of her care team now, in the order they joined.
     pub async fn care_team(
