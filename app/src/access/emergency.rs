@@ -5,6 +5,8 @@
 //! A grant covers one clinician and one patient from `granted_at` until `expires_at`. The policy
 //! stops honouring it at that instant, so nothing has to run for it to expire.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -418,26 +420,49 @@ pub async fn grants_for(
     clinic: ClinicId,
     patient: PatientId,
 ) -> Result<Vec<EmergencyGrant>, AppError> {
-    type Row = (uuid::Uuid, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+    let mut grants = grants_for_patients(conn, clinic, &[patient]).await?;
+    Ok(grants.remove(&patient).unwrap_or_default())
+}
+
+/// Returns [`grants_for`] of each of `patients`, patients of `clinic`, in one query. A patient
+/// without any grant is left out.
+pub async fn grants_for_patients(
+    conn: &mut AsyncPgConnection,
+    clinic: ClinicId,
+    patients: &[PatientId],
+) -> Result<HashMap<PatientId, Vec<EmergencyGrant>>, AppError> {
+    type Row = (
+        uuid::Uuid,
+        uuid::Uuid,
+        Option<DateTime<Utc>>,
+        Option<DateTime<Utc>>,
+    );
+    let ids: Vec<uuid::Uuid> = patients.iter().map(|patient| patient.0).collect();
     let rows: Vec<Row> = emergency_access::table
         .filter(emergency_access::clinic_id.eq(clinic.0))
-        .filter(emergency_access::patient_id.eq(patient.0))
+        .filter(emergency_access::patient_id.eq_any(ids))
         .filter(emergency_access::status.eq("granted"))
         .select((
+            emergency_access::patient_id,
             emergency_access::requester_user_id,
             emergency_access::granted_at,
             emergency_access::expires_at,
         ))
         .load(conn)
         .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(user, granted_at, expires_at)| {
-            Some(EmergencyGrant {
+    let mut grants: HashMap<PatientId, Vec<EmergencyGrant>> = HashMap::new();
+    for (patient, user, granted_at, expires_at) in rows {
+        let (Some(granted_at), Some(expires_at)) = (granted_at, expires_at) else {
+            continue;
+        };
+        grants
+            .entry(PatientId(patient))
+            .or_default()
+            .push(EmergencyGrant {
                 user: UserId(user),
-                granted_at: granted_at?,
-                expires_at: expires_at?,
-            })
-        })
-        .collect())
+                granted_at,
+                expires_at,
+            });
+    }
+    Ok(grants)
 }

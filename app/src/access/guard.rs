@@ -10,6 +10,7 @@
 //! [`Authorization`]: the record store's functions take one instead of a patient id, so they
 //! cannot be called for a patient or a data category that was not authorized.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -27,7 +28,7 @@ use crate::identity::Role;
 use crate::identity::server::auth::SignedInUser;
 use crate::identity::server::request::RequestMeta;
 use crate::ids::{ClinicId, PatientId, UserId};
-use crate::records::{self, AccessContext, RecordsError};
+use crate::records::{self, AccessContext, PatientOwner, RecordsError};
 use crate::services::Services;
 
 /// The signed-in user who asks for access, with the client she uses.
@@ -353,25 +354,82 @@ async fn decide_categories(
     at: DateTime<Utc>,
     table: &PermissionTable,
 ) -> Result<Vec<Decision>, AppError> {
-    let deny_all = |reason| vec![Decision::Deny(reason); categories.len()];
-    let Some(owner) = records::patient_owner(conn, patient).await? else {
-        return Ok(deny_all(DenyReason::NotInScope));
-    };
-    if owner.clinic != actor.clinic && owner.user != Some(actor.user) {
-        return Ok(deny_all(DenyReason::OtherClinic));
+    let mut facts = facts_of(conn, actor, &[patient]).await?;
+    let known = facts.remove(&patient);
+    Ok(decide_with(
+        actor, patient, known, categories, action, at, table,
+    ))
+}
+
+/// What the policy knows of a patient: her clinic and account, and, when she is of the actor's
+/// clinic or is the actor herself, her care team, consents and break-glass grants.
+enum Known {
+    OtherClinic,
+    InScope(PatientOwner, PatientFacts),
+}
+
+/// Loads what the policy needs about each of `patients` with four queries, whatever their
+/// number: the owners, then the care-team memberships, care consents and break-glass grants of
+/// those in scope. A patient who does not exist or is erased is left out.
+async fn facts_of(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    patients: &[PatientId],
+) -> Result<HashMap<PatientId, Known>, AppError> {
+    let owners = records::patient_owners(conn, patients).await?;
+    let mut known = HashMap::with_capacity(owners.len());
+    let mut in_scope: HashMap<ClinicId, Vec<PatientId>> = HashMap::new();
+    for (&patient, owner) in &owners {
+        if owner.clinic != actor.clinic && owner.user != Some(actor.user) {
+            known.insert(patient, Known::OtherClinic);
+        } else {
+            in_scope.entry(owner.clinic).or_default().push(patient);
+        }
     }
 
-    let facts = PatientFacts {
-        memberships: records::care_team_memberships(conn, owner.clinic, patient).await?,
-        consents: crate::consent::care_consents(conn, patient)
+    let mut memberships = HashMap::new();
+    let mut grants = HashMap::new();
+    let mut consents = HashMap::new();
+    for (clinic, ids) in &in_scope {
+        memberships.extend(records::care_teams_memberships(conn, *clinic, ids).await?);
+        grants.extend(emergency::grants_for_patients(conn, *clinic, ids).await?);
+        let found = crate::consent::patients_care_consents(conn, ids)
             .await
             .map_err(|error| {
                 tracing::error!(%error, "loading care consents failed");
                 AppError::internal()
-            })?,
-        emergency_grants: emergency::grants_for(conn, owner.clinic, patient).await?,
+            })?;
+        consents.extend(found);
+    }
+    for patient in in_scope.into_values().flatten() {
+        let facts = PatientFacts {
+            memberships: memberships.remove(&patient).unwrap_or_default(),
+            consents: consents.remove(&patient).unwrap_or_default(),
+            emergency_grants: grants.remove(&patient).unwrap_or_default(),
+        };
+        known.insert(patient, Known::InScope(owners[&patient], facts));
+    }
+    Ok(known)
+}
+
+/// Applies the policy to each of `categories` of a patient with what is `known` of her, and
+/// returns one decision per category in the same order.
+fn decide_with(
+    actor: &Actor,
+    patient: PatientId,
+    known: Option<Known>,
+    categories: &[DataCategory],
+    action: Action,
+    at: DateTime<Utc>,
+    table: &PermissionTable,
+) -> Vec<Decision> {
+    let deny_all = |reason| vec![Decision::Deny(reason); categories.len()];
+    let (owner, facts) = match known {
+        None => return deny_all(DenyReason::NotInScope),
+        Some(Known::OtherClinic) => return deny_all(DenyReason::OtherClinic),
+        Some(Known::InScope(owner, facts)) => (owner, facts),
     };
-    let decisions = categories
+    categories
         .iter()
         .map(|&category| {
             let request = AccessRequest {
@@ -387,13 +445,12 @@ async fn decide_categories(
             };
             policy::decide(&request, &facts, table)
         })
-        .collect();
-    Ok(decisions)
+        .collect()
 }
 
 /// Authorizes `action` on each of `categories` of each of `patients` for a listing, such as the
-/// care-team dashboard, that shows only what the policy allows. The facts of each patient are
-/// loaded once and the permission table once for the whole listing.
+/// care-team dashboard, that shows only what the policy allows. The facts of all the patients
+/// are loaded together, with four queries, and the permission table once.
 ///
 /// A denied combination is left out of the result and not recorded as a denial, because the
 /// caller did not request that patient's data. The listing shows what the user may see, and the
@@ -410,12 +467,11 @@ pub async fn authorize_listed(
     records::validate_purpose(purpose)?;
     let table = settings::permission_table(conn, actor.clinic).await?;
     let at = Utc::now();
-    // NOTE: each patient's facts still cost four queries (owner, memberships, consents and
-    // break-glass grants), so a listing's authorization grows with the number of patients.
+    let mut facts = facts_of(conn, actor, patients).await?;
     let mut granted = Vec::new();
     for &patient in patients {
-        let decisions =
-            decide_categories(conn, actor, patient, categories, action, at, &table).await?;
+        let known = facts.remove(&patient);
+        let decisions = decide_with(actor, patient, known, categories, action, at, &table);
         for (&category, decision) in categories.iter().zip(decisions) {
             let Decision::Allow(basis) = decision else {
                 continue;

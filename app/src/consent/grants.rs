@@ -1,5 +1,7 @@
 //! Consent grants: signing, revoking and reading a patient's consents.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -391,20 +393,33 @@ pub async fn care_consents(
     conn: &mut AsyncPgConnection,
     patient: PatientId,
 ) -> Result<Vec<CareConsent>, ConsentError> {
+    let mut consents = patients_care_consents(conn, &[patient]).await?;
+    Ok(consents.remove(&patient).unwrap_or_default())
+}
+
+/// Returns [`care_consents`] of each of `patients` in one query. A patient without any care
+/// consent is left out.
+pub async fn patients_care_consents(
+    conn: &mut AsyncPgConnection,
+    patients: &[PatientId],
+) -> Result<HashMap<PatientId, Vec<CareConsent>>, ConsentError> {
     type Row = (
+        uuid::Uuid,
         Vec<String>,
         Vec<String>,
         DateTime<Utc>,
         Option<DateTime<Utc>>,
         Option<DateTime<Utc>>,
     );
+    let ids: Vec<uuid::Uuid> = patients.iter().map(|patient| patient.0).collect();
     let rows: Vec<Row> = consent_grants::table
         .inner_join(consent_template_versions::table.inner_join(consent_templates::table))
         .left_join(consent_revocations::table)
-        .filter(consent_grants::patient_id.eq(patient.0))
+        .filter(consent_grants::patient_id.eq_any(ids))
         .filter(consent_templates::kind.eq(ConsentKind::CareCoordination.as_str()))
         .order((consent_grants::granted_at, consent_grants::id))
         .select((
+            consent_grants::patient_id,
             consent_grants::data_categories,
             consent_grants::recipient_roles,
             consent_grants::starts_at,
@@ -413,17 +428,20 @@ pub async fn care_consents(
         ))
         .load(conn)
         .await?;
-    rows.into_iter()
-        .map(|(categories, roles, starts_at, expires_at, revoked_at)| {
-            Ok(CareConsent {
+    let mut consents: HashMap<PatientId, Vec<CareConsent>> = HashMap::new();
+    for (patient, categories, roles, starts_at, expires_at, revoked_at) in rows {
+        consents
+            .entry(PatientId(patient))
+            .or_default()
+            .push(CareConsent {
                 categories: parse_all(&categories, parse_category, "data_categories")?,
                 roles: parse_all(&roles, Role::parse, "recipient_roles")?,
                 starts_at,
                 expires_at,
                 revoked_at,
-            })
-        })
-        .collect()
+            });
+    }
+    Ok(consents)
 }
 
 /// Lists every grant of the patient, newest first, with the signer's and witness's names and

@@ -44,7 +44,7 @@ pub use error::ConsentError;
 #[cfg(feature = "ssr")]
 pub use grants::{
     ConsentGrant, NewConsentGrant, SignatureEvidence, applying_versions, care_consents,
-    grant_consent, list_patient_grants, revoke_consent,
+    grant_consent, list_patient_grants, patients_care_consents, revoke_consent,
 };
 #[cfg(feature = "ssr")]
 pub use hash::text_hash;

@@ -1,5 +1,7 @@
 //! Care-team facts for the access policy and the end of a membership.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -20,18 +22,32 @@ pub async fn care_team_memberships(
     clinic_id: ClinicId,
     patient_id: PatientId,
 ) -> Result<Vec<Membership>, RecordsError> {
+    let mut teams = care_teams_memberships(conn, clinic_id, &[patient_id]).await?;
+    Ok(teams.remove(&patient_id).unwrap_or_default())
+}
+
+/// Returns [`care_team_memberships`] of each of `patient_ids`, patients of `clinic_id`, in one
+/// query. A patient without any membership is left out.
+pub async fn care_teams_memberships(
+    conn: &mut AsyncPgConnection,
+    clinic_id: ClinicId,
+    patient_ids: &[PatientId],
+) -> Result<HashMap<PatientId, Vec<Membership>>, RecordsError> {
     type Row = (
+        uuid::Uuid,
         uuid::Uuid,
         uuid::Uuid,
         String,
         DateTime<Utc>,
         Option<DateTime<Utc>>,
     );
+    let ids: Vec<uuid::Uuid> = patient_ids.iter().map(|patient| patient.0).collect();
     let rows: Vec<Row> = care_team_members::table
         .filter(care_team_members::clinic_id.eq(clinic_id.0))
-        .filter(care_team_members::patient_id.eq(patient_id.0))
+        .filter(care_team_members::patient_id.eq_any(ids))
         .select((
             care_team_members::id,
+            care_team_members::patient_id,
             care_team_members::provider_user_id,
             care_team_members::role,
             care_team_members::starts_at,
@@ -39,21 +55,24 @@ pub async fn care_team_memberships(
         ))
         .load(conn)
         .await?;
-    rows.into_iter()
-        .map(|(id, user, role, starts_at, ends_at)| {
-            let role = Role::parse(&role).ok_or(RecordsError::CorruptValue {
-                table: "care_team_members",
-                column: "role",
-                row_id: id,
-            })?;
-            Ok(Membership {
+    let mut teams: HashMap<PatientId, Vec<Membership>> = HashMap::new();
+    for (id, patient, user, role, starts_at, ends_at) in rows {
+        let role = Role::parse(&role).ok_or(RecordsError::CorruptValue {
+            table: "care_team_members",
+            column: "role",
+            row_id: id,
+        })?;
+        teams
+            .entry(PatientId(patient))
+            .or_default()
+            .push(Membership {
                 user: UserId(user),
                 role,
                 starts_at,
                 ends_at,
-            })
-        })
-        .collect()
+            });
+    }
+    Ok(teams)
 }
 
 /// Ends a care-team membership at `ends_at`, which must be after its start and no later than

@@ -49,7 +49,7 @@ pub use appointments::{
     NewCareTeamMember, add_care_team_member, list_appointments, list_care_team,
     list_care_team_for_management, provider_cares_for_account, schedule_appointment,
 };
-pub use care_team::{care_team_memberships, end_care_team_membership};
+pub use care_team::{care_team_memberships, care_teams_memberships, end_care_team_membership};
 pub use entries::{
     Classification, ClinicalEntry, ClinicalNote, NewClinicalEntry, NewClinicalNote,
     add_clinical_entry, add_note, list_clinical_entries, list_notes,
@@ -70,7 +70,7 @@ pub use observations::{
 };
 pub use patients::{
     NewPatient, PatientField, PatientIdentity, PatientOwner, PatientQuery, create_patient,
-    erase_patient, patient_owner, read_patient_identity,
+    erase_patient, patient_owner, patient_owners, read_patient_identity,
 };
 pub use roster::{
     Assignment, ListedIdentity, assigned_patients, patients_named, read_listed_identities,

@@ -1,5 +1,7 @@
 //! Patients: creation, reading identity fields, blind-index search and erasure.
 
+use std::collections::HashMap;
+
 use chrono::{NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -396,15 +398,31 @@ pub async fn patient_owner(
     conn: &mut AsyncPgConnection,
     patient_id: PatientId,
 ) -> Result<Option<PatientOwner>, RecordsError> {
-    let row: Option<(uuid::Uuid, Option<uuid::Uuid>)> = patients::table
-        .filter(patients::id.eq(patient_id.0))
+    let mut owners = patient_owners(conn, &[patient_id]).await?;
+    Ok(owners.remove(&patient_id))
+}
+
+/// Returns [`patient_owner`] of each of `patient_ids` in one query; a patient who does not
+/// exist or is erased is left out.
+pub async fn patient_owners(
+    conn: &mut AsyncPgConnection,
+    patient_ids: &[PatientId],
+) -> Result<HashMap<PatientId, PatientOwner>, RecordsError> {
+    let ids: Vec<uuid::Uuid> = patient_ids.iter().map(|patient| patient.0).collect();
+    let rows: Vec<(uuid::Uuid, uuid::Uuid, Option<uuid::Uuid>)> = patients::table
+        .filter(patients::id.eq_any(ids))
         .filter(patients::erased_at.is_null())
-        .select((patients::clinic_id, patients::user_id))
-        .first(conn)
-        .await
-        .optional()?;
-    Ok(row.map(|(clinic, user)| PatientOwner {
-        clinic: ClinicId(clinic),
-        user: user.map(UserId),
-    }))
+        .select((patients::id, patients::clinic_id, patients::user_id))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, clinic, user)| {
+            let owner = PatientOwner {
+                clinic: ClinicId(clinic),
+                user: user.map(UserId),
+            };
+            (PatientId(id), owner)
+        })
+        .collect())
 }
