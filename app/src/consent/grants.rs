@@ -209,10 +209,6 @@ fn names<T: Copy + Ord>(values: &[T], name: fn(T) -> &'static str) -> Vec<String
         .collect()
 }
 
-fn parse_category(text: &str) -> Option<DataCategory> {
-    DataCategory::parse(text)
-}
-
 fn corrupt(column: &str) -> ConsentError {
     ConsentError::Database(diesel::result::Error::DeserializationError(
         format!("consent_grants.{column} holds an unknown name").into(),
@@ -434,7 +430,7 @@ pub async fn patients_care_consents(
             .entry(PatientId(patient))
             .or_default()
             .push(CareConsent {
-                categories: parse_all(&categories, parse_category, "data_categories")?,
+                categories: parse_all(&categories, DataCategory::parse, "data_categories")?,
                 roles: parse_all(&roles, Role::parse, "recipient_roles")?,
                 starts_at,
                 expires_at,
@@ -557,7 +553,11 @@ async fn open_grant(
         kind: template.kind,
         title: template.title,
         version: template.version,
-        categories: parse_all(&grant.data_categories, parse_category, "data_categories")?,
+        categories: parse_all(
+            &grant.data_categories,
+            DataCategory::parse,
+            "data_categories",
+        )?,
         recipient_roles: parse_all(&grant.recipient_roles, Role::parse, "recipient_roles")?,
         named_parties: grant.named_parties,
         purpose: grant.purpose,

@@ -309,7 +309,7 @@ pub async fn apply_to_observation(
                         care_alerts::clinic_id.eq(facts.clinic_id.0),
                         care_alerts::patient_id.eq(facts.patient_id.0),
                         care_alerts::firing_id.eq(firing_id),
-                        care_alerts::category.eq(category_name(category)),
+                        care_alerts::category.eq(category.as_str()),
                         care_alerts::priority.eq(firing.priority.level()),
                         care_alerts::roles
                             .eq(roles.iter().map(|role| role.as_str()).collect::<Vec<_>>()),
@@ -342,7 +342,7 @@ pub async fn apply_to_observation(
                         care_tasks::patient_id.eq(facts.patient_id.0),
                         care_tasks::firing_id.eq(Some(firing_id)),
                         care_tasks::kind.eq(firing.rule.as_str()),
-                        care_tasks::category.eq(category_name(category)),
+                        care_tasks::category.eq(category.as_str()),
                         care_tasks::priority.eq(firing.priority.level()),
                         care_tasks::owner_role.eq(owner.as_str()),
                         care_tasks::owner_user_id.eq(owner_user.map(|user| user.0)),
@@ -442,23 +442,6 @@ pub fn event_kind(kind: ObservationKind, of_infant: bool) -> CareEventKind {
         }
         _ => CareEventKind::Vitals,
     }
-}
-
-fn category_name(category: DataCategory) -> &'static str {
-    match category {
-        DataCategory::Maternal => "maternal",
-        DataCategory::Infant => "infant",
-        DataCategory::MentalHealth => "mental_health",
-        DataCategory::FamilyHistory => "family_history",
-        DataCategory::Contact => "contact",
-        DataCategory::CareLogistics => "care_logistics",
-    }
-}
-
-fn parse_category(name: &str) -> Option<DataCategory> {
-    DataCategory::ALL
-        .into_iter()
-        .find(|category| category_name(*category) == name)
 }
 
 /// Returns the care-team member who has held `role` for the patient longest at `at`.
@@ -570,7 +553,7 @@ impl TaskRow {
             id: self.id,
             patient_id: PatientId(self.patient_id),
             rule: Rule::parse(&self.kind),
-            category: parse_category(&self.category).ok_or_else(|| malformed("category"))?,
+            category: DataCategory::parse(&self.category).ok_or_else(|| malformed("category"))?,
             priority: Priority::from_level(self.priority).ok_or_else(|| malformed("priority"))?,
             owner_role: Role::parse(&self.owner_role).ok_or_else(|| malformed("owner_role"))?,
             owner_user_id: self.owner_user_id.map(UserId),
@@ -592,7 +575,7 @@ pub async fn patient_tasks(
 ) -> Result<Vec<CareTask>, ProtocolError> {
     let names: Vec<&str> = categories
         .iter()
-        .map(|category| category_name(*category))
+        .map(|category| category.as_str())
         .collect();
     let rows: Vec<TaskRow> = care_tasks::table
         .filter(care_tasks::clinic_id.eq(clinic_id.0))
@@ -806,7 +789,7 @@ pub async fn patient_alerts(
 ) -> Result<Vec<CareAlert>, ProtocolError> {
     let names: Vec<&str> = categories
         .iter()
-        .map(|category| category_name(*category))
+        .map(|category| category.as_str())
         .collect();
     #[allow(clippy::type_complexity, reason = "the selected columns")]
     let rows: Vec<(
@@ -848,7 +831,7 @@ pub async fn patient_alerts(
                     id,
                     patient_id,
                     rule: Rule::parse(&rule).ok_or_else(malformed)?,
-                    category: parse_category(&category).ok_or_else(malformed)?,
+                    category: DataCategory::parse(&category).ok_or_else(malformed)?,
                     priority: Priority::from_level(priority).ok_or_else(malformed)?,
                     threshold,
                     observed,
