@@ -600,7 +600,7 @@ async fn message_event_reaches_other_participants_only() {
 }
 
 #[tokio::test]
-async fn clinician_starts_thread_with_patient_and_filters_by_patient() {
+async fn clinician_thread_filtered_by_patient() {
     let clinic = Clinic::build().await;
     let mut arguments = start_arguments("maternal", &[&clinic.gp], "Your blood pressure");
     arguments.push(("patient_id", clinic.patient.to_string()));

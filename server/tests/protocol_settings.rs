@@ -170,7 +170,7 @@ impl Clinic {
     }
 }
 
-/// The built-in defaults as the form sends them.
+/// Returns the built-in defaults as the form sends them.
 fn defaults() -> Value {
     json!({
         "epds_possible_depression": 10,

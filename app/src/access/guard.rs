@@ -361,8 +361,8 @@ async fn decide_categories(
     ))
 }
 
-/// What the policy knows of a patient: her clinic and account, and, when she is of the actor's
-/// clinic or is the actor herself, her care team, consents and break-glass grants.
+/// Facts about a patient that the policy decides on. A patient of another clinic, who is not
+/// the actor herself, gets no further facts loaded.
 enum Known {
     OtherClinic,
     InScope(PatientOwner, PatientFacts),
@@ -454,8 +454,8 @@ fn decide_with(
 ///
 /// A denied combination is left out of the result and not recorded as a denial, because the
 /// caller did not request that patient's data. The listing shows what the user may see, and the
-/// caller records an access event for each allowed authorization it uses. A denial for a
-/// patient she asks for by id still goes through [`authorize`].
+/// caller records an access event for each allowed authorization it uses. A request for one
+/// patient by id still goes through [`authorize`], which records a denial.
 pub async fn authorize_listed(
     conn: &mut AsyncPgConnection,
     actor: &Actor,

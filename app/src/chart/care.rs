@@ -104,8 +104,8 @@ pub async fn list_chart_alerts(
     super::care_server::alerts(&mut conn, &actor, &authorization).await
 }
 
-/// Acknowledges an alert of the patient, so the care team knows that someone has seen it. The
-/// first acknowledgement stays, and acknowledging again changes nothing.
+/// Acknowledges an alert of the patient, which tells the care team that someone has handled it.
+/// The first acknowledgement stays, and acknowledging again changes nothing.
 #[server(prefix = "/api", endpoint = "chart/alerts/acknowledge")]
 pub async fn acknowledge_chart_alert(
     patient_id: PatientId,

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::ids::{ClinicId, PatientId, UserId};
 
 /// Maximum number of alerts or tasks one list returns.
-// NOTE: a clinician with more open tasks than this sees lower task counts in the patient list,
+// NOTE: a clinician with more open tasks than this gets lower task counts in the patient list,
 // because the counts are taken from the same capped query.
 const MAX_ITEMS: i64 = 200;
 

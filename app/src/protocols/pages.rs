@@ -121,7 +121,7 @@ fn version_line(version: &SettingsVersionView) -> String {
     }
 }
 
-/// The thresholds in one line.
+/// Describes the thresholds in one line.
 fn summary(values: &ThresholdValues) -> String {
     format!(
         "EPDS referral at {} or more (possible depression at {}); raised blood pressure at \
@@ -276,7 +276,7 @@ fn ThresholdForm(
     }
 }
 
-/// A labelled text field for a number, with its hint announced as its description.
+/// Renders a labelled text field for a number, with its hint announced as its description.
 #[component]
 fn NumberField(
     id: &'static str,

@@ -33,10 +33,10 @@ pub fn demo_patient_email(clinic_slug: &str) -> Result<String, String> {
     normalize_email(&email).map_err(|message| format!("{email:?}: {message}"))
 }
 
-/// Creates the clinic's demo patient unless she exists: a portal account with the email of
-/// [`demo_patient_email`], a record with EPDS screens, vitals, her infant's growth and feeding
-/// log, message threads, every care role of `staff`'s first members on her care team, and a
-/// care-coordination consent covering all of them. Returns her email.
+/// Creates the clinic's demo patient unless she exists, and returns her email. She gets a portal
+/// account with the email of [`demo_patient_email`] and a record with EPDS screens, vitals, her
+/// infant's growth and feeding log and message threads. The first member of each role in
+/// `staff` joins her care team, and a care-coordination consent covers all of them.
 pub async fn ensure_demo_patient(
     services: &Services,
     clinic_id: ClinicId,
@@ -97,7 +97,7 @@ pub async fn ensure_demo_patient(
     Ok(email)
 }
 
-/// A staff list holding only the first member of each role, the ones with demo links.
+/// Returns a staff list with only the first member of each role, the ones with demo links.
 fn first_members(staff: &Staff) -> Result<Staff, String> {
     let first = |members: &[UserId], role: &str| {
         members
@@ -117,8 +117,8 @@ fn first_members(staff: &Staff) -> Result<Staff, String> {
     })
 }
 
-/// Every care role on the team from the birth on, with no end, so that each demo clinician
-/// sees her.
+/// Returns a care-team membership for every care role, from the birth on and with no end, so
+/// that each demo clinician can open her chart.
 fn whole_team(team: &Staff, born_at: chrono::DateTime<Utc>) -> Vec<NewCareTeamMember> {
     [
         (team.midwives[0], Role::Midwife),

@@ -251,8 +251,8 @@ fn after_change(
     }
 }
 
-/// The link to an alert's or task's chart, the button of its change, and the error of the last
-/// try. `label` names the change and the patient for assistive technology.
+/// Renders the link to an alert's or task's chart, the button that changes it, and the error of
+/// the last attempt. `label` names the change and the patient for assistive technology.
 #[component]
 fn EntryActions(
     patient: PatientId,
