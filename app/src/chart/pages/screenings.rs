@@ -9,6 +9,7 @@ use super::load::OpenedChart;
 use crate::access::{Action, DataCategory};
 use crate::chart::ScreeningScore;
 use crate::clinical::screening::Instrument;
+use crate::growth_chart::{svg_number, svg_points};
 use crate::identity::pages::browser_action;
 use crate::portal::assign_screening;
 
@@ -121,11 +122,7 @@ fn Trend(instrument: Instrument, totals: Vec<u8>, max_total: u8) -> AnyView {
             (x, y)
         })
         .collect();
-    let line = points
-        .iter()
-        .map(|(x, y)| format!("{x:.1},{y:.1}"))
-        .collect::<Vec<_>>()
-        .join(" ");
+    let line = svg_points(points.iter().copied());
     let listed = totals
         .iter()
         .map(u8::to_string)
@@ -147,8 +144,8 @@ fn Trend(instrument: Instrument, totals: Vec<u8>, max_total: u8) -> AnyView {
                     .into_iter()
                     .map(|(x, y)| view! { <circle
                                 class="trend-point"
-                                cx=format!("{x:.1}")
-                                cy=format!("{y:.1}")
+                                cx=svg_number(x)
+                                cy=svg_number(y)
                                 r="3"
                             /> })
                     .collect_view()}

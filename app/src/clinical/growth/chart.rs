@@ -67,7 +67,7 @@ pub fn growth_chart(
                 .chain(std::iter::once(last_day))
                 .filter_map(|day| {
                     lms_for_age(indicator, sex, day)
-                        .map(|lms| (f64::from(day), lms.measurement_at(*z)))
+                        .map(|lms| (f64::from(day), to_table_precision(lms.measurement_at(*z))))
                 })
                 .collect(),
         })
@@ -85,6 +85,12 @@ pub fn growth_chart(
         curves,
         points,
     }
+}
+
+/// Rounds a curve value to four decimals, the precision of the WHO tables' medians, which
+/// keeps the chart's data short on the page and in what the browser receives to hydrate it.
+fn to_table_precision(value: f64) -> f64 {
+    (value * 10_000.0).round() / 10_000.0
 }
 
 fn indicator_name(indicator: Indicator) -> &'static str {
