@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use app::identity::server::auth::RequestUser;
 use app::identity::server::session_store::PgSessionStore;
 use app::{App, shell};
 use axum::Router;
@@ -36,6 +37,7 @@ pub fn build(state: AppState) -> Router {
     let server_context = move || {
         provide_context(pool.clone());
         provide_context(services.clone());
+        provide_context(RequestUser::default());
     };
     let options = state.leptos_options.clone();
 

@@ -4,6 +4,8 @@
 
 mod support;
 
+use std::sync::{Arc, Mutex};
+
 use app::access::{Action, Actor, Authorization, DataCategory};
 use app::audit::{AccessAction, AccessOutcome, ClientInfo, HistoryPage, patient_access_history};
 use app::clinical::growth::Sex;
@@ -25,8 +27,9 @@ use app::records::{
 };
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use diesel::QueryableByName;
+use diesel::connection::InstrumentationEvent;
 use diesel::sql_types::BigInt;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use server::cohort::{CohortOptions, demo_patient_email, ensure_demo_patient, generate};
 use server::secrets::SecretKey;
 use support::TestApp;
@@ -2246,4 +2249,101 @@ async fn generator_command_reports_progress() {
     assert_eq!(output.matches("/enroll#").count(), 7, "{output}");
     assert_eq!(bad_status, Some(1), "{bad_output}");
     assert!(bad_output.contains("--patients \"0\""), "{bad_output}");
+}
+
+/// Records the SQL of every statement that `conn` sends from now on.
+fn watch_statements(conn: &mut AsyncPgConnection) -> Arc<Mutex<Vec<String>>> {
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&sent);
+    conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+        if let InstrumentationEvent::StartQuery { query, .. } = event {
+            log.lock().unwrap().push(query.to_string());
+        }
+    });
+    sent
+}
+
+fn sent_matching(sent: &Mutex<Vec<String>>, text: &str) -> usize {
+    sent.lock()
+        .unwrap()
+        .iter()
+        .filter(|statement| statement.contains(text))
+        .count()
+}
+
+#[tokio::test]
+async fn reads_join_the_callers_transaction() {
+    let mut clinic = Clinic::new().await;
+    let services = clinic.app.state.services.clone();
+    let keys = RecordKeys::from_services(&services);
+    let patient_id = clinic.patient("Ines Duarte").await;
+    let maternal = allow(
+        &clinic.app,
+        &clinic.actor,
+        patient_id,
+        DataCategory::Maternal,
+        Action::Read,
+    )
+    .await;
+    let sent = watch_statements(&mut clinic.conn);
+
+    // On its own, a read commits its access event in a transaction of its own.
+    let before = audit_count(&mut clinic.conn).await;
+    app::records::list_notes(&mut clinic.conn, keys, &maternal, Classification::Maternal)
+        .await
+        .unwrap();
+    assert_eq!(audit_count(&mut clinic.conn).await - before, 1);
+    assert_eq!(sent_matching(&sent, "BEGIN"), 1);
+    assert_eq!(sent_matching(&sent, "COMMIT"), 1);
+
+    // Inside a caller's transaction, three reads add no savepoint, and the patient's key is
+    // loaded once inside `remembering_keys`.
+    sent.lock().unwrap().clear();
+    let before = audit_count(&mut clinic.conn).await;
+    let maternal_ref = &maternal;
+    clinic
+        .conn
+        .transaction::<_, RecordsError, _>(async |conn| {
+            let reads = async {
+                app::records::list_notes(conn, keys, maternal_ref, Classification::Maternal)
+                    .await?;
+                app::records::list_clinical_entries(
+                    conn,
+                    keys,
+                    maternal_ref,
+                    Classification::Maternal,
+                )
+                .await?;
+                let kinds = [ObservationKind::BloodPressure];
+                app::records::list_observations(conn, keys, maternal_ref, &kinds).await
+            };
+            app::records::remembering_keys(reads).await?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(sent_matching(&sent, "SAVEPOINT"), 0);
+    assert_eq!(sent_matching(&sent, "data_key_wrapped"), 1);
+    assert_eq!(audit_count(&mut clinic.conn).await - before, 3);
+
+    // When the caller's transaction fails after the reads, their events roll back with it.
+    let before = audit_count(&mut clinic.conn).await;
+    let failed = clinic
+        .conn
+        .transaction::<(), RecordsError, _>(async |conn| {
+            app::records::list_notes(conn, keys, maternal_ref, Classification::Maternal).await?;
+            Err(RecordsError::NotFound)
+        })
+        .await;
+    assert!(matches!(failed, Err(RecordsError::NotFound)));
+    assert_eq!(audit_count(&mut clinic.conn).await, before);
+
+    // Without `remembering_keys`, each read loads the key again.
+    sent.lock().unwrap().clear();
+    for _ in 0..2 {
+        app::records::list_notes(&mut clinic.conn, keys, &maternal, Classification::Maternal)
+            .await
+            .unwrap();
+    }
+    assert_eq!(sent_matching(&sent, "data_key_wrapped"), 2);
 }

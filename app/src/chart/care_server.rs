@@ -62,7 +62,7 @@ pub async fn tasks(
     let category = [authorization.category()];
     let mut names = StaffNames::new(services);
 
-    conn.transaction::<_, AppError, _>(async move |conn| {
+    crate::db::in_transaction(conn, async move |conn| {
         let found = protocols::patient_tasks(conn, clinic, patient, &category)
             .await
             .map_err(protocol_error)?;
@@ -167,7 +167,7 @@ pub async fn alerts(
     let patient = authorization.patient();
     let category = [authorization.category()];
 
-    conn.transaction::<_, AppError, _>(async move |conn| {
+    crate::db::in_transaction(conn, async move |conn| {
         let found = protocols::patient_alerts(conn, clinic, patient, &category)
             .await
             .map_err(protocol_error)?;

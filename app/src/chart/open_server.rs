@@ -2,7 +2,7 @@
 //! user's roles may read, and one transaction for the reads and their audit events, which are
 //! appended together.
 
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::access::guard::authorize_categories;
 use crate::access::{Action, Actor, Authorization, DataCategory, PermissionTable, settings};
@@ -10,7 +10,7 @@ use crate::audit;
 use crate::chart::open::{
     ALERT_CATEGORIES, NOTE_CATEGORIES, OpenedChart, Section, TASK_CATEGORIES,
 };
-use crate::chart::{CategoryPermission, PatientSummary};
+use crate::chart::{CategoryPermission, PatientSummary, readings_server};
 use crate::error::{AppError, ErrorCode};
 use crate::identity::Role;
 use crate::ids::PatientId;
@@ -126,9 +126,10 @@ pub async fn open(
     let granted = Granted(readable.into_iter().zip(authorizations).collect());
 
     // Each section's read records its access event, and the events are appended together
-    // before the transaction commits.
+    // before the transaction commits. The patient's data key is unwrapped once for all of them.
     let chart = conn
         .transaction::<_, AppError, _>(async |conn| {
+            generic_plans(conn).await?;
             let reads = read_sections(
                 conn,
                 services,
@@ -138,7 +139,7 @@ pub async fn open(
                 purpose,
                 permissions,
             );
-            let (chart, events) = audit::collecting(reads).await;
+            let (chart, events) = audit::collecting(records::remembering_keys(reads)).await;
             let chart = chart?;
             audit::record_accesses(conn, events).await?;
             Ok(chart)
@@ -151,6 +152,20 @@ pub async fn open(
     }
 }
 
+/// Makes the current transaction's prepared statements use their generic plans, which suit the
+/// chart's lookups by patient and save planning them at each execution (BENCHMARKS.md). Other
+/// pages keep PostgreSQL's choice: a generic plan made the portal's unread count take 53 ms.
+async fn generic_plans(conn: &mut AsyncPgConnection) -> Result<(), AppError> {
+    diesel::sql_query("SET LOCAL plan_cache_mode = force_generic_plan")
+        .execute(conn)
+        .await
+        .map(drop)
+        .map_err(|error| {
+            tracing::error!(%error, "setting the chart's plan cache mode failed");
+            AppError::internal()
+        })
+}
+
 /// Reads every section of the chart on `conn`, inside the caller's transaction.
 async fn read_sections(
     conn: &mut AsyncPgConnection,
@@ -161,10 +176,10 @@ async fn read_sections(
     purpose: String,
     permissions: Vec<CategoryPermission>,
 ) -> Result<OpenedChart, AppError> {
-    use super::{care_server, readings_server, schedule_server, server};
+    use super::{care_server, schedule_server, server};
 
     let keys = RecordKeys::from_services(services);
-    let clinic = actor.clinic;
+    let thresholds = &readings_server::thresholds(conn, actor.clinic).await?;
     let summary = section(granted, DataCategory::Contact, |authorization| {
         summary(conn, services, authorization)
     })
@@ -177,11 +192,11 @@ async fn read_sections(
     })
     .await?;
     let vitals = section(granted, DataCategory::Maternal, |authorization| {
-        readings_server::vitals(conn, services, clinic, authorization)
+        readings_server::vitals(conn, services, thresholds, authorization)
     })
     .await?;
     let screenings = section(granted, DataCategory::MentalHealth, |authorization| {
-        readings_server::screenings(conn, services, clinic, authorization)
+        readings_server::screenings(conn, services, thresholds, authorization)
     })
     .await?;
     let infants = section(granted, DataCategory::Infant, |authorization| {

@@ -30,7 +30,8 @@ pub async fn list_chart_vitals(
     )
     .await?;
 
-    super::readings_server::vitals(&mut conn, &services, actor.clinic, &authorization).await
+    let settings = super::readings_server::thresholds(&mut conn, actor.clinic).await?;
+    super::readings_server::vitals(&mut conn, &services, &settings, &authorization).await
 }
 
 /// Records a blood pressure reading of the patient, taken now, and returns it marked against
@@ -121,7 +122,8 @@ pub async fn list_chart_screenings(
     )
     .await?;
 
-    super::readings_server::screenings(&mut conn, &services, actor.clinic, &authorization).await
+    let settings = super::readings_server::thresholds(&mut conn, actor.clinic).await?;
+    super::readings_server::screenings(&mut conn, &services, &settings, &authorization).await
 }
 
 /// Lists a patient's infants, each with her growth against the WHO standard and a summary of

@@ -26,7 +26,7 @@ use crate::records::{
 use crate::services::Services;
 
 /// Returns the clinic's care-protocol thresholds in force.
-async fn thresholds(
+pub async fn thresholds(
     conn: &mut AsyncPgConnection,
     clinic: ClinicId,
 ) -> Result<ProtocolSettings, AppError> {
@@ -48,10 +48,9 @@ fn invalid_stored(error: impl std::fmt::Display) -> AppError {
 pub async fn vitals(
     conn: &mut AsyncPgConnection,
     services: &Services,
-    clinic: ClinicId,
+    settings: &ProtocolSettings,
     authorization: &Authorization,
 ) -> Result<Vec<VitalReading>, AppError> {
-    let settings = thresholds(conn, clinic).await?;
     let keys = RecordKeys::from_services(services);
     let kinds = [ObservationKind::BloodPressure, ObservationKind::Temperature];
     let observations = records::list_observations(conn, keys, authorization, &kinds).await?;
@@ -60,9 +59,9 @@ pub async fn vitals(
     for observation in observations.into_iter().rev() {
         let (flag, entered) = match &observation.value {
             ObservationValue::BloodPressure { reading, .. } => {
-                blood_pressure_flag(*reading, &settings)?
+                blood_pressure_flag(*reading, settings)?
             }
-            ObservationValue::Temperature { entered, .. } => temperature_flag(*entered, &settings)?,
+            ObservationValue::Temperature { entered, .. } => temperature_flag(*entered, settings)?,
             _ => continue,
         };
         readings.push(VitalReading {
@@ -157,10 +156,9 @@ fn temperature_flag(
 pub async fn screenings(
     conn: &mut AsyncPgConnection,
     services: &Services,
-    clinic: ClinicId,
+    settings: &ProtocolSettings,
     authorization: &Authorization,
 ) -> Result<Vec<ScreeningScore>, AppError> {
-    let settings = thresholds(conn, clinic).await?;
     let keys = RecordKeys::from_services(services);
     let kinds = [
         ObservationKind::Epds,
@@ -171,7 +169,7 @@ pub async fn screenings(
 
     let mut scores = Vec::with_capacity(observations.len());
     for observation in observations {
-        if let Some(score) = score(&observation, &settings)? {
+        if let Some(score) = score(&observation, settings)? {
             scores.push(score);
         }
     }

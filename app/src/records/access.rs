@@ -1,6 +1,9 @@
 //! Parts shared by every record operation: the caller's context, the keys, the patient's data
 //! key and the audit event.
 
+use std::cell::RefCell;
+use std::future::Future;
+
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
@@ -101,6 +104,7 @@ pub(super) async fn record(
 }
 
 /// A patient's unwrapped data key with the ids that every field context of hers names.
+#[derive(Clone)]
 pub(super) struct PatientKey {
     pub patient_id: PatientId,
     pub version: u32,
@@ -200,8 +204,40 @@ fn corrupt(context: &FieldContext) -> RecordsError {
 
 /// Loads and unwraps the data key of a patient of `clinic_id`. Fails with
 /// [`RecordsError::NotFound`] for a patient of another clinic and [`RecordsError::Erased`] once
-/// her key is destroyed.
+/// her key is destroyed. Inside [`remembering_keys`] each patient's key is loaded once.
 pub(super) async fn patient_key(
+    conn: &mut AsyncPgConnection,
+    provider: &dyn KeyProvider,
+    clinic_id: ClinicId,
+    patient_id: PatientId,
+) -> Result<PatientKey, RecordsError> {
+    let remembered = REMEMBERED_KEYS.try_with(|keys| {
+        keys.borrow()
+            .iter()
+            .find(|(clinic, key)| *clinic == clinic_id && key.patient_id == patient_id)
+            .map(|(_, key)| key.clone())
+    });
+    if let Ok(Some(key)) = remembered {
+        return Ok(key);
+    }
+    let key = load_patient_key(conn, provider, clinic_id, patient_id).await?;
+    let _ = REMEMBERED_KEYS.try_with(|keys| keys.borrow_mut().push((clinic_id, key.clone())));
+    Ok(key)
+}
+
+tokio::task_local! {
+    /// The data keys unwrapped inside [`remembering_keys`], with their patients' clinics.
+    static REMEMBERED_KEYS: RefCell<Vec<(ClinicId, PatientKey)>>;
+}
+
+/// Runs `work`, unwrapping each patient's data key at most once in it. It serves a request that
+/// reads many parts of one record in one transaction, such as the chart, and drops the keys when
+/// `work` ends. Nothing inside may rotate or destroy a key that it has already used.
+pub async fn remembering_keys<F: Future>(work: F) -> F::Output {
+    REMEMBERED_KEYS.scope(RefCell::new(Vec::new()), work).await
+}
+
+async fn load_patient_key(
     conn: &mut AsyncPgConnection,
     provider: &dyn KeyProvider,
     clinic_id: ClinicId,

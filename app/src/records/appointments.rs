@@ -245,7 +245,7 @@ pub async fn list_appointments(
     let (access, patient_id) = authorization.scope(DataCategory::CareLogistics, Action::Read)?;
     access.validate()?;
 
-    conn.transaction::<_, RecordsError, _>(async move |conn| {
+    crate::db::in_transaction(conn, async move |conn| {
         ensure_active_patient(conn, access.clinic_id, patient_id).await?;
         type Row = (
             uuid::Uuid,
@@ -342,7 +342,7 @@ async fn load_care_team(
 ) -> Result<Vec<CareTeamMember>, RecordsError> {
     access.validate()?;
 
-    conn.transaction::<_, RecordsError, _>(async move |conn| {
+    crate::db::in_transaction(conn, async move |conn| {
         ensure_active_patient(conn, access.clinic_id, patient_id).await?;
         type Row = (
             uuid::Uuid,

@@ -259,7 +259,7 @@ pub(super) async fn load_entries(
     let (access, patient_id, audited) = authorization.read_scope(classification.category())?;
     access.validate()?;
 
-    conn.transaction::<_, RecordsError, _>(async move |conn| {
+    crate::db::in_transaction(conn, async move |conn| {
         let key = access::patient_key(conn, keys.provider, access.clinic_id, patient_id).await?;
         type Row = (
             uuid::Uuid,
@@ -376,7 +376,7 @@ pub async fn list_notes(
     let (access, patient_id, audited) = authorization.read_scope(classification.category())?;
     access.validate()?;
 
-    conn.transaction::<_, RecordsError, _>(async move |conn| {
+    crate::db::in_transaction(conn, async move |conn| {
         let key = access::patient_key(conn, keys.provider, access.clinic_id, patient_id).await?;
         type Row = (uuid::Uuid, DateTime<Utc>, uuid::Uuid, i32, Vec<u8>);
         let rows: Vec<Row> = clinical_notes::table

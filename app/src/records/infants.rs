@@ -192,7 +192,7 @@ pub async fn list_infants(
     let (access, patient_id) = authorization.scope(DataCategory::Infant, Action::Read)?;
     access.validate()?;
 
-    conn.transaction::<_, RecordsError, _>(async move |conn| {
+    crate::db::in_transaction(conn, async move |conn| {
         let key = access::patient_key(conn, keys.provider, access.clinic_id, patient_id).await?;
         type Row = (uuid::Uuid, i32, Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>);
         let rows: Vec<Row> = infants::table

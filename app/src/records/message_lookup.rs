@@ -11,7 +11,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::RecordsError;
 use super::access::{self, RecordKeys, version_from_db};
@@ -211,7 +211,7 @@ pub async fn thread_subjects(
         Classification::from_category(authorization.category()).ok_or(RecordsError::NotFound)?;
     let ids: Vec<uuid::Uuid> = threads.iter().map(|thread| thread.0).collect();
 
-    conn.transaction::<_, RecordsError, _>(async move |conn| {
+    crate::db::in_transaction(conn, async move |conn| {
         let key = access::patient_key(conn, keys.provider, access.clinic_id, patient).await?;
         let rows: Vec<(uuid::Uuid, i32, Vec<u8>)> = message_threads::table
             .filter(message_threads::clinic_id.eq(access.clinic_id.0))

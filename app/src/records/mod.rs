@@ -42,7 +42,7 @@ mod schema;
 mod sealing;
 mod search;
 
-pub use access::{AccessContext, RecordKeys, validate_purpose};
+pub use access::{AccessContext, RecordKeys, remembering_keys, validate_purpose};
 pub use accounts::patient_of_account;
 pub use appointments::{
     Appointment, AppointmentKind, AppointmentStatus, CareTeamMember, NewAppointment,

@@ -213,7 +213,7 @@ pub(super) async fn load_observations(
     }
     let names: Vec<&str> = kinds.iter().map(|kind| kind.as_str()).collect();
 
-    conn.transaction::<_, RecordsError, _>(async move |conn| {
+    crate::db::in_transaction(conn, async move |conn| {
         let key = access::patient_key(conn, keys.provider, access.clinic_id, patient_id).await?;
         type Row = (
             uuid::Uuid,

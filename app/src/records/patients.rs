@@ -274,7 +274,7 @@ pub async fn read_patient_identity(
         ));
     }
 
-    conn.transaction::<_, RecordsError, _>(async move |conn| {
+    crate::db::in_transaction(conn, async move |conn| {
         let key = access::patient_key(conn, keys.provider, access.clinic_id, patient_id).await?;
         let (name, birth, address, phone): (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>) = patients::table
             .find((access.clinic_id.0, patient_id.0))

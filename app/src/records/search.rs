@@ -1,7 +1,7 @@
 //! Blind-index search for patients by name or date of birth.
 
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::RecordsError;
 use super::access::{self, AccessContext, RecordKeys};
@@ -25,7 +25,7 @@ pub async fn search_patients(
     access.validate()?;
     let clinic_id = access.clinic_id;
 
-    conn.transaction::<_, RecordsError, _>(async move |conn| {
+    crate::db::in_transaction(conn, async move |conn| {
         let (found, element) = match query {
             PatientQuery::Name(name) => {
                 let indexes: Vec<Vec<u8>> = name_tokens(name)

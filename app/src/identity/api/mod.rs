@@ -12,10 +12,12 @@ pub use sign_in::*;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod support {
+    use diesel_async::AsyncPgConnection;
     use uuid::Uuid;
 
     use crate::error::AppError;
     use crate::identity::server::accounts::{self, internal};
+    use crate::identity::server::auth::SignedInUser;
     use crate::identity::server::sign_in::CeremonyStart;
     use crate::identity::{Account, CeremonyOptions};
     use crate::ids::UserId;
@@ -40,19 +42,38 @@ pub(crate) mod support {
             .await
             .map_err(internal)?
             .ok_or_else(AppError::not_found)?;
-        let profile =
-            accounts::load_profile(&mut connection, services.keys.as_ref(), user_id).await?;
-        let clinic_name = accounts::clinic_name(&mut connection, row.clinic_id)
-            .await
-            .map_err(internal)?;
         let roles = accounts::roles_of(&mut connection, user_id, row.clinic_id)
             .await
             .map_err(internal)?;
-        Ok(Account {
+        let user = SignedInUser {
             id: user_id,
+            clinic_id: row.clinic_id,
+            roles,
+        };
+        summary(services, &mut connection, user).await
+    }
+
+    /// Loads the account summary of the signed-in user, whose account and roles the session
+    /// lookup has already read.
+    pub async fn account_of(services: &Services, user: SignedInUser) -> Result<Account, AppError> {
+        let mut connection = crate::db::connection(&services.pool).await?;
+        summary(services, &mut connection, user).await
+    }
+
+    async fn summary(
+        services: &Services,
+        connection: &mut AsyncPgConnection,
+        user: SignedInUser,
+    ) -> Result<Account, AppError> {
+        let profile = accounts::load_profile(connection, services.keys.as_ref(), user.id).await?;
+        let clinic_name = accounts::clinic_name(connection, user.clinic_id)
+            .await
+            .map_err(internal)?;
+        Ok(Account {
+            id: user.id,
             display_name: profile.display_name,
             clinic_name,
-            roles,
+            roles: user.roles,
         })
     }
 

@@ -13,7 +13,7 @@ pub async fn current_account() -> Result<Option<Account>, AppError> {
 
     let services = crate::services::services()?;
     match auth::current_user(&services).await? {
-        Some(user) => Ok(Some(support::account(&services, user.id).await?)),
+        Some(user) => Ok(Some(support::account_of(&services, user).await?)),
         None => Ok(None),
     }
 }

@@ -1,8 +1,10 @@
 //! The signed-in user of a request: session keys, idle and absolute timeouts, and step-up.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use leptos::prelude::use_context;
 use tower_sessions::Session;
 
 use crate::error::{AppError, ErrorCode};
@@ -53,6 +55,7 @@ pub async fn sign_in(
     user_id: UserId,
     user_agent: Option<&str>,
 ) -> Result<(), AppError> {
+    RequestUser::forget_current().await;
     session.cycle_id().await.map_err(internal)?;
     session.clear().await;
     let now = Utc::now().timestamp();
@@ -78,10 +81,35 @@ pub async fn sign_in(
     Ok(())
 }
 
+/// The signed-in user of one request once looked up, so that the parts of a page rendered in
+/// one request (its header, its data) share one lookup. The router provides a new one as
+/// context for each request. The parts of a page load concurrently, so the first lookup holds
+/// the lock and the others wait for its answer.
+#[derive(Clone, Default)]
+pub struct RequestUser(Arc<tokio::sync::Mutex<Option<Option<SignedInUser>>>>);
+
+impl RequestUser {
+    /// Forgets the user of the current request, after its session has changed.
+    async fn forget_current() {
+        if let Some(request) = use_context::<RequestUser>() {
+            *request.0.lock().await = None;
+        }
+    }
+}
+
 /// Returns the signed-in user, or `None` without a valid session. A session past its absolute
 /// lifetime is ended here; one idle for too long has already expired in the store.
 pub async fn current_user(services: &Services) -> Result<Option<SignedInUser>, AppError> {
-    user_of_session(&session().await?, services).await
+    let Some(request) = use_context::<RequestUser>() else {
+        return user_of_session(&session().await?, services).await;
+    };
+    let mut known = request.0.lock().await;
+    if let Some(user) = known.as_ref() {
+        return Ok(user.clone());
+    }
+    let user = user_of_session(&session().await?, services).await?;
+    *known = Some(user.clone());
+    Ok(user)
 }
 
 /// Returns the user signed in to `session`, as [`current_user`] does, for handlers outside the

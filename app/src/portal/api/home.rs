@@ -55,7 +55,8 @@ pub async fn load_portal_home() -> Result<PortalHome, AppError> {
     let authorizations = [&logistics, &mental_health, &infant_data];
     conn.transaction::<_, AppError, _>(async |conn| {
         let reads = home_server::read_home(conn, keys, &mut names, authorizations, clinic);
-        let (home, events) = crate::audit::collecting(reads).await;
+        let (home, events) =
+            crate::audit::collecting(crate::records::remembering_keys(reads)).await;
         let home = home?;
         crate::audit::record_accesses(conn, events).await?;
         Ok(home)
