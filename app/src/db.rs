@@ -40,11 +40,9 @@ where
     type Running = Running;
 }
 
-/// Runs `work` in a transaction: its own, or the caller's when `conn` is already inside one.
-/// Reads use it so that a request reading many parts of one record in one transaction, such as
-/// the chart, does not pay a savepoint for each part. Writes keep their own savepoint with
-/// `AsyncConnection::transaction`, so that a failed write inside a larger transaction undoes
-/// only itself.
+/// Runs `work` in a transaction: its own, or the caller's when `conn` is already inside one, so
+/// that the chart's many reads pay no savepoint each. Writes keep `AsyncConnection::transaction`,
+/// whose savepoint lets a failed write inside a larger transaction undo only itself.
 pub async fn in_transaction<F, R, E>(conn: &mut AsyncPgConnection, work: F) -> Result<R, E>
 where
     F: for<'c> AsyncFnOnce(&'c mut AsyncPgConnection) -> Result<R, E>

@@ -145,8 +145,8 @@ fn polyline(scale: &Scale, points: &[(f64, f64)]) -> String {
     )
 }
 
-/// Writes SVG coordinates as "x,y x,y …", each to one decimal. A chart page holds a few thousand
-/// of them, and formatting them as floats took a tenth of its server time in a profile, so they
+/// Writes SVG coordinates as "x,y x,y …", each to one decimal. A chart page contains a few
+/// thousand of them, and float formatting took a tenth of its server time in a profile, so they
 /// are written as whole tenths.
 pub fn svg_points(points: impl Iterator<Item = (f64, f64)>) -> String {
     let mut text = String::with_capacity(points.size_hint().0 * 12);

@@ -230,9 +230,10 @@ tokio::task_local! {
     static REMEMBERED_KEYS: RefCell<Vec<(ClinicId, PatientKey)>>;
 }
 
-/// Runs `work`, unwrapping each patient's data key at most once in it. It serves a request that
-/// reads many parts of one record in one transaction, such as the chart, and drops the keys when
-/// `work` ends. Nothing inside may rotate or destroy a key that it has already used.
+/// Runs `work`, unwrapping each patient's data key at most once in it, for a request that reads
+/// many parts of one record, such as the chart. The keys are dropped when `work` ends.
+/// NOTE: nothing checks that `work` does not rotate or erase a key it has used, which would leave
+/// a stale copy here. Only the chart and the portal home use it, and both only read.
 pub async fn remembering_keys<F: Future>(work: F) -> F::Output {
     REMEMBERED_KEYS.scope(RefCell::new(Vec::new()), work).await
 }

@@ -83,8 +83,8 @@ pub async fn sign_in(
 
 /// The signed-in user of one request once looked up, so that the parts of a page rendered in
 /// one request (its header, its data) share one lookup. The router provides a new one as
-/// context for each request. The parts of a page load concurrently, so the first lookup holds
-/// the lock and the others wait for its answer.
+/// context for each request. The parts of a page load concurrently, so the first lookup keeps
+/// the lock and the others wait for its result.
 #[derive(Clone, Default)]
 pub struct RequestUser(Arc<tokio::sync::Mutex<Option<Option<SignedInUser>>>>);
 
