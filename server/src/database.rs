@@ -9,8 +9,10 @@ use diesel::QueryableByName;
 use diesel::connection::SimpleConnection;
 use diesel::sql_types::Text;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::pooled_connection::bb8::Pool;
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, PoolableConnection, RecyclingMethod,
+};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::MigrationHarness;
 use url::Url;
@@ -141,8 +143,28 @@ pub async fn runtime_owns_audit_tables(pool: &DbPool) -> Result<bool, DatabaseEr
 }
 
 /// Builds a pool without connecting; connections are opened on first use.
+///
+/// A connection is checked at each checkout without a round trip: it is discarded when its
+/// socket was closed (PostgreSQL restarted, or the backend was terminated) or a transaction
+/// was left open. The default check sent `SELECT 1` at each checkout, four times per page
+/// (BENCHMARKS.md). A peer that vanished without closing the socket is found by the first
+/// query instead, which then fails.
 pub fn build_pool(config: &DatabaseConfig) -> DbPool {
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(config.url.expose());
+    let mut manager_config = ManagerConfig::<AsyncPgConnection>::default();
+    manager_config.recycling_method = RecyclingMethod::CustomFunction(Box::new(|connection| {
+        let broken = PoolableConnection::is_broken(connection);
+        Box::pin(async move {
+            if broken {
+                Err(diesel::result::Error::BrokenTransactionManager)
+            } else {
+                Ok(())
+            }
+        })
+    }));
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(
+        config.url.expose(),
+        manager_config,
+    );
     Pool::builder()
         .max_size(config.pool_size)
         .connection_timeout(config.acquire_timeout)

@@ -532,7 +532,12 @@ async fn chart_opens_in_one_request() {
     let infants = chart["infants"]["Shown"].as_array().expect("infants shown");
     assert_eq!(infants[0]["infant"]["name"], "Wren Testwell (synthetic)");
     let events = events_of(&mut clinic.conn, "open-consultant").await;
-    assert!(events.len() >= 3, "each section read is audited");
+    assert_eq!(events.len(), 1, "the chart's reads are one access");
+    assert!(
+        events[0].data_elements.len() >= 3,
+        "each section read is named: {:?}",
+        events[0].data_elements
+    );
     assert!(events.iter().all(|event| event.outcome == "allowed"));
     assert!(events.iter().all(|event| event.purpose == PURPOSE));
 
@@ -577,5 +582,137 @@ async fn chart_opens_in_one_request() {
         events_of(&mut clinic.conn, "open-no-purpose")
             .await
             .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn chart_keeps_each_category_apart() {
+    let mut clinic = Clinic::build().await;
+    let note = |category: &str, body: &str| {
+        vec![
+            ("patient_id", clinic.patient.to_string()),
+            ("category", category.to_owned()),
+            ("body", body.to_owned()),
+            purpose(),
+        ]
+    };
+    for (category, body) in [
+        ("maternal", "Perineum healing well"),
+        ("infant", "Latch improving"),
+        ("maternal", "Lochia normal"),
+    ] {
+        let (status, body) = clinic
+            .call(&clinic.midwife, "chart/notes/add", &note(category, body))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let maternal_task = insert_task(&mut clinic.conn, clinic.patient, DataCategory::Maternal).await;
+    insert_task(&mut clinic.conn, clinic.patient, DataCategory::Infant).await;
+    let started = [
+        clinic.patient_argument(),
+        ("category", "maternal".to_owned()),
+        ("task_id", maternal_task.to_string()),
+        ("status", "in_progress".to_owned()),
+        ("note", "Called her".to_owned()),
+        purpose(),
+    ];
+    let (status, body) = clinic
+        .call(&clinic.midwife, "chart/tasks/update", &started)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let observation: Row = diesel::sql_query(
+        "SELECT id FROM observations WHERE patient_id = $1 AND kind = 'blood_pressure'",
+    )
+    .bind::<SqlUuid, _>(clinic.patient.0)
+    .get_result(&mut clinic.conn)
+    .await
+    .unwrap();
+    let observation = observation.id.to_string();
+    for category in [
+        DataCategory::Maternal,
+        DataCategory::Infant,
+        DataCategory::Infant,
+    ] {
+        insert_alert(&mut clinic.conn, clinic.patient, category, &observation).await;
+    }
+
+    let (status, chart) = clinic.open(&clinic.midwife, PURPOSE, "open-apart").await;
+    assert_eq!(status, StatusCode::OK, "{chart}");
+    let shown = |part: &str, category: &str| -> Vec<Value> {
+        let sections = chart[part].as_array().unwrap();
+        let section = sections
+            .iter()
+            .find(|section| section[0] == category)
+            .unwrap_or_else(|| panic!("no {part} section for {category}: {sections:?}"));
+        section[1]["Shown"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{part} of {category} not shown: {section}"))
+            .clone()
+    };
+    let bodies = |category| -> Vec<String> {
+        shown("notes", category)
+            .iter()
+            .map(|note| note["body"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        bodies("maternal"),
+        ["Perineum healing well", "Lochia normal"]
+    );
+    assert_eq!(bodies("infant"), ["Latch improving"]);
+    let family_history = chart["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|section| section[0] == "family_history")
+        .map(|section| section[1].clone());
+    assert_eq!(family_history, Some(Value::from("NotForRole")));
+
+    let maternal_tasks = shown("tasks", "maternal");
+    assert_eq!(maternal_tasks.len(), 1);
+    assert_eq!(maternal_tasks[0]["id"], maternal_task.to_string());
+    assert_eq!(
+        maternal_tasks[0]["history"][0]["changed_by"],
+        "Maya Midwife"
+    );
+    let infant_tasks = shown("tasks", "infant");
+    assert_eq!(infant_tasks.len(), 1);
+    assert_eq!(infant_tasks[0]["category"], "infant");
+    assert!(shown("tasks", "care_logistics").is_empty());
+
+    assert_eq!(shown("alerts", "maternal").len(), 1);
+    let infant_alerts = shown("alerts", "infant");
+    assert_eq!(infant_alerts.len(), 2);
+    assert!(
+        infant_alerts
+            .iter()
+            .all(|alert| alert["category"] == "infant")
+    );
+
+    let events = events_of(&mut clinic.conn, "open-apart").await;
+    assert_eq!(
+        events.len(),
+        1,
+        "the chart's reads are one access: {:?}",
+        events.len()
+    );
+    let elements = &events[0].data_elements;
+    for element in [
+        "clinical_note.maternal",
+        "clinical_note.infant",
+        "care_task.maternal",
+        "care_task.infant",
+        "care_task.care_logistics",
+        "care_alert.maternal",
+        "care_alert.infant",
+    ] {
+        assert!(
+            elements.iter().any(|name| name == element),
+            "{element} in {elements:?}"
+        );
+    }
+    assert!(
+        !elements.iter().any(|name| name.ends_with("family_history")),
+        "{elements:?}"
     );
 }

@@ -5,6 +5,7 @@ mod support;
 use std::process::Stdio;
 use std::time::Duration;
 
+use diesel_async::RunQueryDsl;
 use server::database::{self, DatabaseError, DatabaseUrl};
 use support::TestDatabase;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -51,6 +52,62 @@ async fn unreachable_server_gives_clear_error() {
         "{message}"
     );
     assert!(!message.contains("hunter2"), "{message}");
+}
+
+#[derive(diesel::QueryableByName)]
+struct Backend {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pid: i32,
+}
+
+/// Returns the process id of the backend behind a connection of `pool`.
+async fn backend_of(pool: &app::db::DbPool) -> i32 {
+    let mut connection = pool.get().await.expect("a pooled connection");
+    diesel::sql_query("SELECT pg_backend_pid() AS pid")
+        .get_result::<Backend>(&mut connection)
+        .await
+        .expect("the backend answers")
+        .pid
+}
+
+#[tokio::test]
+async fn pool_replaces_connection_that_postgres_closed() {
+    let test_database = TestDatabase::migrated().await;
+    let config = support::test_config(&test_database.url, &[]);
+    let pool = database::build_pool(&config.database);
+    let first = backend_of(&pool).await;
+    assert_eq!(
+        backend_of(&pool).await,
+        first,
+        "an idle connection is reused"
+    );
+
+    let mut owner = support::connect(&test_database.url).await;
+    diesel::sql_query("SELECT pg_terminate_backend($1) AS terminated")
+        .bind::<diesel::sql_types::Integer, _>(first)
+        .execute(&mut owner)
+        .await
+        .unwrap();
+    // Wait until the backend has exited and the pooled connection has seen its socket close.
+    for _ in 0..100 {
+        let alive: i64 = diesel::dsl::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            &format!("(SELECT count(*) FROM pg_stat_activity WHERE pid = {first})"),
+        ))
+        .get_result(&mut owner)
+        .await
+        .unwrap();
+        if alive == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let second = backend_of(&pool).await;
+    assert_ne!(
+        second, first,
+        "the closed connection was replaced, not handed out"
+    );
 }
 
 /// Starts the real binary on a free loopback port with its own database.

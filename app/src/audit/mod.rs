@@ -54,7 +54,7 @@ mod types;
 mod verify;
 mod writer;
 
-pub use deferred::{collecting, record_in_transaction};
+pub use deferred::{collecting, merge_elements, record_in_transaction};
 pub use history::{AccessEvent, HistoryCursor, HistoryPage, MAX_PAGE_SIZE, SecurityEvent};
 pub use history::{patient_access_history, user_security_events};
 pub use keys::{AuditKey, AuditKeyring, install as install_audit_keys};

@@ -6,11 +6,12 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
 use crate::access::guard::record_allowed_in_transaction;
-use crate::access::{Actor, Authorization};
+use crate::access::{Actor, Authorization, DataCategory};
 use crate::chart::{AlertView, TaskChangeView, TaskState, TaskView};
 use crate::error::{AppError, ErrorCode};
 use crate::events::Priority;
 use crate::identity::support::timestamp;
+use crate::ids::PatientId;
 use crate::portal::server::StaffNames;
 use crate::protocols::{self, CareTask, ProtocolError, TaskStatus};
 use crate::services::Services;
@@ -57,20 +58,46 @@ pub async fn tasks(
     actor: &Actor,
     authorization: &Authorization,
 ) -> Result<Vec<TaskView>, AppError> {
+    let mut lists = tasks_by_category(conn, services, actor, &[authorization]).await?;
+    Ok(lists.pop().unwrap_or_default())
+}
+
+/// Returns one patient's tasks in the categories of `authorizations`, one list per
+/// authorization, with their histories and the names of the people involved. One query reads
+/// the tasks and one their histories; each category's read is its own access event.
+pub async fn tasks_by_category(
+    conn: &mut AsyncPgConnection,
+    services: &Services,
+    actor: &Actor,
+    authorizations: &[&Authorization],
+) -> Result<Vec<Vec<TaskView>>, AppError> {
     let clinic = actor.clinic;
-    let patient = authorization.patient();
-    let category = [authorization.category()];
+    let Some(patient) = one_patient(authorizations)? else {
+        return Ok(Vec::new());
+    };
+    let categories: Vec<DataCategory> = authorizations
+        .iter()
+        .map(|authorization| authorization.category())
+        .collect();
     let mut names = StaffNames::new(services);
 
     crate::db::in_transaction(conn, async move |conn| {
-        let found = protocols::patient_tasks(conn, clinic, patient, &category)
+        let found = protocols::patient_tasks(conn, clinic, patient, &categories)
             .await
             .map_err(protocol_error)?;
-        let mut views = Vec::with_capacity(found.len());
-        for task in found {
-            let history = protocols::task_history(conn, clinic, task.id)
-                .await
-                .map_err(protocol_error)?;
+        let ids: Vec<Uuid> = found.iter().map(|task| task.id).collect();
+        let histories = protocols::task_histories(conn, clinic, &ids)
+            .await
+            .map_err(protocol_error)?;
+        let people = found.iter().filter_map(|task| task.owner_user_id).chain(
+            histories
+                .iter()
+                .flatten()
+                .filter_map(|change| change.actor_user_id),
+        );
+        names.load(conn, people).await?;
+        let mut lists: Vec<Vec<TaskView>> = vec![Vec::new(); categories.len()];
+        for (task, history) in found.into_iter().zip(histories) {
             let mut changes = Vec::with_capacity(history.len());
             for change in history {
                 let changed_by = match change.actor_user_id {
@@ -88,12 +115,34 @@ pub async fn tasks(
                 Some(user) => Some(names.of(conn, user).await?),
                 None => None,
             };
-            views.push(task_view(task, owner_name, changes));
+            if let Some(index) = categories.iter().position(|c| *c == task.category) {
+                lists[index].push(task_view(task, owner_name, changes));
+            }
         }
-        record_allowed_in_transaction(conn, authorization, vec!["care_task".to_owned()]).await?;
-        Ok(views)
+        for authorization in authorizations {
+            let element = format!("care_task.{}", authorization.category().as_str());
+            record_allowed_in_transaction(conn, authorization, vec![element]).await?;
+        }
+        Ok(lists)
     })
     .await
+}
+
+/// Returns the one patient whom all of `authorizations` name, or `None` when there are none.
+/// Authorizations for different patients are a mistake of the caller.
+fn one_patient(authorizations: &[&Authorization]) -> Result<Option<PatientId>, AppError> {
+    let Some(first) = authorizations.first() else {
+        return Ok(None);
+    };
+    let patient = first.patient();
+    if authorizations
+        .iter()
+        .any(|authorization| authorization.patient() != patient)
+    {
+        tracing::error!("one read was given the authorizations of several patients");
+        return Err(AppError::internal());
+    }
+    Ok(Some(patient))
 }
 
 fn task_view(task: CareTask, owner_name: Option<String>, history: Vec<TaskChangeView>) -> TaskView {
@@ -151,7 +200,8 @@ pub async fn update_task(
         let changed = protocols::update_task(conn, clinic, task_id, user, status, None, note)
             .await
             .map_err(protocol_error)?;
-        record_allowed_in_transaction(conn, authorization, vec!["care_task".to_owned()]).await?;
+        let element = format!("care_task.{}", authorization.category().as_str());
+        record_allowed_in_transaction(conn, authorization, vec![element]).await?;
         Ok(task_state(changed.status))
     })
     .await
@@ -163,18 +213,40 @@ pub async fn alerts(
     actor: &Actor,
     authorization: &Authorization,
 ) -> Result<Vec<AlertView>, AppError> {
+    let mut lists = alerts_by_category(conn, actor, &[authorization]).await?;
+    Ok(lists.pop().unwrap_or_default())
+}
+
+/// Returns one patient's alerts in the categories of `authorizations` in one query, one list
+/// per authorization, newest first; each category's read is its own access event.
+pub async fn alerts_by_category(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    authorizations: &[&Authorization],
+) -> Result<Vec<Vec<AlertView>>, AppError> {
     let clinic = actor.clinic;
-    let patient = authorization.patient();
-    let category = [authorization.category()];
+    let Some(patient) = one_patient(authorizations)? else {
+        return Ok(Vec::new());
+    };
+    let categories: Vec<DataCategory> = authorizations
+        .iter()
+        .map(|authorization| authorization.category())
+        .collect();
 
     crate::db::in_transaction(conn, async move |conn| {
-        let found = protocols::patient_alerts(conn, clinic, patient, &category)
+        let found = protocols::patient_alerts(conn, clinic, patient, &categories)
             .await
             .map_err(protocol_error)?;
-        record_allowed_in_transaction(conn, authorization, vec!["care_alert".to_owned()]).await?;
-        Ok(found
-            .into_iter()
-            .map(|alert| AlertView {
+        for authorization in authorizations {
+            let element = format!("care_alert.{}", authorization.category().as_str());
+            record_allowed_in_transaction(conn, authorization, vec![element]).await?;
+        }
+        let mut lists: Vec<Vec<AlertView>> = vec![Vec::new(); categories.len()];
+        for alert in found {
+            let Some(index) = categories.iter().position(|c| *c == alert.category) else {
+                continue;
+            };
+            lists[index].push(AlertView {
                 id: alert.id.to_string(),
                 summary: alert.rule.summary().to_owned(),
                 category: alert.category,
@@ -183,8 +255,9 @@ pub async fn alerts(
                 observed: alert.observed,
                 raised_at: timestamp(alert.raised_at),
                 acknowledged_at: alert.acknowledged_at.map(timestamp),
-            })
-            .collect())
+            });
+        }
+        Ok(lists)
     })
     .await
 }
@@ -211,7 +284,8 @@ pub async fn acknowledge(
         protocols::acknowledge_alert(conn, clinic, alert_id, user)
             .await
             .map_err(protocol_error)?;
-        record_allowed_in_transaction(conn, authorization, vec!["care_alert".to_owned()]).await
+        let element = format!("care_alert.{}", authorization.category().as_str());
+        record_allowed_in_transaction(conn, authorization, vec![element]).await
     })
     .await
 }

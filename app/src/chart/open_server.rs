@@ -98,6 +98,60 @@ where
     }
 }
 
+/// Reads the sections of several categories with one call of `read`, which gets `conn` and the
+/// authorizations of the categories that may be read now and returns one value for each, in
+/// their order. A refusal from the record store refuses every section of that call.
+async fn sections<'a, 'c, T, F, Fu>(
+    conn: &'c mut AsyncPgConnection,
+    granted: &'a Granted,
+    categories: &[DataCategory],
+    read: F,
+) -> Result<Vec<(DataCategory, Section<T>)>, AppError>
+where
+    F: FnOnce(&'c mut AsyncPgConnection, Vec<&'a Authorization>) -> Fu,
+    Fu: Future<Output = Result<Vec<T>, AppError>>,
+{
+    let mut slots: Vec<(DataCategory, Option<Section<T>>)> = Vec::with_capacity(categories.len());
+    let mut authorized = Vec::with_capacity(categories.len());
+    for category in categories {
+        let slot = match granted.of(*category) {
+            Ok(Some(authorization)) => {
+                authorized.push(authorization);
+                None
+            }
+            Ok(None) => Some(Section::NotForRole),
+            Err(message) => Some(Section::Refused(message)),
+        };
+        slots.push((*category, slot));
+    }
+    if authorized.is_empty() {
+        return Ok(slots
+            .into_iter()
+            .map(|(category, slot)| (category, slot.unwrap_or(Section::NotForRole)))
+            .collect());
+    }
+    let count = authorized.len();
+    let read: Vec<Section<T>> = match read(conn, authorized).await {
+        Ok(values) if values.len() == count => values.into_iter().map(Section::Shown).collect(),
+        Ok(_) => {
+            tracing::error!("a chart read returned a list per category of another length");
+            return Err(AppError::internal());
+        }
+        Err(error) if error.code == ErrorCode::NotFound => (0..count)
+            .map(|_| Section::Refused(error.message.clone()))
+            .collect(),
+        Err(error) => return Err(error),
+    };
+    let mut read = read.into_iter();
+    Ok(slots
+        .into_iter()
+        .map(|(category, slot)| {
+            let section = slot.or_else(|| read.next()).unwrap_or(Section::NotForRole);
+            (category, section)
+        })
+        .collect())
+}
+
 /// Opens the chart of `patient` as `actor` for `purpose`.
 pub async fn open(
     services: &Services,
@@ -208,29 +262,44 @@ async fn read_sections(
     })
     .await?;
 
-    let mut notes = Vec::with_capacity(NOTE_CATEGORIES.len());
-    for category in NOTE_CATEGORIES {
-        let classification = server::classification(category)?;
-        let read = section(granted, category, async |authorization| {
-            let notes = records::list_notes(conn, keys, authorization, classification).await?;
-            Ok(notes.into_iter().map(server::note_view).collect())
-        });
-        notes.push((category, read.await?));
-    }
-    let mut tasks = Vec::with_capacity(TASK_CATEGORIES.len());
-    for category in TASK_CATEGORIES {
-        let read = section(granted, category, |authorization| {
-            care_server::tasks(conn, services, actor, authorization)
-        });
-        tasks.push((category, read.await?));
-    }
-    let mut alerts = Vec::with_capacity(ALERT_CATEGORIES.len());
-    for category in ALERT_CATEGORIES {
-        let read = section(granted, category, |authorization| {
-            care_server::alerts(conn, actor, authorization)
-        });
-        alerts.push((category, read.await?));
-    }
+    let notes = sections(
+        conn,
+        granted,
+        &NOTE_CATEGORIES,
+        |conn, authorizations| async move {
+            let mut reads = Vec::with_capacity(authorizations.len());
+            for authorization in authorizations {
+                reads.push((
+                    authorization,
+                    server::classification(authorization.category())?,
+                ));
+            }
+            let lists = records::list_notes_by_classification(conn, keys, &reads).await?;
+            Ok(lists
+                .into_iter()
+                .map(|notes| notes.into_iter().map(server::note_view).collect())
+                .collect())
+        },
+    )
+    .await?;
+    let tasks = sections(
+        conn,
+        granted,
+        &TASK_CATEGORIES,
+        |conn, authorizations| async move {
+            care_server::tasks_by_category(conn, services, actor, &authorizations).await
+        },
+    )
+    .await?;
+    let alerts = sections(
+        conn,
+        granted,
+        &ALERT_CATEGORIES,
+        |conn, authorizations| async move {
+            care_server::alerts_by_category(conn, actor, &authorizations).await
+        },
+    )
+    .await?;
 
     Ok(OpenedChart {
         patient_id: patient,

@@ -114,8 +114,20 @@ pub async fn schedule(
     services: &Services,
     authorization: &Authorization,
 ) -> Result<ScheduleView, AppError> {
-    let mut names = StaffNames::new(services);
     let stored = records::list_appointments(conn, authorization).await?;
+    let now = Utc::now();
+    let members: Vec<_> = records::list_care_team(conn, authorization)
+        .await?
+        .into_iter()
+        .filter(|member| member.starts_at <= now && member.ends_at.is_none_or(|end| now < end))
+        .collect();
+    let mut names = StaffNames::new(services);
+    let people = stored
+        .iter()
+        .map(|appointment| appointment.clinician)
+        .chain(members.iter().map(|member| member.provider));
+    names.load(conn, people).await?;
+
     let mut appointments = Vec::with_capacity(stored.len());
     for appointment in stored {
         appointments.push(ScheduledAppointment {
@@ -127,19 +139,13 @@ pub async fn schedule(
             status: appointment.status.as_str().replace('_', " "),
         });
     }
-
-    let now = Utc::now();
-    let members = records::list_care_team(conn, authorization).await?;
-    let mut team = Vec::new();
+    let mut team = Vec::with_capacity(members.len());
     for member in members {
-        let current = member.starts_at <= now && member.ends_at.is_none_or(|end| now < end);
-        if current {
-            team.push(TeamMemberOption {
-                user: member.provider,
-                name: names.of(conn, member.provider).await?,
-                role: member.role,
-            });
-        }
+        team.push(TeamMemberOption {
+            user: member.provider,
+            name: names.of(conn, member.provider).await?,
+            role: member.role,
+        });
     }
     Ok(ScheduleView { appointments, team })
 }

@@ -90,6 +90,24 @@ impl<'a> StaffNames<'a> {
         }
     }
 
+    /// Loads the names of `users` that are not known yet, in one query.
+    pub async fn load(
+        &mut self,
+        conn: &mut AsyncPgConnection,
+        users: impl IntoIterator<Item = UserId>,
+    ) -> Result<(), AppError> {
+        let mut missing: Vec<UserId> = Vec::new();
+        for user in users {
+            if !self.known.contains_key(&user) && !missing.contains(&user) {
+                missing.push(user);
+            }
+        }
+        let found =
+            accounts::load_display_names(conn, self.services.keys.as_ref(), &missing).await?;
+        self.known.extend(found);
+        Ok(())
+    }
+
     pub async fn of(
         &mut self,
         conn: &mut AsyncPgConnection,

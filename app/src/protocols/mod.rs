@@ -29,5 +29,6 @@ pub use store::{
     AppliedFiring, CareAlert, CareTask, NewObservationFacts, ProtocolError, RecordedFiring,
     SettingsVersion, TaskChange, TaskStatus, VersionedSettings, acknowledge_alert,
     apply_to_observation, change_settings, current_settings, event_kind, firings_of_observation,
-    open_tasks_of, patient_alerts, patient_tasks, settings_history, task_history, update_task,
+    open_tasks_of, patient_alerts, patient_tasks, settings_history, task_histories, task_history,
+    update_task,
 };

@@ -706,34 +706,54 @@ pub async fn task_history(
     clinic_id: ClinicId,
     task_id: Uuid,
 ) -> Result<Vec<TaskChange>, ProtocolError> {
-    let rows: Vec<HistoryRow> = care_task_history::table
+    let mut histories = task_histories(conn, clinic_id, &[task_id]).await?;
+    Ok(histories.pop().unwrap_or_default())
+}
+
+/// Returns the histories of several tasks in one query, in the order of `task_ids`, each
+/// oldest first.
+pub async fn task_histories(
+    conn: &mut AsyncPgConnection,
+    clinic_id: ClinicId,
+    task_ids: &[Uuid],
+) -> Result<Vec<Vec<TaskChange>>, ProtocolError> {
+    let mut histories: Vec<Vec<TaskChange>> = vec![Vec::new(); task_ids.len()];
+    if task_ids.is_empty() {
+        return Ok(histories);
+    }
+    let rows: Vec<(Uuid, HistoryRow)> = care_task_history::table
         .filter(care_task_history::clinic_id.eq(clinic_id.0))
-        .filter(care_task_history::task_id.eq(task_id))
+        .filter(care_task_history::task_id.eq_any(task_ids))
         .order((
             care_task_history::changed_at.asc(),
             care_task_history::id.asc(),
         ))
         .select((
-            care_task_history::actor_user_id,
-            care_task_history::status,
-            care_task_history::owner_user_id,
-            care_task_history::note,
-            care_task_history::changed_at,
+            care_task_history::task_id,
+            (
+                care_task_history::actor_user_id,
+                care_task_history::status,
+                care_task_history::owner_user_id,
+                care_task_history::note,
+                care_task_history::changed_at,
+            ),
         ))
         .load(conn)
         .await?;
-    rows.into_iter()
-        .map(|(actor, status, owner, note, changed_at)| {
-            Ok(TaskChange {
-                actor_user_id: actor.map(UserId),
-                status: TaskStatus::parse(&status)
-                    .ok_or_else(|| ProtocolError::Malformed(format!("task status {status}")))?,
-                owner_user_id: owner.map(UserId),
-                note,
-                changed_at,
-            })
-        })
-        .collect()
+    for (task_id, (actor, status, owner, note, changed_at)) in rows {
+        let Some(index) = task_ids.iter().position(|id| *id == task_id) else {
+            continue;
+        };
+        histories[index].push(TaskChange {
+            actor_user_id: actor.map(UserId),
+            status: TaskStatus::parse(&status)
+                .ok_or_else(|| ProtocolError::Malformed(format!("task status {status}")))?,
+            owner_user_id: owner.map(UserId),
+            note,
+            changed_at,
+        });
+    }
+    Ok(histories)
 }
 
 #[allow(

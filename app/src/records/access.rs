@@ -299,6 +299,16 @@ pub(super) async fn ensure_active_patient(
     clinic_id: ClinicId,
     patient_id: PatientId,
 ) -> Result<(), RecordsError> {
+    // A data key unwrapped earlier in the same request shows that the patient existed and was
+    // not erased then: the table's CHECK ties `erased_at` to the destroyed key.
+    let remembered = REMEMBERED_KEYS.try_with(|keys| {
+        keys.borrow()
+            .iter()
+            .any(|(clinic, key)| *clinic == clinic_id && key.patient_id == patient_id)
+    });
+    if remembered == Ok(true) {
+        return Ok(());
+    }
     let erased_at: Option<Option<chrono::DateTime<chrono::Utc>>> = patients::table
         .find((clinic_id.0, patient_id.0))
         .select(patients::erased_at)

@@ -373,19 +373,51 @@ pub async fn list_notes(
     authorization: &Authorization,
     classification: Classification,
 ) -> Result<Vec<ClinicalNote>, RecordsError> {
-    let (access, patient_id, audited) = authorization.read_scope(classification.category())?;
-    access.validate()?;
+    let mut lists =
+        list_notes_by_classification(conn, keys, &[(authorization, classification)]).await?;
+    Ok(lists.pop().unwrap_or_default())
+}
+
+/// Lists one patient's notes of several classifications in one query, each classification
+/// under its own authorization and recorded as its own access event. The lists come back in
+/// the order of `reads`, each oldest first.
+pub async fn list_notes_by_classification(
+    conn: &mut AsyncPgConnection,
+    keys: RecordKeys<'_>,
+    reads: &[(&Authorization, Classification)],
+) -> Result<Vec<Vec<ClinicalNote>>, RecordsError> {
+    let mut scopes = Vec::with_capacity(reads.len());
+    for (authorization, classification) in reads {
+        let scope = authorization.read_scope(classification.category())?;
+        scope.0.validate()?;
+        scopes.push(scope);
+    }
+    let Some(&(first, patient_id, _)) = scopes.first() else {
+        return Ok(Vec::new());
+    };
+    if scopes
+        .iter()
+        .any(|(access, patient, _)| *patient != patient_id || access.clinic_id != first.clinic_id)
+    {
+        return Err(RecordsError::InvalidInput(
+            "notes are listed for one patient at a time".to_owned(),
+        ));
+    }
+    let classifications: Vec<Classification> = reads.iter().map(|(_, class)| *class).collect();
+    let names: Vec<&str> = classifications.iter().map(|class| class.as_str()).collect();
+    let clinic_id = first.clinic_id;
 
     crate::db::in_transaction(conn, async move |conn| {
-        let key = access::patient_key(conn, keys.provider, access.clinic_id, patient_id).await?;
-        type Row = (uuid::Uuid, DateTime<Utc>, uuid::Uuid, i32, Vec<u8>);
+        let key = access::patient_key(conn, keys.provider, clinic_id, patient_id).await?;
+        type Row = (uuid::Uuid, String, DateTime<Utc>, uuid::Uuid, i32, Vec<u8>);
         let rows: Vec<Row> = clinical_notes::table
-            .filter(clinical_notes::clinic_id.eq(access.clinic_id.0))
+            .filter(clinical_notes::clinic_id.eq(clinic_id.0))
             .filter(clinical_notes::patient_id.eq(patient_id.0))
-            .filter(clinical_notes::classification.eq(classification.as_str()))
+            .filter(clinical_notes::classification.eq_any(&names))
             .order((clinical_notes::written_at, clinical_notes::id))
             .select((
                 clinical_notes::id,
+                clinical_notes::classification,
                 clinical_notes::written_at,
                 clinical_notes::author_user_id,
                 clinical_notes::data_key_version,
@@ -394,12 +426,20 @@ pub async fn list_notes(
             .load(conn)
             .await?;
 
-        let mut found = Vec::with_capacity(rows.len());
-        for (id, written_at, author, version, ciphertext) in rows {
+        let mut found: Vec<Vec<ClinicalNote>> = vec![Vec::new(); classifications.len()];
+        for (id, class, written_at, author, version, ciphertext) in rows {
+            let Some(index) = names.iter().position(|name| *name == class) else {
+                return Err(RecordsError::CorruptValue {
+                    table: NOTES,
+                    column: "classification",
+                    row_id: id,
+                });
+            };
+            let classification = classifications[index];
             let mut context =
                 key.context(NOTES, "body_ciphertext", id, classification.data_class());
             context.data_key_version = version_from_db(version);
-            found.push(ClinicalNote {
+            found[index].push(ClinicalNote {
                 id,
                 patient_id,
                 classification,
@@ -409,8 +449,10 @@ pub async fn list_notes(
             });
         }
 
-        let elements = vec![element("clinical_note", classification)];
-        access::record(conn, access, patient_id, audited, elements).await?;
+        for ((access, patient_id, audited), classification) in scopes.iter().zip(&classifications) {
+            let elements = vec![element("clinical_note", *classification)];
+            access::record(conn, access, *patient_id, *audited, elements).await?;
+        }
         Ok(found)
     })
     .await

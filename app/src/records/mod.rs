@@ -52,7 +52,7 @@ pub use appointments::{
 pub use care_team::{care_team_memberships, care_teams_memberships, end_care_team_membership};
 pub use entries::{
     Classification, ClinicalEntry, ClinicalNote, NewClinicalEntry, NewClinicalNote,
-    add_clinical_entry, add_note, list_clinical_entries, list_notes,
+    add_clinical_entry, add_note, list_clinical_entries, list_notes, list_notes_by_classification,
 };
 pub use error::RecordsError;
 pub use import::{ImportedInfant, ImportedPatient, import_patients};

@@ -291,6 +291,48 @@ pub async fn load_profile(
     })
 }
 
+/// Loads and decrypts the display names of several users in one query. Users that do not
+/// exist are left out.
+pub async fn load_display_names(
+    connection: &mut AsyncPgConnection,
+    keys: &dyn KeyProvider,
+    user_ids: &[UserId],
+) -> Result<Vec<(UserId, String)>, AppError> {
+    if user_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<uuid::Uuid> = user_ids.iter().map(|user| user.0).collect();
+    let rows: Vec<(uuid::Uuid, Vec<u8>, i32, Vec<u8>)> = users::table
+        .filter(users::id.eq_any(&ids))
+        .select((
+            users::id,
+            users::data_key_wrapped,
+            users::data_key_kek_version,
+            users::display_name_ciphertext,
+        ))
+        .load(connection)
+        .await
+        .map_err(internal)?;
+    let mut names = Vec::with_capacity(rows.len());
+    for (id, wrapped, kek_version, name) in rows {
+        let user_id = UserId(id);
+        let wrapped = WrappedDataKey {
+            kek_version: kek_version as u32,
+            bytes: wrapped,
+        };
+        let data_key: DataKey = keys
+            .unwrap(PatientId(id), &wrapped)
+            .await
+            .map_err(internal)?;
+        let plaintext = data_key
+            .decrypt(&field_context(user_id, "display_name_ciphertext"), &name)
+            .map_err(internal)?;
+        let name = String::from_utf8(plaintext.expose().to_vec()).map_err(internal)?;
+        names.push((user_id, name));
+    }
+    Ok(names)
+}
+
 pub async fn set_status(
     connection: &mut AsyncPgConnection,
     user_id: UserId,
