@@ -169,8 +169,6 @@ pub fn svg_number(value: f64) -> String {
 }
 
 fn push_tenths(text: &mut String, value: f64) {
-    use std::fmt::Write;
-
     if !value.is_finite() {
         text.push('0');
         return;
@@ -181,7 +179,23 @@ fn push_tenths(text: &mut String, value: f64) {
         text.push('-');
     }
     let tenths = tenths.unsigned_abs();
-    let _ = write!(text, "{}.{}", tenths / 10, tenths % 10);
+    // Digits are written by hand: `write!` showed in the chart's profile.
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut whole = tenths / 10;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (whole % 10) as u8;
+        whole /= 10;
+        if whole == 0 {
+            break;
+        }
+    }
+    for digit in &digits[start..] {
+        text.push(char::from(*digit));
+    }
+    text.push('.');
+    text.push(char::from(b'0' + (tenths % 10) as u8));
 }
 
 /// Draws the chart with a text summary for screen readers and a table of the measurements.
@@ -415,6 +429,10 @@ mod tests {
         );
         assert_eq!(svg_number(f64::NAN), "0");
         assert_eq!(svg_number(12.349), "12.3");
+        assert_eq!(svg_number(-12.34), "-12.3");
+        assert_eq!(svg_number(0.0), "0.0");
+        assert_eq!(svg_number(1234.56), "1234.6");
+        assert_eq!(svg_number(9.96), "10.0");
     }
 
     #[test]
