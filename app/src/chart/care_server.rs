@@ -72,13 +72,9 @@ pub async fn tasks_by_category(
     authorizations: &[&Authorization],
 ) -> Result<Vec<Vec<TaskView>>, AppError> {
     let clinic = actor.clinic;
-    let Some(patient) = one_patient(authorizations)? else {
+    let Some((patient, categories)) = one_patient(authorizations)? else {
         return Ok(Vec::new());
     };
-    let categories: Vec<DataCategory> = authorizations
-        .iter()
-        .map(|authorization| authorization.category())
-        .collect();
     let mut names = StaffNames::new(services);
 
     crate::db::in_transaction(conn, async move |conn| {
@@ -128,9 +124,12 @@ pub async fn tasks_by_category(
     .await
 }
 
-/// Returns the one patient whom all of `authorizations` name, or `None` when there are none.
-/// Authorizations for different patients are a mistake of the caller.
-fn one_patient(authorizations: &[&Authorization]) -> Result<Option<PatientId>, AppError> {
+/// Returns the one patient whom all of `authorizations` name, with their categories in order,
+/// or `None` when there are none. Authorizations for different patients are a mistake of the
+/// caller.
+fn one_patient(
+    authorizations: &[&Authorization],
+) -> Result<Option<(PatientId, Vec<DataCategory>)>, AppError> {
     let Some(first) = authorizations.first() else {
         return Ok(None);
     };
@@ -142,7 +141,11 @@ fn one_patient(authorizations: &[&Authorization]) -> Result<Option<PatientId>, A
         tracing::error!("one read was given the authorizations of several patients");
         return Err(AppError::internal());
     }
-    Ok(Some(patient))
+    let categories = authorizations
+        .iter()
+        .map(|authorization| authorization.category())
+        .collect();
+    Ok(Some((patient, categories)))
 }
 
 fn task_view(task: CareTask, owner_name: Option<String>, history: Vec<TaskChangeView>) -> TaskView {
@@ -225,13 +228,9 @@ pub async fn alerts_by_category(
     authorizations: &[&Authorization],
 ) -> Result<Vec<Vec<AlertView>>, AppError> {
     let clinic = actor.clinic;
-    let Some(patient) = one_patient(authorizations)? else {
+    let Some((patient, categories)) = one_patient(authorizations)? else {
         return Ok(Vec::new());
     };
-    let categories: Vec<DataCategory> = authorizations
-        .iter()
-        .map(|authorization| authorization.category())
-        .collect();
 
     crate::db::in_transaction(conn, async move |conn| {
         let found = protocols::patient_alerts(conn, clinic, patient, &categories)
