@@ -638,7 +638,7 @@ async fn chart_keeps_each_category_apart() {
 
     let (status, chart) = clinic.open(&clinic.midwife, PURPOSE, "open-apart").await;
     assert_eq!(status, StatusCode::OK, "{chart}");
-    let shown = |part: &str, category: &str| -> Vec<Value> {
+    let items_of = |part: &str, category: &str| -> Vec<Value> {
         let sections = chart[part].as_array().unwrap();
         let section = sections
             .iter()
@@ -650,7 +650,7 @@ async fn chart_keeps_each_category_apart() {
             .clone()
     };
     let bodies = |category| -> Vec<String> {
-        shown("notes", category)
+        items_of("notes", category)
             .iter()
             .map(|note| note["body"].as_str().unwrap().to_owned())
             .collect()
@@ -668,20 +668,20 @@ async fn chart_keeps_each_category_apart() {
         .map(|section| section[1].clone());
     assert_eq!(family_history, Some(Value::from("NotForRole")));
 
-    let maternal_tasks = shown("tasks", "maternal");
+    let maternal_tasks = items_of("tasks", "maternal");
     assert_eq!(maternal_tasks.len(), 1);
     assert_eq!(maternal_tasks[0]["id"], maternal_task.to_string());
     assert_eq!(
         maternal_tasks[0]["history"][0]["changed_by"],
         "Maya Midwife"
     );
-    let infant_tasks = shown("tasks", "infant");
+    let infant_tasks = items_of("tasks", "infant");
     assert_eq!(infant_tasks.len(), 1);
     assert_eq!(infant_tasks[0]["category"], "infant");
-    assert!(shown("tasks", "care_logistics").is_empty());
+    assert!(items_of("tasks", "care_logistics").is_empty());
 
-    assert_eq!(shown("alerts", "maternal").len(), 1);
-    let infant_alerts = shown("alerts", "infant");
+    assert_eq!(items_of("alerts", "maternal").len(), 1);
+    let infant_alerts = items_of("alerts", "infant");
     assert_eq!(infant_alerts.len(), 2);
     assert!(
         infant_alerts

@@ -64,7 +64,7 @@ pub async fn tasks(
 
 /// Returns one patient's tasks in the categories of `authorizations`, one list per
 /// authorization, with their histories and the names of the people involved. One query reads
-/// the tasks and one their histories; each category's read is its own access event.
+/// the tasks and one their histories, and each category's read is recorded as an access event.
 pub async fn tasks_by_category(
     conn: &mut AsyncPgConnection,
     services: &Services,
@@ -220,8 +220,8 @@ pub async fn alerts(
     Ok(lists.pop().unwrap_or_default())
 }
 
-/// Returns one patient's alerts in the categories of `authorizations` in one query, one list
-/// per authorization, newest first; each category's read is its own access event.
+/// Returns one patient's alerts in the categories of `authorizations`, read in one query, as
+/// one list per authorization, newest first. Each category's read is recorded as an access event.
 pub async fn alerts_by_category(
     conn: &mut AsyncPgConnection,
     actor: &Actor,

@@ -100,7 +100,8 @@ where
 
 /// Reads the sections of several categories with one call of `read`, which gets `conn` and the
 /// authorizations of the categories that may be read now and returns one value for each, in
-/// their order. A refusal from the record store refuses every section of that call.
+/// their order. When the record store answers "not found", every section of that call shows
+/// the refusal.
 async fn sections<'a, 'c, T, F, Fu>(
     conn: &'c mut AsyncPgConnection,
     granted: &'a Granted,

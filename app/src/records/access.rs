@@ -211,18 +211,25 @@ pub(super) async fn patient_key(
     clinic_id: ClinicId,
     patient_id: PatientId,
 ) -> Result<PatientKey, RecordsError> {
-    let remembered = REMEMBERED_KEYS.try_with(|keys| {
-        keys.borrow()
-            .iter()
-            .find(|(clinic, key)| *clinic == clinic_id && key.patient_id == patient_id)
-            .map(|(_, key)| key.clone())
-    });
-    if let Ok(Some(key)) = remembered {
+    if let Some(key) = remembered_key(clinic_id, patient_id) {
         return Ok(key);
     }
     let key = load_patient_key(conn, provider, clinic_id, patient_id).await?;
     let _ = REMEMBERED_KEYS.try_with(|keys| keys.borrow_mut().push((clinic_id, key.clone())));
     Ok(key)
+}
+
+/// Returns the patient's data key when it was unwrapped earlier inside [`remembering_keys`].
+fn remembered_key(clinic_id: ClinicId, patient_id: PatientId) -> Option<PatientKey> {
+    REMEMBERED_KEYS
+        .try_with(|keys| {
+            keys.borrow()
+                .iter()
+                .find(|(clinic, key)| *clinic == clinic_id && key.patient_id == patient_id)
+                .map(|(_, key)| key.clone())
+        })
+        .ok()
+        .flatten()
 }
 
 tokio::task_local! {
@@ -301,12 +308,7 @@ pub(super) async fn ensure_active_patient(
 ) -> Result<(), RecordsError> {
     // A data key unwrapped earlier in the same request shows that the patient existed and was
     // not erased then: the table's CHECK ties `erased_at` to the destroyed key.
-    let remembered = REMEMBERED_KEYS.try_with(|keys| {
-        keys.borrow()
-            .iter()
-            .any(|(clinic, key)| *clinic == clinic_id && key.patient_id == patient_id)
-    });
-    if remembered == Ok(true) {
+    if remembered_key(clinic_id, patient_id).is_some() {
         return Ok(());
     }
     let erased_at: Option<Option<chrono::DateTime<chrono::Utc>>> = patients::table

@@ -379,7 +379,7 @@ pub async fn list_notes(
 }
 
 /// Lists one patient's notes of several classifications in one query, each classification
-/// under its own authorization and recorded as its own access event. The lists come back in
+/// read under its own authorization and recorded as an access event. The lists come back in
 /// the order of `reads`, each oldest first.
 pub async fn list_notes_by_classification(
     conn: &mut AsyncPgConnection,
