@@ -164,7 +164,9 @@ impl Clinic {
 
     /// Decides whether the midwife, on the patient's care team, may read maternal data at `at`.
     async fn midwife_may_read(&mut self, at: DateTime<Utc>) -> Decision {
-        let consents = care_consents(&mut self.conn, self.patient).await.unwrap();
+        let consents = care_consents(&mut self.conn, self.clinic_id, self.patient)
+            .await
+            .unwrap();
         let facts = PatientFacts {
             memberships: vec![Membership {
                 user: self.midwife,
@@ -221,7 +223,7 @@ async fn grant_admits_care_team() {
 
     let grant = clinic.care_grant(CARE_TEXT);
     clinic.grant(&grant).await.unwrap();
-    let consents = care_consents(&mut clinic.conn, clinic.patient)
+    let consents = care_consents(&mut clinic.conn, clinic.clinic_id, clinic.patient)
         .await
         .unwrap();
     let keys = clinic.app.state.services.keys.clone();
@@ -254,7 +256,7 @@ async fn revocation_applies_at_once() {
 
     let revoked_at = clinic.revoke(clinic.patient, grant_id).await.unwrap();
     let again = clinic.revoke(clinic.patient, grant_id).await;
-    let consents = care_consents(&mut clinic.conn, clinic.patient)
+    let consents = care_consents(&mut clinic.conn, clinic.clinic_id, clinic.patient)
         .await
         .unwrap();
 
@@ -335,7 +337,7 @@ async fn new_version_needs_reconsent() {
     assert_eq!(current[0].version, 2);
     assert!(old_still_applies.is_allowed());
     assert_eq!(
-        care_consents(&mut clinic.conn, clinic.patient)
+        care_consents(&mut clinic.conn, clinic.clinic_id, clinic.patient)
             .await
             .unwrap()
             .len(),
@@ -350,7 +352,7 @@ async fn signature_over_other_text_rejected() {
     let result = clinic
         .grant(&clinic.care_grant("Some other consent text."))
         .await;
-    let consents = care_consents(&mut clinic.conn, clinic.patient)
+    let consents = care_consents(&mut clinic.conn, clinic.clinic_id, clinic.patient)
         .await
         .unwrap();
 
@@ -367,7 +369,7 @@ async fn other_patients_grant_not_found() {
     let grant_id = clinic.grant(&clinic.care_grant(CARE_TEXT)).await.unwrap();
 
     let result = clinic.revoke(clinic.other_patient, grant_id).await;
-    let consents = care_consents(&mut clinic.conn, clinic.patient)
+    let consents = care_consents(&mut clinic.conn, clinic.clinic_id, clinic.patient)
         .await
         .unwrap();
 
@@ -393,7 +395,7 @@ async fn scope_must_fit_template_kind() {
         );
     }
     assert!(
-        care_consents(&mut clinic.conn, clinic.patient)
+        care_consents(&mut clinic.conn, clinic.clinic_id, clinic.patient)
             .await
             .unwrap()
             .is_empty()

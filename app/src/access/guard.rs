@@ -393,7 +393,7 @@ async fn facts_of(
     for (clinic, ids) in &in_scope {
         memberships.extend(records::care_teams_memberships(conn, *clinic, ids).await?);
         grants.extend(emergency::grants_for_patients(conn, *clinic, ids).await?);
-        let found = crate::consent::patients_care_consents(conn, ids)
+        let found = crate::consent::patients_care_consents(conn, *clinic, ids)
             .await
             .map_err(|error| {
                 tracing::error!(%error, "loading care consents failed");

@@ -387,16 +387,18 @@ pub async fn revoke_consent(
 /// with their instants, because the access policy decides by the request's instant.
 pub async fn care_consents(
     conn: &mut AsyncPgConnection,
+    clinic: ClinicId,
     patient: PatientId,
 ) -> Result<Vec<CareConsent>, ConsentError> {
-    let mut consents = patients_care_consents(conn, &[patient]).await?;
+    let mut consents = patients_care_consents(conn, clinic, &[patient]).await?;
     Ok(consents.remove(&patient).unwrap_or_default())
 }
 
-/// Returns [`care_consents`] of each of `patients` in one query. A patient without any care
-/// consent is left out.
+/// Returns [`care_consents`] of each of `patients`, patients of `clinic`, in one query. A
+/// patient without any care consent is left out.
 pub async fn patients_care_consents(
     conn: &mut AsyncPgConnection,
+    clinic: ClinicId,
     patients: &[PatientId],
 ) -> Result<HashMap<PatientId, Vec<CareConsent>>, ConsentError> {
     type Row = (
@@ -407,11 +409,12 @@ pub async fn patients_care_consents(
         Option<DateTime<Utc>>,
         Option<DateTime<Utc>>,
     );
-    let ids: Vec<uuid::Uuid> = patients.iter().map(|patient| patient.0).collect();
-    let rows: Vec<Row> = consent_grants::table
+    // The clinic lets PostgreSQL use the grants' index by clinic and patient instead of reading
+    // every clinic's grants.
+    let grants = consent_grants::table
         .inner_join(consent_template_versions::table.inner_join(consent_templates::table))
         .left_join(consent_revocations::table)
-        .filter(consent_grants::patient_id.eq_any(ids))
+        .filter(consent_grants::clinic_id.eq(clinic.0))
         .filter(consent_templates::kind.eq(ConsentKind::CareCoordination.as_str()))
         .order((consent_grants::granted_at, consent_grants::id))
         .select((
@@ -421,9 +424,23 @@ pub async fn patients_care_consents(
             consent_grants::starts_at,
             consent_grants::expires_at,
             consent_revocations::revoked_at.nullable(),
-        ))
-        .load(conn)
-        .await?;
+        ));
+    // `=` for one patient, as in `records::patient_owners`, so that the plan is kept.
+    let rows: Vec<Row> = match patients {
+        [patient] => {
+            grants
+                .filter(consent_grants::patient_id.eq(patient.0))
+                .load(conn)
+                .await?
+        }
+        _ => {
+            let ids: Vec<uuid::Uuid> = patients.iter().map(|patient| patient.0).collect();
+            grants
+                .filter(consent_grants::patient_id.eq_any(ids))
+                .load(conn)
+                .await?
+        }
+    };
     let mut consents: HashMap<PatientId, Vec<CareConsent>> = HashMap::new();
     for (patient, categories, roles, starts_at, expires_at, revoked_at) in rows {
         consents

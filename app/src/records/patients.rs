@@ -408,13 +408,18 @@ pub async fn patient_owners(
     conn: &mut AsyncPgConnection,
     patient_ids: &[PatientId],
 ) -> Result<HashMap<PatientId, PatientOwner>, RecordsError> {
-    let ids: Vec<uuid::Uuid> = patient_ids.iter().map(|patient| patient.0).collect();
-    let rows: Vec<(uuid::Uuid, uuid::Uuid, Option<uuid::Uuid>)> = patients::table
-        .filter(patients::id.eq_any(ids))
+    let owners = patients::table
         .filter(patients::erased_at.is_null())
-        .select((patients::id, patients::clinic_id, patients::user_id))
-        .load(conn)
-        .await?;
+        .select((patients::id, patients::clinic_id, patients::user_id));
+    // A single patient (a chart, a portal page) is compared with `=`, because PostgreSQL keeps
+    // a plan for that lookup but planned `= ANY` again at every execution (BENCHMARKS.md).
+    let rows: Vec<(uuid::Uuid, uuid::Uuid, Option<uuid::Uuid>)> = match patient_ids {
+        [patient] => owners.filter(patients::id.eq(patient.0)).load(conn).await?,
+        _ => {
+            let ids: Vec<uuid::Uuid> = patient_ids.iter().map(|patient| patient.0).collect();
+            owners.filter(patients::id.eq_any(ids)).load(conn).await?
+        }
+    };
     Ok(rows
         .into_iter()
         .map(|(id, clinic, user)| {

@@ -5,9 +5,12 @@ use leptos::prelude::*;
 
 use super::ChartContext;
 use super::forms::{FormMessage, section_body, when};
-use super::load::{OpenedChart, Section};
+use super::load::Section;
 use crate::access::{Action, DataCategory};
-use crate::chart::{AlertView, TaskState, TaskView, acknowledge_chart_alert, update_chart_task};
+use crate::chart::open::allows;
+use crate::chart::{
+    AlertView, CategoryPermission, TaskState, TaskView, acknowledge_chart_alert, update_chart_task,
+};
 use crate::identity::pages::browser_action;
 
 /// Lists each category's part of a section, or why it is not shown.
@@ -39,14 +42,24 @@ fn by_category<T: Clone + Send + Sync + 'static>(
         .collect_view()
 }
 
-#[component]
-pub fn AlertsSection(opened: OpenedChart) -> AnyView {
-    let writable: Vec<DataCategory> = opened
-        .alerts
+/// Lists the categories among `parts` in which `permissions` allow writing.
+pub fn writable<T>(
+    parts: &[(DataCategory, Section<T>)],
+    permissions: &[CategoryPermission],
+) -> Vec<DataCategory> {
+    parts
         .iter()
         .map(|(category, _)| *category)
-        .filter(|category| opened.may(*category, Action::Write))
-        .collect();
+        .filter(|category| allows(permissions, *category, Action::Write))
+        .collect()
+}
+
+#[component]
+pub fn AlertsSection(
+    alerts: Vec<(DataCategory, Section<Vec<AlertView>>)>,
+    permissions: Vec<CategoryPermission>,
+) -> AnyView {
+    let writable = writable(&alerts, &permissions);
     let item = move |category: DataCategory, alert: AlertView| {
         let may_acknowledge = writable.contains(&category);
         view! { <AlertItem category alert may_acknowledge /> }.into_any()
@@ -54,7 +67,7 @@ pub fn AlertsSection(opened: OpenedChart) -> AnyView {
     view! {
         <section class="panel" aria-labelledby="alerts-heading" data-testid="chart-alerts">
             <h2 id="alerts-heading">"Alerts"</h2>
-            {by_category(opened.alerts, "No alerts.", item)}
+            {by_category(alerts, "No alerts.", item)}
             <FormMessage key="alerts" />
         </section>
     }
@@ -107,13 +120,11 @@ fn AlertItem(category: DataCategory, alert: AlertView, may_acknowledge: bool) ->
 }
 
 #[component]
-pub fn TasksSection(opened: OpenedChart) -> AnyView {
-    let writable: Vec<DataCategory> = opened
-        .tasks
-        .iter()
-        .map(|(category, _)| *category)
-        .filter(|category| opened.may(*category, Action::Write))
-        .collect();
+pub fn TasksSection(
+    tasks: Vec<(DataCategory, Section<Vec<TaskView>>)>,
+    permissions: Vec<CategoryPermission>,
+) -> AnyView {
+    let writable = writable(&tasks, &permissions);
     let item = move |category: DataCategory, task: TaskView| {
         let may_change = writable.contains(&category);
         view! { <TaskItem category task may_change /> }.into_any()
@@ -121,7 +132,7 @@ pub fn TasksSection(opened: OpenedChart) -> AnyView {
     view! {
         <section class="panel" aria-labelledby="tasks-heading" data-testid="chart-tasks">
             <h2 id="tasks-heading">"Tasks"</h2>
-            {by_category(opened.tasks, "No tasks.", item)}
+            {by_category(tasks, "No tasks.", item)}
             <FormMessage key="tasks" />
         </section>
     }

@@ -3,7 +3,9 @@
 
 use leptos::prelude::*;
 
-use super::load::{OpenedChart, Section};
+use super::load::Section;
+use crate::chart::{InfantChartView, PatientSummary};
+use crate::ids::PatientId;
 
 /// Tells the user that the record may not be opened, without any of its data, and points to
 /// break-glass emergency access.
@@ -23,16 +25,35 @@ pub fn Refusal(message: String) -> AnyView {
 }
 
 /// Completed weeks since the youngest infant's birth.
-fn weeks_postpartum(opened: &OpenedChart) -> Option<u32> {
-    let infants = opened.infants.shown()?;
+pub fn weeks_postpartum(infants: &Section<Vec<InfantChartView>>) -> Option<u32> {
+    let infants = infants.shown()?;
     infants.iter().map(|view| view.infant.age_days / 7).min()
 }
 
+/// Names the infants with their birth dates, for the header.
+pub fn infants_line(infants: &Section<Vec<InfantChartView>>) -> String {
+    match infants {
+        Section::Shown(infants) if infants.is_empty() => "No infant recorded.".to_owned(),
+        Section::Shown(infants) => infants
+            .iter()
+            .map(|view| format!("{} (born {})", view.infant.name, view.infant.birth_date))
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => "Infants: not available to your role.".to_owned(),
+    }
+}
+
+/// Shows the patient's name and date of birth, the `weeks` from [`weeks_postpartum`] and the
+/// line from [`infants_line`].
 #[component]
-pub fn ChartHeader(opened: OpenedChart) -> AnyView {
-    let record = opened.patient_id.to_string();
-    let weeks = weeks_postpartum(&opened);
-    let (heading, identity) = match &opened.summary {
+pub fn ChartHeader(
+    patient_id: PatientId,
+    summary: Section<PatientSummary>,
+    weeks: Option<u32>,
+    infants: String,
+) -> AnyView {
+    let record = patient_id.to_string();
+    let (heading, identity) = match &summary {
         Section::Shown(summary) => (
             summary.full_name.clone(),
             view! { <p>{format!("Date of birth: {}", summary.date_of_birth)}</p> }.into_any(),
@@ -48,16 +69,6 @@ pub fn ChartHeader(opened: OpenedChart) -> AnyView {
                 .into_any(),
         ),
     };
-    let infants = match &opened.infants {
-        Section::Shown(infants) if infants.is_empty() => "No infant recorded.".to_owned(),
-        Section::Shown(infants) => infants
-            .iter()
-            .map(|view| format!("{} (born {})", view.infant.name, view.infant.birth_date))
-            .collect::<Vec<_>>()
-            .join(", "),
-        _ => "Infants: not available to your role.".to_owned(),
-    };
-
     view! {
         <section class="panel" aria-labelledby="chart-heading">
             <h2 id="chart-heading">{heading}</h2>

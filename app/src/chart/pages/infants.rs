@@ -4,13 +4,13 @@
 use leptos::prelude::*;
 
 use super::forms::{section_body, when};
-use super::load::OpenedChart;
+use super::load::Section;
 use crate::chart::{FeedingSummary, InfantChartView};
 use crate::growth_chart::GrowthChart;
 
 #[component]
-pub fn InfantsSection(opened: OpenedChart) -> AnyView {
-    let body = section_body(opened.infants, |infants| {
+pub fn InfantsSection(infants: Section<Vec<InfantChartView>>) -> AnyView {
+    let body = section_body(infants, |infants| {
         if infants.is_empty() {
             return view! { <p class="hint">"No infant recorded."</p> }.into_any();
         }

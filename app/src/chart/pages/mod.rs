@@ -17,12 +17,13 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
+use crate::access::{Action, DataCategory};
 use crate::error::AppError;
 use crate::exports::pages::ExportSection;
 use crate::ids::PatientId;
 
 use care::{AlertsSection, TasksSection};
-use header::{ChartHeader, Refusal};
+use header::{ChartHeader, Refusal, infants_line, weeks_postpartum};
 use infants::InfantsSection;
 use load::{OpenedChart, load_chart};
 use notes::NotesSection;
@@ -191,23 +192,42 @@ fn ChartView(opened: OpenedChart, status: ChartStatus) -> AnyView {
         status,
     };
     provide_context(context);
-    let patient_id = opened.patient_id;
-    let purpose = opened.purpose.clone();
+    let may_write = |category| opened.may(category, Action::Write);
+    let may_record = may_write(DataCategory::Maternal);
+    let may_assign = may_write(DataCategory::MentalHealth);
+    let may_book = may_write(DataCategory::CareLogistics);
+    let weeks = weeks_postpartum(&opened.infants);
+    let infants_named = infants_line(&opened.infants);
+    // Each section takes its own part of the chart, so that none copies the whole of it.
+    let OpenedChart {
+        patient_id,
+        purpose,
+        permissions,
+        summary,
+        entries,
+        vitals,
+        screenings,
+        infants,
+        notes,
+        tasks,
+        alerts,
+        schedule,
+    } = opened;
     let messages = format!("/clinician/messages?patient={patient_id}");
 
     view! {
         <div class="chart" data-testid="chart">
-        <ChartHeader opened=opened.clone() />
+        <ChartHeader patient_id summary weeks infants=infants_named />
         <p class="chart-links">
             <a href=messages>"Messages with this patient"</a>
         </p>
-        <AlertsSection opened=opened.clone() />
-        <TasksSection opened=opened.clone() />
-        <VitalsSection opened=opened.clone() />
-        <ScreeningsSection opened=opened.clone() />
-        <InfantsSection opened=opened.clone() />
-        <NotesSection opened=opened.clone() />
-        <ScheduleSection opened />
+        <AlertsSection alerts permissions=permissions.clone() />
+        <TasksSection tasks permissions=permissions.clone() />
+        <VitalsSection vitals may_record />
+        <ScreeningsSection screenings may_assign />
+        <InfantsSection infants />
+        <NotesSection entries notes permissions />
+        <ScheduleSection schedule may_book />
         <BrowserExportSection patient_id purpose />
         </div>
     }

@@ -3,28 +3,27 @@
 use leptos::prelude::*;
 
 use super::ChartContext;
+use super::care::writable;
 use super::forms::{FormMessage, section_body, when};
-use super::load::OpenedChart;
-use crate::access::{Action, DataCategory};
-use crate::chart::{EntryView, NoteView, add_chart_note};
+use super::load::Section;
+use crate::access::DataCategory;
+use crate::chart::{CategoryPermission, EntryView, NoteView, add_chart_note};
 use crate::identity::pages::browser_action;
 
 /// Maximum length of a note in the form, in characters.
 const MAX_NOTE_CHARS: &str = "10000";
 
 #[component]
-pub fn NotesSection(opened: OpenedChart) -> AnyView {
-    let writable: Vec<DataCategory> = opened
-        .notes
-        .iter()
-        .map(|(category, _)| *category)
-        .filter(|category| opened.may(*category, Action::Write))
-        .collect();
-    let entries = section_body(opened.entries, |entries| {
+pub fn NotesSection(
+    entries: Section<Vec<EntryView>>,
+    notes: Vec<(DataCategory, Section<Vec<NoteView>>)>,
+    permissions: Vec<CategoryPermission>,
+) -> AnyView {
+    let writable = writable(&notes, &permissions);
+    let entries = section_body(entries, |entries| {
         view! { <EntryList entries /> }.into_any()
     });
-    let notes = opened
-        .notes
+    let notes = notes
         .into_iter()
         .map(|(category, section)| {
             let body = section_body(section, |mut notes: Vec<NoteView>| {

@@ -4,8 +4,7 @@ use leptos::prelude::*;
 
 use super::ChartContext;
 use super::forms::{FormMessage, section_body, when};
-use super::load::{OpenedChart, Section};
-use crate::access::{Action, DataCategory};
+use super::load::Section;
 use crate::chart::{
     APPOINTMENT_MINUTES, ScheduleView, ScheduledAppointment, TeamMemberOption, VisitKind,
     schedule_chart_appointment,
@@ -14,13 +13,12 @@ use crate::identity::pages::browser_action;
 use crate::ids::UserId;
 
 #[component]
-pub fn ScheduleSection(opened: OpenedChart) -> AnyView {
-    let may_book = opened.may(DataCategory::CareLogistics, Action::Write);
-    let team = match &opened.schedule {
+pub fn ScheduleSection(schedule: Section<ScheduleView>, may_book: bool) -> AnyView {
+    let team = match &schedule {
         Section::Shown(schedule) if may_book => Some(schedule.team.clone()),
         _ => None,
     };
-    let body = section_body(opened.schedule, |schedule: ScheduleView| {
+    let body = section_body(schedule, |schedule: ScheduleView| {
         view! { <AppointmentList appointments=schedule.appointments /> }.into_any()
     });
     view! {

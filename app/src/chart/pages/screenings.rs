@@ -5,8 +5,7 @@ use leptos::prelude::*;
 
 use super::ChartContext;
 use super::forms::{FormMessage, date_of, section_body};
-use super::load::OpenedChart;
-use crate::access::{Action, DataCategory};
+use super::load::Section;
 use crate::chart::ScreeningScore;
 use crate::clinical::screening::Instrument;
 use crate::growth_chart::{svg_number, svg_points};
@@ -19,9 +18,8 @@ const TREND_HEIGHT: f64 = 60.0;
 const TREND_PADDING: f64 = 6.0;
 
 #[component]
-pub fn ScreeningsSection(opened: OpenedChart) -> AnyView {
-    let may_assign = opened.may(DataCategory::MentalHealth, Action::Write);
-    let body = section_body(opened.screenings, |scores| {
+pub fn ScreeningsSection(screenings: Section<Vec<ScreeningScore>>, may_assign: bool) -> AnyView {
+    let body = section_body(screenings, |scores| {
         view! { <ScreeningResults scores /> }.into_any()
     });
     view! {

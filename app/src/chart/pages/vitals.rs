@@ -5,16 +5,14 @@ use leptos::prelude::*;
 
 use super::ChartContext;
 use super::forms::{FormMessage, section_body, when};
-use super::load::OpenedChart;
-use crate::access::{Action, DataCategory};
+use super::load::Section;
 use crate::chart::{VitalReading, record_chart_blood_pressure, record_chart_temperature};
 use crate::clinical::units::{PressureUnit, TemperatureUnit};
 use crate::identity::pages::browser_action;
 
 #[component]
-pub fn VitalsSection(opened: OpenedChart) -> AnyView {
-    let may_record = opened.may(DataCategory::Maternal, Action::Write);
-    let body = section_body(opened.vitals, |readings| {
+pub fn VitalsSection(vitals: Section<Vec<VitalReading>>, may_record: bool) -> AnyView {
+    let body = section_body(vitals, |readings| {
         view! { <VitalsTimeline readings /> }.into_any()
     });
     view! {
