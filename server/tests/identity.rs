@@ -1252,3 +1252,90 @@ async fn patient_invitation_rejects_bad_birth_date() {
     assert_eq!(patients, 0);
     assert_eq!(accounts, 2, "only the admin and the midwife exist");
 }
+
+/// Checks the account lookup of every signed-in request (roles of the own clinic only, no
+/// roles, no account) and the header's name and clinic.
+#[tokio::test]
+async fn account_lookup_reads_roles_of_own_clinic() {
+    use app::identity::Role;
+    use app::identity::server::accounts::{self, NewAccount};
+    use app::ids::UserId;
+
+    let app = TestApp::new().await;
+    let services = &app.state.services;
+    let mut connection = support::connect(&app.database.url).await;
+    let clinic = accounts::ensure_clinic(&mut connection, "rowan-clinic", "Rowan Clinic")
+        .await
+        .unwrap();
+    let other = accounts::ensure_clinic(&mut connection, "alder-clinic", "Alder Clinic")
+        .await
+        .unwrap();
+    let mut create = async |email: &str, roles: &[Role]| {
+        let account = NewAccount {
+            clinic_id: clinic,
+            display_name: "Synthetic Midwife",
+            email,
+            roles,
+            granted_by: None,
+        };
+        accounts::create_user(
+            &mut connection,
+            services.keys.as_ref(),
+            &services.blind_index,
+            account,
+        )
+        .await
+        .unwrap()
+    };
+    let midwife = create(
+        "mia@rowan.example",
+        &[Role::Midwife, Role::PrimaryCareProvider],
+    )
+    .await;
+    let roleless = create("rory@rowan.example", &[Role::Midwife]).await;
+    diesel::sql_query(
+        "INSERT INTO role_assignments (user_id, clinic_id, role) VALUES ($1, $2, 'admin')",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(midwife.0)
+    .bind::<diesel::sql_types::Uuid, _>(other.0)
+    .execute(&mut connection)
+    .await
+    .unwrap();
+    diesel::sql_query("DELETE FROM role_assignments WHERE user_id = $1")
+        .bind::<diesel::sql_types::Uuid, _>(roleless.0)
+        .execute(&mut connection)
+        .await
+        .unwrap();
+
+    let (account, roles) = accounts::find_account_with_roles(&mut connection, midwife)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut expected = vec![Role::Midwife, Role::PrimaryCareProvider];
+    expected.sort();
+    assert_eq!(account.id, midwife);
+    assert_eq!(account.clinic_id, clinic);
+    assert_eq!(
+        roles, expected,
+        "the admin role of the other clinic is left out"
+    );
+
+    let (account, roles) = accounts::find_account_with_roles(&mut connection, roleless)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(account.id, roleless);
+    assert!(roles.is_empty());
+
+    let missing = accounts::find_account_with_roles(&mut connection, UserId::new_random())
+        .await
+        .unwrap();
+    assert!(missing.is_none());
+
+    let (name, clinic_name) =
+        accounts::load_display_name_and_clinic(&mut connection, services.keys.as_ref(), midwife)
+            .await
+            .unwrap();
+    assert_eq!(name, "Synthetic Midwife");
+    assert_eq!(clinic_name, "Rowan Clinic");
+}

@@ -38,13 +38,10 @@ pub(crate) mod support {
     /// Loads the account summary shown in the header.
     pub async fn account(services: &Services, user_id: UserId) -> Result<Account, AppError> {
         let mut connection = crate::db::connection(&services.pool).await?;
-        let row = accounts::find_account(&mut connection, user_id)
+        let (row, roles) = accounts::find_account_with_roles(&mut connection, user_id)
             .await
             .map_err(internal)?
             .ok_or_else(AppError::not_found)?;
-        let roles = accounts::roles_of(&mut connection, user_id, row.clinic_id)
-            .await
-            .map_err(internal)?;
         let user = SignedInUser {
             id: user_id,
             clinic_id: row.clinic_id,
@@ -65,13 +62,12 @@ pub(crate) mod support {
         connection: &mut AsyncPgConnection,
         user: SignedInUser,
     ) -> Result<Account, AppError> {
-        let profile = accounts::load_profile(connection, services.keys.as_ref(), user.id).await?;
-        let clinic_name = accounts::clinic_name(connection, user.clinic_id)
-            .await
-            .map_err(internal)?;
+        let (display_name, clinic_name) =
+            accounts::load_display_name_and_clinic(connection, services.keys.as_ref(), user.id)
+                .await?;
         Ok(Account {
             id: user.id,
-            display_name: profile.display_name,
+            display_name,
             clinic_name,
             roles: user.roles,
         })

@@ -231,6 +231,43 @@ pub async fn find_account(
     }))
 }
 
+/// Returns the account with its roles in its own clinic in one query. Every signed-in request
+/// makes this lookup, which [`find_account`] and [`roles_of`] would make in two.
+pub async fn find_account_with_roles(
+    connection: &mut AsyncPgConnection,
+    user_id: UserId,
+) -> Result<Option<(AccountRow, Vec<Role>)>, diesel::result::Error> {
+    let rows: Vec<(uuid::Uuid, uuid::Uuid, String, Option<String>)> = users::table
+        .left_join(
+            role_assignments::table.on(role_assignments::user_id
+                .eq(users::id)
+                .and(role_assignments::clinic_id.eq(users::clinic_id))),
+        )
+        .filter(users::id.eq(user_id.0))
+        .select((
+            users::id,
+            users::clinic_id,
+            users::status,
+            role_assignments::role.nullable(),
+        ))
+        .load(connection)
+        .await?;
+    let Some((id, clinic_id, status, _)) = rows.first() else {
+        return Ok(None);
+    };
+    let account = AccountRow {
+        id: UserId(*id),
+        clinic_id: ClinicId(*clinic_id),
+        status: UserStatus::parse(status),
+    };
+    let mut roles: Vec<Role> = rows
+        .iter()
+        .filter_map(|(_, _, _, role)| role.as_deref().and_then(Role::parse))
+        .collect();
+    roles.sort();
+    Ok(Some((account, roles)))
+}
+
 pub async fn find_by_email(
     connection: &mut AsyncPgConnection,
     blind_index: &BlindIndexKey,
@@ -291,6 +328,50 @@ pub async fn load_profile(
     })
 }
 
+/// Loads and decrypts the user's display name, with the name of her clinic, in one query.
+pub async fn load_display_name_and_clinic(
+    connection: &mut AsyncPgConnection,
+    keys: &dyn KeyProvider,
+    user_id: UserId,
+) -> Result<(String, String), AppError> {
+    let (wrapped, kek_version, name, clinic): (Vec<u8>, i32, Vec<u8>, String) = users::table
+        .inner_join(clinics::table)
+        .filter(users::id.eq(user_id.0))
+        .select((
+            users::data_key_wrapped,
+            users::data_key_kek_version,
+            users::display_name_ciphertext,
+            clinics::name,
+        ))
+        .get_result(connection)
+        .await
+        .map_err(internal)?;
+    let display_name = decrypt_display_name(keys, user_id, wrapped, kek_version, &name).await?;
+    Ok((display_name, clinic))
+}
+
+/// Unwraps the user's data key and decrypts her display name with it.
+async fn decrypt_display_name(
+    keys: &dyn KeyProvider,
+    user_id: UserId,
+    wrapped: Vec<u8>,
+    kek_version: i32,
+    name: &[u8],
+) -> Result<String, AppError> {
+    let wrapped = WrappedDataKey {
+        kek_version: kek_version as u32,
+        bytes: wrapped,
+    };
+    let data_key: DataKey = keys
+        .unwrap(PatientId(user_id.0), &wrapped)
+        .await
+        .map_err(internal)?;
+    let plaintext = data_key
+        .decrypt(&field_context(user_id, "display_name_ciphertext"), name)
+        .map_err(internal)?;
+    String::from_utf8(plaintext.expose().to_vec()).map_err(internal)
+}
+
 /// Loads and decrypts the display names of several users in one query. Users that do not
 /// exist are left out.
 pub async fn load_display_names(
@@ -316,18 +397,7 @@ pub async fn load_display_names(
     let mut names = Vec::with_capacity(rows.len());
     for (id, wrapped, kek_version, name) in rows {
         let user_id = UserId(id);
-        let wrapped = WrappedDataKey {
-            kek_version: kek_version as u32,
-            bytes: wrapped,
-        };
-        let data_key: DataKey = keys
-            .unwrap(PatientId(id), &wrapped)
-            .await
-            .map_err(internal)?;
-        let plaintext = data_key
-            .decrypt(&field_context(user_id, "display_name_ciphertext"), &name)
-            .map_err(internal)?;
-        let name = String::from_utf8(plaintext.expose().to_vec()).map_err(internal)?;
+        let name = decrypt_display_name(keys, user_id, wrapped, kek_version, &name).await?;
         names.push((user_id, name));
     }
     Ok(names)

@@ -133,16 +133,15 @@ pub async fn user_of_session(
     }
 
     let mut connection = crate::db::connection(&services.pool).await?;
-    let account = accounts::find_account(&mut connection, user_id)
+    let account = accounts::find_account_with_roles(&mut connection, user_id)
         .await
         .map_err(internal)?;
-    let Some(account) = account.filter(|account| account.status == UserStatus::Active) else {
+    let Some((account, roles)) =
+        account.filter(|(account, _)| account.status == UserStatus::Active)
+    else {
         session.flush().await.map_err(internal)?;
         return Ok(None);
     };
-    let roles = accounts::roles_of(&mut connection, user_id, account.clinic_id)
-        .await
-        .map_err(internal)?;
 
     let last_seen: i64 = session
         .get(LAST_SEEN_KEY)
