@@ -308,23 +308,10 @@ pub async fn load_profile(
         .first(connection)
         .await
         .map_err(internal)?;
-    let wrapped = WrappedDataKey {
-        kek_version: kek_version as u32,
-        bytes: wrapped,
-    };
-    let data_key: DataKey = keys
-        .unwrap(PatientId(user_id.0), &wrapped)
-        .await
-        .map_err(internal)?;
-    let decrypt = |column: &'static str, ciphertext: &[u8]| -> Result<String, AppError> {
-        let plaintext = data_key
-            .decrypt(&field_context(user_id, column), ciphertext)
-            .map_err(internal)?;
-        String::from_utf8(plaintext.expose().to_vec()).map_err(internal)
-    };
+    let data_key = unwrap_user_key(keys, user_id, wrapped, kek_version).await?;
     Ok(Profile {
-        display_name: decrypt("display_name_ciphertext", &name)?,
-        email: decrypt("email_ciphertext", &email)?,
+        display_name: decrypt_text(&data_key, user_id, "display_name_ciphertext", &name)?,
+        email: decrypt_text(&data_key, user_id, "email_ciphertext", &email)?,
     })
 }
 
@@ -346,28 +333,36 @@ pub async fn load_display_name_and_clinic(
         .get_result(connection)
         .await
         .map_err(internal)?;
-    let display_name = decrypt_display_name(keys, user_id, wrapped, kek_version, &name).await?;
+    let data_key = unwrap_user_key(keys, user_id, wrapped, kek_version).await?;
+    let display_name = decrypt_text(&data_key, user_id, "display_name_ciphertext", &name)?;
     Ok((display_name, clinic))
 }
 
-/// Unwraps the user's data key and decrypts her display name with it.
-async fn decrypt_display_name(
+/// Unwraps the user's data key from its stored columns.
+async fn unwrap_user_key(
     keys: &dyn KeyProvider,
     user_id: UserId,
     wrapped: Vec<u8>,
     kek_version: i32,
-    name: &[u8],
-) -> Result<String, AppError> {
+) -> Result<DataKey, AppError> {
     let wrapped = WrappedDataKey {
         kek_version: kek_version as u32,
         bytes: wrapped,
     };
-    let data_key: DataKey = keys
-        .unwrap(PatientId(user_id.0), &wrapped)
+    keys.unwrap(PatientId(user_id.0), &wrapped)
         .await
-        .map_err(internal)?;
+        .map_err(internal)
+}
+
+/// Decrypts the user's text field stored in `column`.
+fn decrypt_text(
+    data_key: &DataKey,
+    user_id: UserId,
+    column: &'static str,
+    ciphertext: &[u8],
+) -> Result<String, AppError> {
     let plaintext = data_key
-        .decrypt(&field_context(user_id, "display_name_ciphertext"), name)
+        .decrypt(&field_context(user_id, column), ciphertext)
         .map_err(internal)?;
     String::from_utf8(plaintext.expose().to_vec()).map_err(internal)
 }
@@ -397,7 +392,8 @@ pub async fn load_display_names(
     let mut names = Vec::with_capacity(rows.len());
     for (id, wrapped, kek_version, name) in rows {
         let user_id = UserId(id);
-        let name = decrypt_display_name(keys, user_id, wrapped, kek_version, &name).await?;
+        let data_key = unwrap_user_key(keys, user_id, wrapped, kek_version).await?;
+        let name = decrypt_text(&data_key, user_id, "display_name_ciphertext", &name)?;
         names.push((user_id, name));
     }
     Ok(names)
