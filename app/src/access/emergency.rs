@@ -437,31 +437,19 @@ pub async fn grants_for_patients(
         Option<DateTime<Utc>>,
         Option<DateTime<Utc>>,
     );
-    let granted = emergency_access::table
+    let ids: Vec<uuid::Uuid> = patients.iter().map(|patient| patient.0).collect();
+    let rows: Vec<Row> = emergency_access::table
         .filter(emergency_access::clinic_id.eq(clinic.0))
+        .filter(emergency_access::patient_id.eq_any(ids))
         .filter(emergency_access::status.eq("granted"))
         .select((
             emergency_access::patient_id,
             emergency_access::requester_user_id,
             emergency_access::granted_at,
             emergency_access::expires_at,
-        ));
-    // `=` for one patient, as in `records::patient_owners`, so that the plan is kept.
-    let rows: Vec<Row> = match patients {
-        [patient] => {
-            granted
-                .filter(emergency_access::patient_id.eq(patient.0))
-                .load(conn)
-                .await?
-        }
-        _ => {
-            let ids: Vec<uuid::Uuid> = patients.iter().map(|patient| patient.0).collect();
-            granted
-                .filter(emergency_access::patient_id.eq_any(ids))
-                .load(conn)
-                .await?
-        }
-    };
+        ))
+        .load(conn)
+        .await?;
     let mut grants: HashMap<PatientId, Vec<EmergencyGrant>> = HashMap::new();
     for (patient, user, granted_at, expires_at) in rows {
         let (Some(granted_at), Some(expires_at)) = (granted_at, expires_at) else {

@@ -409,12 +409,14 @@ pub async fn patients_care_consents(
         Option<DateTime<Utc>>,
         Option<DateTime<Utc>>,
     );
+    let ids: Vec<uuid::Uuid> = patients.iter().map(|patient| patient.0).collect();
     // The clinic lets PostgreSQL use the grants' index by clinic and patient instead of reading
     // every clinic's grants.
-    let grants = consent_grants::table
+    let rows: Vec<Row> = consent_grants::table
         .inner_join(consent_template_versions::table.inner_join(consent_templates::table))
         .left_join(consent_revocations::table)
         .filter(consent_grants::clinic_id.eq(clinic.0))
+        .filter(consent_grants::patient_id.eq_any(ids))
         .filter(consent_templates::kind.eq(ConsentKind::CareCoordination.as_str()))
         .order((consent_grants::granted_at, consent_grants::id))
         .select((
@@ -424,23 +426,9 @@ pub async fn patients_care_consents(
             consent_grants::starts_at,
             consent_grants::expires_at,
             consent_revocations::revoked_at.nullable(),
-        ));
-    // `=` for one patient, as in `records::patient_owners`, so that the plan is kept.
-    let rows: Vec<Row> = match patients {
-        [patient] => {
-            grants
-                .filter(consent_grants::patient_id.eq(patient.0))
-                .load(conn)
-                .await?
-        }
-        _ => {
-            let ids: Vec<uuid::Uuid> = patients.iter().map(|patient| patient.0).collect();
-            grants
-                .filter(consent_grants::patient_id.eq_any(ids))
-                .load(conn)
-                .await?
-        }
-    };
+        ))
+        .load(conn)
+        .await?;
     let mut consents: HashMap<PatientId, Vec<CareConsent>> = HashMap::new();
     for (patient, categories, roles, starts_at, expires_at, revoked_at) in rows {
         consents

@@ -41,8 +41,10 @@ pub async fn care_teams_memberships(
         DateTime<Utc>,
         Option<DateTime<Utc>>,
     );
-    let members = care_team_members::table
+    let ids: Vec<uuid::Uuid> = patient_ids.iter().map(|patient| patient.0).collect();
+    let rows: Vec<Row> = care_team_members::table
         .filter(care_team_members::clinic_id.eq(clinic_id.0))
+        .filter(care_team_members::patient_id.eq_any(ids))
         .select((
             care_team_members::id,
             care_team_members::patient_id,
@@ -50,23 +52,9 @@ pub async fn care_teams_memberships(
             care_team_members::role,
             care_team_members::starts_at,
             care_team_members::ends_at,
-        ));
-    // `=` for one patient, as in `patient_owners`, so that the plan is kept.
-    let rows: Vec<Row> = match patient_ids {
-        [patient] => {
-            members
-                .filter(care_team_members::patient_id.eq(patient.0))
-                .load(conn)
-                .await?
-        }
-        _ => {
-            let ids: Vec<uuid::Uuid> = patient_ids.iter().map(|patient| patient.0).collect();
-            members
-                .filter(care_team_members::patient_id.eq_any(ids))
-                .load(conn)
-                .await?
-        }
-    };
+        ))
+        .load(conn)
+        .await?;
     let mut teams: HashMap<PatientId, Vec<Membership>> = HashMap::new();
     for (id, patient, user, role, starts_at, ends_at) in rows {
         let role = Role::parse(&role).ok_or(RecordsError::CorruptValue {
