@@ -4,10 +4,9 @@
 use leptos::prelude::*;
 
 use super::ChartContext;
-use super::forms::{FormMessage, section_body, when};
+use super::forms::{FormMessage, section_body, when, writable};
 use super::load::Section;
-use crate::access::{Action, DataCategory};
-use crate::chart::open::allows;
+use crate::access::DataCategory;
 use crate::chart::{
     AlertView, CategoryPermission, TaskState, TaskView, acknowledge_chart_alert, update_chart_task,
 };
@@ -40,18 +39,6 @@ fn by_category<T: Clone + Send + Sync + 'static>(
             }
         })
         .collect_view()
-}
-
-/// Lists the categories among `parts` in which `permissions` allow writing.
-pub fn writable<T>(
-    parts: &[(DataCategory, Section<T>)],
-    permissions: &[CategoryPermission],
-) -> Vec<DataCategory> {
-    parts
-        .iter()
-        .map(|(category, _)| *category)
-        .filter(|category| allows(permissions, *category, Action::Write))
-        .collect()
 }
 
 #[component]

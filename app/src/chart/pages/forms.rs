@@ -1,11 +1,14 @@
 //! Pieces shared by the chart's sections: the message of a form, the text of a section that
-//! the user may not see, and the formatting of times.
+//! the user may not see, the categories she may write, and the formatting of times.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use super::ChartContext;
 use super::load::Section;
+use crate::access::{Action, DataCategory};
+use crate::chart::CategoryPermission;
+use crate::chart::open::allows;
 use crate::identity::pages::StatusMessage;
 
 /// Shows the message of the form with `key` after its last request, or after the chart loaded
@@ -55,4 +58,16 @@ pub fn when(timestamp: &str) -> String {
 /// Returns the date part of a wire timestamp.
 pub fn date_of(timestamp: &str) -> String {
     timestamp.split('T').next().unwrap_or(timestamp).to_owned()
+}
+
+/// Lists the categories among `parts` in which `permissions` allow writing.
+pub fn writable<T>(
+    parts: &[(DataCategory, Section<T>)],
+    permissions: &[CategoryPermission],
+) -> Vec<DataCategory> {
+    parts
+        .iter()
+        .map(|(category, _)| *category)
+        .filter(|category| allows(permissions, *category, Action::Write))
+        .collect()
 }

@@ -3,8 +3,7 @@
 use leptos::prelude::*;
 
 use super::ChartContext;
-use super::care::writable;
-use super::forms::{FormMessage, section_body, when};
+use super::forms::{FormMessage, section_body, when, writable};
 use super::load::Section;
 use crate::access::DataCategory;
 use crate::chart::{CategoryPermission, EntryView, NoteView, add_chart_note};

@@ -201,9 +201,14 @@ pub async fn roles_of(
         .select(role_assignments::role)
         .load(connection)
         .await?;
-    let mut roles: Vec<Role> = names.iter().filter_map(|name| Role::parse(name)).collect();
+    Ok(sorted_roles(names.iter().map(String::as_str)))
+}
+
+/// Parses stored role names, leaving out unknown ones, in the order of [`Role`].
+fn sorted_roles<'a>(names: impl Iterator<Item = &'a str>) -> Vec<Role> {
+    let mut roles: Vec<Role> = names.filter_map(Role::parse).collect();
     roles.sort();
-    Ok(roles)
+    roles
 }
 
 /// A user's account as stored, without decrypting anything.
@@ -260,11 +265,7 @@ pub async fn find_account_with_roles(
         clinic_id: ClinicId(*clinic_id),
         status: UserStatus::parse(status),
     };
-    let mut roles: Vec<Role> = rows
-        .iter()
-        .filter_map(|(_, _, _, role)| role.as_deref().and_then(Role::parse))
-        .collect();
-    roles.sort();
+    let roles = sorted_roles(rows.iter().filter_map(|(_, _, _, role)| role.as_deref()));
     Ok(Some((account, roles)))
 }
 
