@@ -8,6 +8,12 @@ use server::{bootstrap, database, events, logging, maintenance, router};
 use std::process::ExitCode;
 use tokio::net::TcpListener;
 
+/// mimalloc instead of the system allocator: a rendered page makes many small allocations,
+/// and the system allocator took about a quarter of the server's CPU under load
+/// (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const USAGE: &str = "\
 Usage: nurture [COMMAND]
 

@@ -22,8 +22,8 @@ use app::records::rotation::{
 use app::records::{
     AccessContext, AppointmentKind, AppointmentStatus, Classification, FeedingMethod,
     NewAppointment, NewCareTeamMember, NewClinicalEntry, NewClinicalNote, NewInfant,
-    NewObservation, NewPatient, ObservationKind, ObservationValue, PatientField, PatientQuery,
-    RecordKeys, RecordsError,
+    NewObservation, NewPatient, Observation, ObservationKind, ObservationValue, PatientField,
+    PatientQuery, RecordKeys, RecordsError,
 };
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use diesel::QueryableByName;
@@ -497,6 +497,137 @@ async fn observations_round_trip_every_kind() {
     assert_eq!(infants[0].name, "Pip Nowak (synthetic)");
     assert_eq!(infants[0].birth_weight_kg, 3.35);
     assert_eq!(infants[0].sex, Sex::Female);
+}
+
+#[tokio::test]
+async fn list_observations_by_category_splits_and_audits_each_read() {
+    let mut clinic = Clinic::new().await;
+    let patient_id = clinic.patient("Kaśka Nowak").await;
+    let other_patient = clinic.patient("Ola Lis").await;
+    let services = clinic.app.state.services.clone();
+    let keys = RecordKeys::from_services(&services);
+    let infant_id = app::records::add_infant(
+        &mut clinic.conn,
+        keys,
+        &allow(
+            &clinic.app,
+            &clinic.actor,
+            patient_id,
+            DataCategory::Infant,
+            Action::Write,
+        )
+        .await,
+        &new_infant(),
+    )
+    .await
+    .unwrap();
+    let mut observations = every_observation(infant_id);
+    // The mother's own weight is maternal data, her infant's weight infant data.
+    observations.push(observation(
+        None,
+        11,
+        ObservationValue::weight(Entered::new(68.0, MassUnit::Kilograms)).unwrap(),
+    ));
+    for new in &observations {
+        app::records::add_observation(
+            &mut clinic.conn,
+            keys,
+            &allow(
+                &clinic.app,
+                &clinic.actor,
+                patient_id,
+                observation_category_of(new),
+                Action::Write,
+            )
+            .await,
+            new,
+        )
+        .await
+        .unwrap();
+    }
+    let read =
+        |patient, category| allow(&clinic.app, &clinic.actor, patient, category, Action::Read);
+    let maternal = read(patient_id, DataCategory::Maternal).await;
+    let mental_health = read(patient_id, DataCategory::MentalHealth).await;
+    let infant = read(patient_id, DataCategory::Infant).await;
+    let before = audit_count(&mut clinic.conn).await;
+
+    let reads: [(&Authorization, &[ObservationKind]); 3] = [
+        (
+            &maternal,
+            &[ObservationKind::BloodPressure, ObservationKind::Weight],
+        ),
+        (
+            &mental_health,
+            &[ObservationKind::Epds, ObservationKind::Gad7],
+        ),
+        (&infant, &[ObservationKind::Weight, ObservationKind::Nappy]),
+    ];
+    let lists = app::records::list_observations_by_category(&mut clinic.conn, keys, &reads)
+        .await
+        .unwrap();
+
+    let kinds = |list: &Vec<Observation>| -> Vec<(ObservationKind, bool)> {
+        list.iter()
+            .map(|found| (found.value.kind(), found.infant_id.is_some()))
+            .collect()
+    };
+    assert_eq!(lists.len(), 3);
+    assert_eq!(
+        kinds(&lists[0]),
+        [
+            (ObservationKind::BloodPressure, false),
+            (ObservationKind::Weight, false)
+        ]
+    );
+    assert_eq!(
+        kinds(&lists[1]),
+        [
+            (ObservationKind::Epds, false),
+            (ObservationKind::Gad7, false)
+        ]
+    );
+    assert_eq!(
+        kinds(&lists[2]),
+        [
+            (ObservationKind::Weight, true),
+            (ObservationKind::Nappy, true)
+        ]
+    );
+    assert_eq!(lists[2][0].value, observations[2].value);
+    assert_eq!(
+        audit_count(&mut clinic.conn).await - before,
+        3,
+        "one event per read"
+    );
+    let events = history(&mut clinic.conn, patient_id).await;
+    let mut elements: Vec<Vec<String>> = events[..3]
+        .iter()
+        .map(|event| event.data_elements.clone())
+        .collect();
+    elements.sort();
+    assert_eq!(
+        elements,
+        [
+            vec!["observation.blood_pressure", "observation.weight"],
+            vec!["observation.epds", "observation.gad7"],
+            vec!["observation.weight", "observation.nappy"],
+        ]
+    );
+
+    // Reads of two patients are rejected before anything is read or recorded.
+    let other = read(other_patient, DataCategory::MentalHealth).await;
+    let mixed: [(&Authorization, &[ObservationKind]); 2] = [
+        (&maternal, &[ObservationKind::BloodPressure]),
+        (&other, &[ObservationKind::Epds]),
+    ];
+    let before = audit_count(&mut clinic.conn).await;
+    let invalid = app::records::list_observations_by_category(&mut clinic.conn, keys, &mixed).await;
+    assert!(
+        matches!(invalid, Err(RecordsError::InvalidInput(_))),
+        "{invalid:?}"
+    );
+    assert_eq!(audit_count(&mut clinic.conn).await, before);
 }
 
 #[tokio::test]

@@ -110,6 +110,71 @@ async fn pool_replaces_connection_that_postgres_closed() {
     );
 }
 
+/// Reads a setting of the connection's current transaction, or of its session outside one.
+async fn plan_cache_mode(conn: &mut diesel_async::AsyncPgConnection) -> String {
+    diesel::dsl::select(diesel::dsl::sql::<diesel::sql_types::Text>(
+        "current_setting('plan_cache_mode')",
+    ))
+    .get_result(conn)
+    .await
+    .expect("the setting can be read")
+}
+
+#[tokio::test]
+async fn new_transaction_keeps_its_settings_to_itself() {
+    let test_database = TestDatabase::migrated().await;
+    let mut conn = support::connect(&test_database.url).await;
+    let begin = "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan";
+
+    let inside = app::db::in_new_transaction::<_, _, diesel::result::Error>(
+        &mut conn,
+        begin,
+        async |conn| Ok(plan_cache_mode(conn).await),
+    )
+    .await
+    .unwrap();
+    assert_eq!(inside, "force_generic_plan");
+    assert_eq!(
+        plan_cache_mode(&mut conn).await,
+        "auto",
+        "ended with its transaction"
+    );
+
+    // Work that fails is rolled back.
+    let failed = app::db::in_new_transaction::<_, (), diesel::result::Error>(
+        &mut conn,
+        begin,
+        async |conn| {
+            diesel::sql_query("CREATE TABLE rolled_back (id integer)")
+                .execute(conn)
+                .await?;
+            Err(diesel::result::Error::RollbackTransaction)
+        },
+    )
+    .await;
+    assert!(failed.is_err());
+    let created = diesel::sql_query("SELECT 1 FROM rolled_back")
+        .execute(&mut conn)
+        .await;
+    assert!(created.is_err(), "the table was rolled back");
+
+    // A setting that fails after BEGIN leaves no transaction open on the connection.
+    let invalid = app::db::in_new_transaction::<_, (), diesel::result::Error>(
+        &mut conn,
+        "BEGIN; SET LOCAL plan_cache_mode = no_such_mode",
+        async |_| Ok(()),
+    )
+    .await;
+    assert!(invalid.is_err());
+    let after = app::db::in_new_transaction::<_, _, diesel::result::Error>(
+        &mut conn,
+        begin,
+        async |conn| Ok(plan_cache_mode(conn).await),
+    )
+    .await;
+    assert_eq!(after.unwrap(), "force_generic_plan");
+}
+
 /// Starts the real binary on a free loopback port with its own database.
 async fn start_binary(database: &DatabaseUrl) -> (tokio::process::Child, u16) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")

@@ -54,6 +54,15 @@ impl<T> Section<T> {
     pub fn is_shown(&self) -> bool {
         matches!(self, Section::Shown(_))
     }
+
+    /// Converts a shown value with `convert`, and keeps a section that is not shown as it is.
+    pub fn try_map<U, E>(self, convert: impl FnOnce(T) -> Result<U, E>) -> Result<Section<U>, E> {
+        Ok(match self {
+            Section::Shown(value) => Section::Shown(convert(value)?),
+            Section::NotForRole => Section::NotForRole,
+            Section::Refused(message) => Section::Refused(message),
+        })
+    }
 }
 
 /// The opened chart.

@@ -2,7 +2,7 @@
 //! user's roles may read, and one transaction for the reads and their audit events, which are
 //! appended together.
 
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::AsyncPgConnection;
 
 use crate::access::guard::authorize_categories;
 use crate::access::{Action, Actor, Authorization, DataCategory, PermissionTable, settings};
@@ -14,7 +14,7 @@ use crate::chart::{CategoryPermission, PatientSummary, readings_server};
 use crate::error::{AppError, ErrorCode};
 use crate::identity::Role;
 use crate::ids::PatientId;
-use crate::records::{self, Classification, PatientField, RecordKeys};
+use crate::records::{self, Classification, ObservationKind, PatientField, RecordKeys};
 use crate::services::Services;
 
 /// Lists what the staff roles among `roles` may do with each data category under `table`. A
@@ -153,6 +153,23 @@ where
         .collect())
 }
 
+/// The categories whose observations the chart shows, in the order of its sections: vital
+/// signs, screenings and infants.
+const OBSERVED_CATEGORIES: [DataCategory; 3] = [
+    DataCategory::Maternal,
+    DataCategory::MentalHealth,
+    DataCategory::Infant,
+];
+
+/// Returns the observation kinds the chart shows of `category`.
+fn observed_kinds(category: DataCategory) -> &'static [ObservationKind] {
+    match category {
+        DataCategory::Maternal => &readings_server::VITAL_KINDS,
+        DataCategory::MentalHealth => &readings_server::SCREENING_KINDS,
+        _ => &readings_server::INFANT_KINDS,
+    }
+}
+
 /// Opens the chart of `patient` as `actor` for `purpose`.
 pub async fn open(
     services: &Services,
@@ -182,9 +199,8 @@ pub async fn open(
 
     // Each section's read records its access event, and the events are appended together
     // before the transaction commits. The patient's data key is unwrapped once for all of them.
-    let chart = conn
-        .transaction::<_, AppError, _>(async |conn| {
-            generic_plans(conn).await?;
+    let chart =
+        crate::db::in_new_transaction::<_, _, AppError>(&mut conn, GENERIC_PLANS, async |conn| {
             let reads = read_sections(
                 conn,
                 services,
@@ -207,19 +223,11 @@ pub async fn open(
     }
 }
 
-/// Makes the current transaction's prepared statements use their generic plans, which suit the
-/// chart's lookups by patient and save planning them at each execution (BENCHMARKS.md). Other
-/// pages keep PostgreSQL's choice: a generic plan made the portal's unread count take 53 ms.
-async fn generic_plans(conn: &mut AsyncPgConnection) -> Result<(), AppError> {
-    diesel::sql_query("SET LOCAL plan_cache_mode = force_generic_plan")
-        .execute(conn)
-        .await
-        .map(drop)
-        .map_err(|error| {
-            tracing::error!(%error, "setting the chart's plan cache mode failed");
-            AppError::internal()
-        })
-}
+/// Opens the chart's transaction and makes its prepared statements use their generic plans,
+/// which suit the chart's lookups by patient and save planning them at each execution
+/// (BENCHMARKS.md), in one round trip. Other pages keep PostgreSQL's choice: a generic plan made
+/// the portal's unread count take 53 ms.
+const GENERIC_PLANS: &str = "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan";
 
 /// Reads every section of the chart on `conn`, inside the caller's transaction.
 async fn read_sections(
@@ -246,18 +254,41 @@ async fn read_sections(
         Ok(entries.into_iter().map(server::entry_view).collect())
     })
     .await?;
-    let vitals = section(granted, DataCategory::Maternal, |authorization| {
-        readings_server::vitals(conn, services, thresholds, authorization)
-    })
+    // The vital signs', screenings' and infants' observations come with one query, each
+    // category under its own authorization.
+    let observed = sections(
+        conn,
+        granted,
+        &OBSERVED_CATEGORIES,
+        |conn, authorizations| async move {
+            let reads: Vec<(&Authorization, &[ObservationKind])> = authorizations
+                .into_iter()
+                .map(|authorization| (authorization, observed_kinds(authorization.category())))
+                .collect();
+            Ok(records::list_observations_by_category(conn, keys, &reads).await?)
+        },
+    )
     .await?;
-    let screenings = section(granted, DataCategory::MentalHealth, |authorization| {
-        readings_server::screenings(conn, services, thresholds, authorization)
-    })
-    .await?;
-    let infants = section(granted, DataCategory::Infant, |authorization| {
-        readings_server::infants(conn, services, authorization)
-    })
-    .await?;
+    let mut observed = observed.into_iter().map(|(_, section)| section);
+    let (Some(maternal), Some(mental_health), Some(infant)) =
+        (observed.next(), observed.next(), observed.next())
+    else {
+        tracing::error!("the chart's observations came back without a section per category");
+        return Err(AppError::internal());
+    };
+    let vitals = maternal.try_map(|found| readings_server::vital_readings(found, thresholds))?;
+    let screenings =
+        mental_health.try_map(|found| readings_server::screening_scores(&found, thresholds))?;
+    let infants = match infant {
+        Section::Shown(found) => {
+            section(granted, DataCategory::Infant, |authorization| {
+                readings_server::infants_with(conn, services, authorization, &found)
+            })
+            .await?
+        }
+        Section::NotForRole => Section::NotForRole,
+        Section::Refused(message) => Section::Refused(message),
+    };
     let schedule = section(granted, DataCategory::CareLogistics, |authorization| {
         schedule_server::schedule(conn, services, authorization)
     })

@@ -44,6 +44,26 @@ fn invalid_stored(error: impl std::fmt::Display) -> AppError {
     AppError::internal()
 }
 
+/// Observation kinds of the vital-signs section.
+pub const VITAL_KINDS: [ObservationKind; 2] =
+    [ObservationKind::BloodPressure, ObservationKind::Temperature];
+
+/// Observation kinds of the screenings section.
+pub const SCREENING_KINDS: [ObservationKind; 3] = [
+    ObservationKind::Epds,
+    ObservationKind::Phq9,
+    ObservationKind::Gad7,
+];
+
+/// Observation kinds of the infants section: growth, feeds and nappies.
+pub const INFANT_KINDS: [ObservationKind; 5] = [
+    GROWTH_KINDS[0],
+    GROWTH_KINDS[1],
+    GROWTH_KINDS[2],
+    ObservationKind::Feeding,
+    ObservationKind::Nappy,
+];
+
 /// Returns the maternal blood pressure and temperature readings, newest first.
 pub async fn vitals(
     conn: &mut AsyncPgConnection,
@@ -52,9 +72,16 @@ pub async fn vitals(
     authorization: &Authorization,
 ) -> Result<Vec<VitalReading>, AppError> {
     let keys = RecordKeys::from_services(services);
-    let kinds = [ObservationKind::BloodPressure, ObservationKind::Temperature];
-    let observations = records::list_observations(conn, keys, authorization, &kinds).await?;
+    let observations = records::list_observations(conn, keys, authorization, &VITAL_KINDS).await?;
+    vital_readings(observations, settings)
+}
 
+/// Marks vital-sign observations, oldest first, against the clinic's thresholds and returns
+/// them newest first.
+pub fn vital_readings(
+    observations: Vec<Observation>,
+    settings: &ProtocolSettings,
+) -> Result<Vec<VitalReading>, AppError> {
     let mut readings = Vec::with_capacity(observations.len());
     for observation in observations.into_iter().rev() {
         let (flag, entered) = match &observation.value {
@@ -160,16 +187,19 @@ pub async fn screenings(
     authorization: &Authorization,
 ) -> Result<Vec<ScreeningScore>, AppError> {
     let keys = RecordKeys::from_services(services);
-    let kinds = [
-        ObservationKind::Epds,
-        ObservationKind::Phq9,
-        ObservationKind::Gad7,
-    ];
-    let observations = records::list_observations(conn, keys, authorization, &kinds).await?;
+    let observations =
+        records::list_observations(conn, keys, authorization, &SCREENING_KINDS).await?;
+    screening_scores(&observations, settings)
+}
 
+/// Scores questionnaire observations with the clinic's thresholds, in their order.
+pub fn screening_scores(
+    observations: &[Observation],
+    settings: &ProtocolSettings,
+) -> Result<Vec<ScreeningScore>, AppError> {
     let mut scores = Vec::with_capacity(observations.len());
     for observation in observations {
-        if let Some(score) = score(&observation, settings)? {
+        if let Some(score) = score(observation, settings)? {
             scores.push(score);
         }
     }
@@ -262,20 +292,29 @@ pub async fn infants(
     authorization: &Authorization,
 ) -> Result<Vec<InfantChartView>, AppError> {
     let keys = RecordKeys::from_services(services);
-    let infants: Vec<Infant> = records::list_infants(conn, keys, authorization).await?;
-    let mut kinds = GROWTH_KINDS.to_vec();
-    kinds.extend([ObservationKind::Feeding, ObservationKind::Nappy]);
-    let observations = records::list_observations(conn, keys, authorization, &kinds).await?;
+    let observations = records::list_observations(conn, keys, authorization, &INFANT_KINDS).await?;
+    infants_with(conn, services, authorization, &observations).await
+}
 
+/// Returns the infants with their growth and feeding from `observations`, which are theirs
+/// of [`INFANT_KINDS`], oldest first.
+pub async fn infants_with(
+    conn: &mut AsyncPgConnection,
+    services: &Services,
+    authorization: &Authorization,
+    observations: &[Observation],
+) -> Result<Vec<InfantChartView>, AppError> {
+    let keys = RecordKeys::from_services(services);
+    let infants: Vec<Infant> = records::list_infants(conn, keys, authorization).await?;
     Ok(infants
         .iter()
         .map(|infant| {
-            let growth = growth_view(infant, &observations);
+            let growth = growth_view(infant, observations);
             InfantChartView {
                 infant: growth.infant,
                 latest: growth.latest,
                 charts: growth.charts,
-                feeding: feeding_summary(infant, &observations),
+                feeding: feeding_summary(infant, observations),
             }
         })
         .collect())

@@ -215,8 +215,51 @@ pub(super) async fn patient_key(
         return Ok(key);
     }
     let key = load_patient_key(conn, provider, clinic_id, patient_id).await?;
-    let _ = REMEMBERED_KEYS.try_with(|keys| keys.borrow_mut().push((clinic_id, key.clone())));
+    remember_key(clinic_id, &key);
     Ok(key)
+}
+
+/// Returns the data key of a patient of `clinic_id` from the key columns read with her row
+/// (`data_key_wrapped`, `data_key_kek_version`, `data_key_version`), which saves the separate
+/// lookup of [`patient_key`]. Inside [`remembering_keys`] a key unwrapped earlier is used
+/// instead, and this one is kept for later reads.
+pub(super) async fn patient_key_of_row(
+    provider: &dyn KeyProvider,
+    clinic_id: ClinicId,
+    patient_id: PatientId,
+    (wrapped, kek_version, version): (Option<Vec<u8>>, Option<i32>, i32),
+) -> Result<PatientKey, RecordsError> {
+    if let Some(key) = remembered_key(clinic_id, patient_id) {
+        return Ok(key);
+    }
+    let key = unwrap_patient_key(provider, patient_id, wrapped, kek_version, version).await?;
+    remember_key(clinic_id, &key);
+    Ok(key)
+}
+
+/// Returns the clinic and the patient of read scopes that one query reads together, or `None`
+/// when there are none. Fails unless they are all of one patient; `what` names the records in
+/// the message.
+pub(super) fn one_patient(
+    scopes: &[(&AccessContext, PatientId, AccessAction)],
+    what: &str,
+) -> Result<Option<(ClinicId, PatientId)>, RecordsError> {
+    let Some(&(first, patient_id, _)) = scopes.first() else {
+        return Ok(None);
+    };
+    if scopes
+        .iter()
+        .any(|(access, patient, _)| *patient != patient_id || access.clinic_id != first.clinic_id)
+    {
+        return Err(RecordsError::InvalidInput(format!(
+            "{what} are listed for one patient at a time"
+        )));
+    }
+    Ok(Some((first.clinic_id, patient_id)))
+}
+
+fn remember_key(clinic_id: ClinicId, key: &PatientKey) {
+    let _ = REMEMBERED_KEYS.try_with(|keys| keys.borrow_mut().push((clinic_id, key.clone())));
 }
 
 /// Returns the patient's data key when it was unwrapped earlier inside [`remembering_keys`].

@@ -392,20 +392,11 @@ pub async fn list_notes_by_classification(
         scope.0.validate()?;
         scopes.push(scope);
     }
-    let Some(&(first, patient_id, _)) = scopes.first() else {
+    let Some((clinic_id, patient_id)) = access::one_patient(&scopes, "notes")? else {
         return Ok(Vec::new());
     };
-    if scopes
-        .iter()
-        .any(|(access, patient, _)| *patient != patient_id || access.clinic_id != first.clinic_id)
-    {
-        return Err(RecordsError::InvalidInput(
-            "notes are listed for one patient at a time".to_owned(),
-        ));
-    }
     let classifications: Vec<Classification> = reads.iter().map(|(_, class)| *class).collect();
     let names: Vec<&str> = classifications.iter().map(|class| class.as_str()).collect();
-    let clinic_id = first.clinic_id;
 
     crate::db::in_transaction(conn, async move |conn| {
         let key = access::patient_key(conn, keys.provider, clinic_id, patient_id).await?;

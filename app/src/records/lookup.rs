@@ -91,14 +91,10 @@ pub async fn read_observation(
     authorization: &Authorization,
     observation_id: uuid::Uuid,
 ) -> Result<Observation, RecordsError> {
-    load_observations(
-        conn,
-        keys,
-        authorization,
-        ObservationKind::ALL,
-        Some(observation_id),
-    )
-    .await?
-    .pop()
-    .ok_or(RecordsError::NotFound)
+    let read = (authorization, ObservationKind::ALL);
+    load_observations(conn, keys, &[read], Some(observation_id))
+        .await?
+        .pop()
+        .and_then(|mut found| found.pop())
+        .ok_or(RecordsError::NotFound)
 }

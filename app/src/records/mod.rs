@@ -66,7 +66,8 @@ pub use message_reads::{read_thread, unread_counts};
 pub use messages::{Message, NewThread, Thread, UnreadCount, send_message, start_thread};
 pub use observation_values::{FeedingMethod, ObservationKind, ObservationValue};
 pub use observations::{
-    NewObservation, Observation, add_observation, list_observations, observation_category,
+    NewObservation, Observation, add_observation, list_observations, list_observations_by_category,
+    observation_category,
 };
 pub use patients::{
     NewPatient, PatientField, PatientIdentity, PatientOwner, PatientQuery, create_patient,

@@ -191,30 +191,54 @@ pub async fn list_observations(
     authorization: &Authorization,
     kinds: &[ObservationKind],
 ) -> Result<Vec<Observation>, RecordsError> {
-    load_observations(conn, keys, authorization, kinds, None).await
+    let mut lists = load_observations(conn, keys, &[(authorization, kinds)], None).await?;
+    Ok(lists.pop().unwrap_or_default())
 }
 
-/// Loads observations of the given kinds in the authorization's category, all of them or only
-/// the one with id `only`.
+/// Lists one patient's observations for several reads with one query, such as the chart's
+/// vital signs, screenings and infants. Each read names the kinds it wants under its own
+/// authorization, gets only the observations of that authorization's category and is recorded
+/// as its own access event. The lists come back in the order of `reads`, each oldest first.
+pub async fn list_observations_by_category(
+    conn: &mut AsyncPgConnection,
+    keys: RecordKeys<'_>,
+    reads: &[(&Authorization, &[ObservationKind])],
+) -> Result<Vec<Vec<Observation>>, RecordsError> {
+    load_observations(conn, keys, reads, None).await
+}
+
+/// Loads the observations of each of `reads` (an authorization and the kinds it wants), all of
+/// them or only the one with id `only`. An observation goes to the first read whose category
+/// and kinds match it.
 pub(super) async fn load_observations(
     conn: &mut AsyncPgConnection,
     keys: RecordKeys<'_>,
-    authorization: &Authorization,
-    kinds: &[ObservationKind],
+    reads: &[(&Authorization, &[ObservationKind])],
     only: Option<uuid::Uuid>,
-) -> Result<Vec<Observation>, RecordsError> {
-    let category = authorization.category();
-    let (access, patient_id, audited) = authorization.read_scope(category)?;
-    access.validate()?;
-    if kinds.is_empty() {
-        return Err(RecordsError::InvalidInput(
-            "request at least one observation kind".to_owned(),
-        ));
+) -> Result<Vec<Vec<Observation>>, RecordsError> {
+    let mut scopes = Vec::with_capacity(reads.len());
+    let mut names: Vec<&str> = Vec::new();
+    for (authorization, kinds) in reads {
+        let scope = authorization.read_scope(authorization.category())?;
+        scope.0.validate()?;
+        if kinds.is_empty() {
+            return Err(RecordsError::InvalidInput(
+                "request at least one observation kind".to_owned(),
+            ));
+        }
+        for kind in kinds.iter() {
+            if !names.contains(&kind.as_str()) {
+                names.push(kind.as_str());
+            }
+        }
+        scopes.push(scope);
     }
-    let names: Vec<&str> = kinds.iter().map(|kind| kind.as_str()).collect();
+    let Some((clinic_id, patient_id)) = access::one_patient(&scopes, "observations")? else {
+        return Ok(Vec::new());
+    };
 
     crate::db::in_transaction(conn, async move |conn| {
-        let key = access::patient_key(conn, keys.provider, access.clinic_id, patient_id).await?;
+        let key = access::patient_key(conn, keys.provider, clinic_id, patient_id).await?;
         type Row = (
             uuid::Uuid,
             Option<uuid::Uuid>,
@@ -225,7 +249,7 @@ pub(super) async fn load_observations(
             Vec<u8>,
         );
         let mut query = observations::table
-            .filter(observations::clinic_id.eq(access.clinic_id.0))
+            .filter(observations::clinic_id.eq(clinic_id.0))
             .filter(observations::patient_id.eq(patient_id.0))
             .filter(observations::kind.eq_any(&names))
             .into_boxed();
@@ -246,19 +270,22 @@ pub(super) async fn load_observations(
             .load(conn)
             .await?;
 
-        let mut found = Vec::with_capacity(rows.len());
+        let mut found: Vec<Vec<Observation>> = vec![Vec::new(); reads.len()];
         for (id, infant_id, kind, observed_at, author, version, ciphertext) in rows {
             let kind = ObservationKind::parse(&kind).ok_or(RecordsError::CorruptValue {
                 table: TABLE,
                 column: "kind",
                 row_id: id,
             })?;
-            if observation_category(kind, infant_id.is_some()) != category {
+            let category = observation_category(kind, infant_id.is_some());
+            let Some(index) = reads.iter().position(|(authorization, kinds)| {
+                authorization.category() == category && kinds.contains(&kind)
+            }) else {
                 continue;
-            }
+            };
             let mut context = key.context(TABLE, COLUMN, id, data_class(kind, infant_id.is_some()));
             context.data_key_version = version_from_db(version);
-            found.push(Observation {
+            found[index].push(Observation {
                 id,
                 patient_id,
                 infant_id: infant_id.map(InfantId),
@@ -268,8 +295,10 @@ pub(super) async fn load_observations(
             });
         }
 
-        let elements = kinds.iter().map(|kind| element(*kind)).collect();
-        access::record(conn, access, patient_id, audited, elements).await?;
+        for ((access, patient_id, audited), (_, kinds)) in scopes.iter().zip(reads) {
+            let elements = kinds.iter().map(|kind| element(*kind)).collect();
+            access::record(conn, access, *patient_id, *audited, elements).await?;
+        }
         Ok(found)
     })
     .await

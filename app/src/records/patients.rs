@@ -275,17 +275,35 @@ pub async fn read_patient_identity(
     }
 
     crate::db::in_transaction(conn, async move |conn| {
-        let key = access::patient_key(conn, keys.provider, access.clinic_id, patient_id).await?;
-        let (name, birth, address, phone): (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>) = patients::table
+        // The wrapped data key comes with the row, one query instead of two.
+        type Row = (
+            (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>),
+            (Option<Vec<u8>>, Option<i32>, i32),
+        );
+        let row: Option<Row> = patients::table
             .find((access.clinic_id.0, patient_id.0))
             .select((
-                patients::full_name_ciphertext,
-                patients::date_of_birth_ciphertext,
-                patients::address_ciphertext,
-                patients::phone_ciphertext,
+                (
+                    patients::full_name_ciphertext,
+                    patients::date_of_birth_ciphertext,
+                    patients::address_ciphertext,
+                    patients::phone_ciphertext,
+                ),
+                (
+                    patients::data_key_wrapped,
+                    patients::data_key_kek_version,
+                    patients::data_key_version,
+                ),
             ))
             .first(conn)
-            .await?;
+            .await
+            .optional()?;
+        let Some(((name, birth, address, phone), wrapped_key)) = row else {
+            return Err(RecordsError::NotFound);
+        };
+        let key =
+            access::patient_key_of_row(keys.provider, access.clinic_id, patient_id, wrapped_key)
+                .await?;
 
         let open = |field: PatientField, ciphertext: &[u8]| -> Result<String, RecordsError> {
             let context = key.context(TABLE, field.column(), patient_id.0, DataClass::Contact);
