@@ -85,7 +85,9 @@ where
         Err(error) => {
             // A setting that failed after `BEGIN` leaves a transaction open that the manager
             // does not count, so it is ended before the connection goes back to the pool.
-            let _ = conn.batch_execute("ROLLBACK").await;
+            if let Err(rollback) = conn.batch_execute("ROLLBACK").await {
+                tracing::error!(%error, %rollback, "ending a transaction whose settings failed also failed");
+            }
             return Err(error.into());
         }
     }

@@ -500,7 +500,7 @@ async fn observations_round_trip_every_kind() {
 }
 
 #[tokio::test]
-async fn list_observations_by_category_splits_and_audits_each_read() {
+async fn observations_by_category_split_and_audited() {
     let mut clinic = Clinic::new().await;
     let patient_id = clinic.patient("Kaśka Nowak").await;
     let other_patient = clinic.patient("Ola Lis").await;

@@ -121,7 +121,7 @@ async fn plan_cache_mode(conn: &mut diesel_async::AsyncPgConnection) -> String {
 }
 
 #[tokio::test]
-async fn new_transaction_keeps_its_settings_to_itself() {
+async fn new_transaction_scopes_its_settings() {
     let test_database = TestDatabase::migrated().await;
     let mut conn = support::connect(&test_database.url).await;
     let begin = "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan";

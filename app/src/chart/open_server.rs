@@ -223,10 +223,10 @@ pub async fn open(
     }
 }
 
-/// Opens the chart's transaction and makes its prepared statements use their generic plans,
-/// which suit the chart's lookups by patient and save planning them at each execution
-/// (BENCHMARKS.md), in one round trip. Other pages keep PostgreSQL's choice: a generic plan made
-/// the portal's unread count take 53 ms.
+/// The statements that open the chart's transaction, sent in one round trip. Its prepared
+/// statements use their generic plans, which suit the chart's lookups by patient and save
+/// planning them at each execution (BENCHMARKS.md). Other pages keep PostgreSQL's choice
+/// because a generic plan made the portal's unread count take 53 ms.
 const GENERIC_PLANS: &str = "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan";
 
 /// Reads every section of the chart on `conn`, inside the caller's transaction.
@@ -273,7 +273,7 @@ async fn read_sections(
     let (Some(maternal), Some(mental_health), Some(infant)) =
         (observed.next(), observed.next(), observed.next())
     else {
-        tracing::error!("the chart's observations came back without a section per category");
+        tracing::error!("the chart's observation read returned fewer sections than categories");
         return Err(AppError::internal());
     };
     let vitals = maternal.try_map(|found| readings_server::vital_readings(found, thresholds))?;

@@ -296,8 +296,8 @@ pub async fn infants(
     infants_with(conn, services, authorization, &observations).await
 }
 
-/// Returns the infants with their growth and feeding from `observations`, which are theirs
-/// of [`INFANT_KINDS`], oldest first.
+/// Returns the infants with their growth and feeding, built from `observations`: the infants'
+/// observations of [`INFANT_KINDS`], oldest first.
 pub async fn infants_with(
     conn: &mut AsyncPgConnection,
     services: &Services,

@@ -214,35 +214,66 @@ pub(super) async fn patient_key(
     if let Some(key) = remembered_key(clinic_id, patient_id) {
         return Ok(key);
     }
-    let key = load_patient_key(conn, provider, clinic_id, patient_id).await?;
-    remember_key(clinic_id, &key);
-    Ok(key)
+    let row: Option<WrappedKeyRow> = patients::table
+        .find((clinic_id.0, patient_id.0))
+        .select(WRAPPED_KEY_COLUMNS)
+        .first(conn)
+        .await
+        .optional()?;
+    let Some(wrapped_key) = row else {
+        return Err(RecordsError::NotFound);
+    };
+    unwrap_and_remember(provider, clinic_id, patient_id, wrapped_key).await
 }
 
-/// Returns the data key of a patient of `clinic_id` from the key columns read with her row
-/// (`data_key_wrapped`, `data_key_kek_version`, `data_key_version`), which saves the separate
-/// lookup of [`patient_key`]. Inside [`remembering_keys`] a key unwrapped earlier is used
-/// instead, and this one is kept for later reads.
+/// The columns of `patients` that contain a patient's wrapped data key.
+pub(super) const WRAPPED_KEY_COLUMNS: (
+    patients::data_key_wrapped,
+    patients::data_key_kek_version,
+    patients::data_key_version,
+) = (
+    patients::data_key_wrapped,
+    patients::data_key_kek_version,
+    patients::data_key_version,
+);
+
+/// A patient's wrapped data key as read from [`WRAPPED_KEY_COLUMNS`]: the wrapped bytes and
+/// the KEK version (both missing once the key is destroyed), and the data-key version.
+pub(super) type WrappedKeyRow = (Option<Vec<u8>>, Option<i32>, i32);
+
+/// Returns the data key of a patient of `clinic_id` from the [`WRAPPED_KEY_COLUMNS`] read with
+/// her row, which saves the separate lookup of [`patient_key`]. Inside [`remembering_keys`] a
+/// key unwrapped earlier is used instead, and this one is kept for later reads.
 pub(super) async fn patient_key_of_row(
     provider: &dyn KeyProvider,
     clinic_id: ClinicId,
     patient_id: PatientId,
-    (wrapped, kek_version, version): (Option<Vec<u8>>, Option<i32>, i32),
+    wrapped_key: WrappedKeyRow,
 ) -> Result<PatientKey, RecordsError> {
     if let Some(key) = remembered_key(clinic_id, patient_id) {
         return Ok(key);
     }
+    unwrap_and_remember(provider, clinic_id, patient_id, wrapped_key).await
+}
+
+/// Unwraps a patient's data key and keeps it for later reads inside [`remembering_keys`].
+async fn unwrap_and_remember(
+    provider: &dyn KeyProvider,
+    clinic_id: ClinicId,
+    patient_id: PatientId,
+    (wrapped, kek_version, version): WrappedKeyRow,
+) -> Result<PatientKey, RecordsError> {
     let key = unwrap_patient_key(provider, patient_id, wrapped, kek_version, version).await?;
-    remember_key(clinic_id, &key);
+    let _ = REMEMBERED_KEYS.try_with(|keys| keys.borrow_mut().push((clinic_id, key.clone())));
     Ok(key)
 }
 
 /// Returns the clinic and the patient of read scopes that one query reads together, or `None`
-/// when there are none. Fails unless they are all of one patient; `what` names the records in
-/// the message.
+/// when there are none. Fails unless they are all of one patient, and `records` names what is
+/// read in the message.
 pub(super) fn one_patient(
     scopes: &[(&AccessContext, PatientId, AccessAction)],
-    what: &str,
+    records: &str,
 ) -> Result<Option<(ClinicId, PatientId)>, RecordsError> {
     let Some(&(first, patient_id, _)) = scopes.first() else {
         return Ok(None);
@@ -252,14 +283,10 @@ pub(super) fn one_patient(
         .any(|(access, patient, _)| *patient != patient_id || access.clinic_id != first.clinic_id)
     {
         return Err(RecordsError::InvalidInput(format!(
-            "{what} are listed for one patient at a time"
+            "{records} are listed for one patient at a time"
         )));
     }
     Ok(Some((first.clinic_id, patient_id)))
-}
-
-fn remember_key(clinic_id: ClinicId, key: &PatientKey) {
-    let _ = REMEMBERED_KEYS.try_with(|keys| keys.borrow_mut().push((clinic_id, key.clone())));
 }
 
 /// Returns the patient's data key when it was unwrapped earlier inside [`remembering_keys`].
@@ -286,28 +313,6 @@ tokio::task_local! {
 /// a stale copy here. Only the chart and the portal home use it, and both only read.
 pub async fn remembering_keys<F: Future>(work: F) -> F::Output {
     REMEMBERED_KEYS.scope(RefCell::new(Vec::new()), work).await
-}
-
-async fn load_patient_key(
-    conn: &mut AsyncPgConnection,
-    provider: &dyn KeyProvider,
-    clinic_id: ClinicId,
-    patient_id: PatientId,
-) -> Result<PatientKey, RecordsError> {
-    let row: Option<(Option<Vec<u8>>, Option<i32>, i32)> = patients::table
-        .find((clinic_id.0, patient_id.0))
-        .select((
-            patients::data_key_wrapped,
-            patients::data_key_kek_version,
-            patients::data_key_version,
-        ))
-        .first(conn)
-        .await
-        .optional()?;
-    let Some((wrapped, kek_version, version)) = row else {
-        return Err(RecordsError::NotFound);
-    };
-    unwrap_patient_key(provider, patient_id, wrapped, kek_version, version).await
 }
 
 /// Unwraps a patient's data key from the columns of her `patients` row. Fails with

@@ -196,7 +196,7 @@ pub async fn list_observations(
 }
 
 /// Lists one patient's observations for several reads with one query, such as the chart's
-/// vital signs, screenings and infants. Each read names the kinds it wants under its own
+/// vital signs, screenings and infants. Each read names the kinds it requests under its own
 /// authorization, gets only the observations of that authorization's category and is recorded
 /// as its own access event. The lists come back in the order of `reads`, each oldest first.
 pub async fn list_observations_by_category(
@@ -207,7 +207,7 @@ pub async fn list_observations_by_category(
     load_observations(conn, keys, reads, None).await
 }
 
-/// Loads the observations of each of `reads` (an authorization and the kinds it wants), all of
+/// Loads the observations of each of `reads` (an authorization and the kinds it requests), all of
 /// them or only the one with id `only`. An observation goes to the first read whose category
 /// and kinds match it.
 pub(super) async fn load_observations(

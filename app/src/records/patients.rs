@@ -276,10 +276,7 @@ pub async fn read_patient_identity(
 
     crate::db::in_transaction(conn, async move |conn| {
         // The wrapped data key comes with the row, one query instead of two.
-        type Row = (
-            (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>),
-            (Option<Vec<u8>>, Option<i32>, i32),
-        );
+        type Row = ((Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>), access::WrappedKeyRow);
         let row: Option<Row> = patients::table
             .find((access.clinic_id.0, patient_id.0))
             .select((
@@ -289,11 +286,7 @@ pub async fn read_patient_identity(
                     patients::address_ciphertext,
                     patients::phone_ciphertext,
                 ),
-                (
-                    patients::data_key_wrapped,
-                    patients::data_key_kek_version,
-                    patients::data_key_version,
-                ),
+                access::WRAPPED_KEY_COLUMNS,
             ))
             .first(conn)
             .await
