@@ -1307,7 +1307,7 @@ async fn account_lookup_reads_roles_of_own_clinic() {
         .await
         .unwrap();
 
-    let (account, roles) = accounts::find_account_with_roles(&mut connection, midwife)
+    let (account, roles, sealed) = accounts::find_account_with_roles(&mut connection, midwife)
         .await
         .unwrap()
         .unwrap();
@@ -1320,12 +1320,21 @@ async fn account_lookup_reads_roles_of_own_clinic() {
         "the admin role of the other clinic is left out"
     );
 
-    let (account, roles) = accounts::find_account_with_roles(&mut connection, roleless)
-        .await
-        .unwrap()
-        .unwrap();
+    let (account, roles, roleless_sealed) =
+        accounts::find_account_with_roles(&mut connection, roleless)
+            .await
+            .unwrap()
+            .unwrap();
     assert_eq!(account.id, roleless);
     assert!(roles.is_empty());
+    let (_, roleless_clinic) = roleless_sealed
+        .open(services.keys.as_ref(), roleless)
+        .await
+        .unwrap();
+    assert_eq!(
+        roleless_clinic, "Rowan Clinic",
+        "an account without roles still has a name"
+    );
 
     let missing = accounts::find_account_with_roles(&mut connection, UserId::new_random())
         .await
@@ -1338,4 +1347,13 @@ async fn account_lookup_reads_roles_of_own_clinic() {
             .unwrap();
     assert_eq!(name, "Synthetic Midwife");
     assert_eq!(clinic_name, "Rowan Clinic");
+    assert_eq!(
+        sealed.open(services.keys.as_ref(), midwife).await.unwrap(),
+        (name, clinic_name),
+        "the name read with the account opens to the same text"
+    );
+    assert!(
+        sealed.open(services.keys.as_ref(), roleless).await.is_err(),
+        "a sealed name opens only for its own user"
+    );
 }

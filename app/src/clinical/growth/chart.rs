@@ -1,6 +1,9 @@
 //! The data of a growth chart: WHO percentile curves for the infant's sex and age range, and her
 //! measurements with their z-scores.
 
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex, PoisonError};
+
 use chrono::NaiveDate;
 
 use super::{Indicator, MAX_AGE_DAYS, Sex, age_in_days, lms_for_age};
@@ -57,21 +60,7 @@ pub fn growth_chart(
     // Show two more weeks than the oldest measurement, rounded up to whole weeks.
     let last_day = (oldest + 14).max(MIN_RANGE_DAYS).div_ceil(7) * 7;
     let last_day = last_day.min(MAX_AGE_DAYS);
-    let step = (last_day / 60).max(1);
-    let curves = PERCENTILES
-        .iter()
-        .map(|(percentile, z)| ChartCurve {
-            percentile: *percentile,
-            points: (0..=last_day)
-                .step_by(step as usize)
-                .chain(std::iter::once(last_day))
-                .filter_map(|day| {
-                    lms_for_age(indicator, sex, day)
-                        .map(|lms| (f64::from(day), to_table_precision(lms.measurement_at(*z))))
-                })
-                .collect(),
-        })
-        .collect();
+    let curves = curves(indicator, sex, last_day);
 
     GrowthChartData {
         title: format!("{}, {}", indicator_name(indicator), sex_name(sex)),
@@ -85,6 +74,42 @@ pub fn growth_chart(
         curves,
         points,
     }
+}
+
+/// The curves already drawn, by indicator, sex and last day. Every chart of the same range
+/// draws the same curves, and each point costs a table lookup and a power. There are at most
+/// three indicators, two sexes and 259 last days.
+static DRAWN_CURVES: LazyLock<Mutex<HashMap<CurveRange, Vec<ChartCurve>>>> =
+    LazyLock::new(Mutex::default);
+
+/// An indicator, a sex and the last day drawn.
+type CurveRange = (Indicator, Sex, u32);
+
+/// Returns the percentile curves of `indicator` for `sex` from birth to `last_day`, with about
+/// 60 points each.
+fn curves(indicator: Indicator, sex: Sex, last_day: u32) -> Vec<ChartCurve> {
+    let key = (indicator, sex, last_day);
+    let drawn = || DRAWN_CURVES.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(curves) = drawn().get(&key) {
+        return curves.clone();
+    }
+    let step = (last_day / 60).max(1);
+    let curves: Vec<ChartCurve> = PERCENTILES
+        .iter()
+        .map(|(percentile, z)| ChartCurve {
+            percentile: *percentile,
+            points: (0..=last_day)
+                .step_by(step as usize)
+                .chain(std::iter::once(last_day))
+                .filter_map(|day| {
+                    lms_for_age(indicator, sex, day)
+                        .map(|lms| (f64::from(day), to_table_precision(lms.measurement_at(*z))))
+                })
+                .collect(),
+        })
+        .collect();
+    drawn().insert(key, curves.clone());
+    curves
 }
 
 /// Rounds a curve value to four decimals, the precision of the WHO tables' medians, which
@@ -130,6 +155,36 @@ mod tests {
         assert_eq!(day, 0.0);
         let lms = lms_for_age(Indicator::WeightForAge, Sex::Female, 0).unwrap();
         assert_eq!(value, lms.m);
+    }
+
+    #[test]
+    fn curves_kept_per_indicator_sex_and_range() {
+        let median_at = |curves: &[ChartCurve], index: usize| {
+            curves
+                .iter()
+                .find(|curve| curve.percentile == 50)
+                .unwrap()
+                .points[index]
+        };
+        for indicator in [Indicator::WeightForAge, Indicator::HeadCircumferenceForAge] {
+            for sex in [Sex::Female, Sex::Male] {
+                for last_day in [56, 371] {
+                    let first = curves(indicator, sex, last_day);
+                    assert_eq!(
+                        curves(indicator, sex, last_day),
+                        first,
+                        "drawn again, the same"
+                    );
+                    let (day, value) = *first[2].points.last().unwrap();
+                    assert_eq!(day, f64::from(last_day));
+                    assert_eq!(
+                        median_at(&first, 0).1,
+                        lms_for_age(indicator, sex, 0).unwrap().m
+                    );
+                    assert!(value > 0.0);
+                }
+            }
+        }
     }
 
     #[test]

@@ -12,7 +12,6 @@ pub use sign_in::*;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod support {
-    use diesel_async::AsyncPgConnection;
     use uuid::Uuid;
 
     use crate::error::AppError;
@@ -38,33 +37,24 @@ pub(crate) mod support {
     /// Loads the account summary shown in the header.
     pub async fn account(services: &Services, user_id: UserId) -> Result<Account, AppError> {
         let mut connection = crate::db::connection(&services.pool).await?;
-        let (row, roles) = accounts::find_account_with_roles(&mut connection, user_id)
+        let (row, roles, name) = accounts::find_account_with_roles(&mut connection, user_id)
             .await
             .map_err(internal)?
             .ok_or_else(AppError::not_found)?;
+        drop(connection);
         let user = SignedInUser {
             id: user_id,
             clinic_id: row.clinic_id,
             roles,
+            name,
         };
-        summary(services, &mut connection, user).await
+        account_of(services, user).await
     }
 
-    /// Loads the account summary of the signed-in user, whose account and roles the session
-    /// lookup has already read.
+    /// Returns the account summary of the signed-in user from what the session lookup read
+    /// with her account, without another query.
     pub async fn account_of(services: &Services, user: SignedInUser) -> Result<Account, AppError> {
-        let mut connection = crate::db::connection(&services.pool).await?;
-        summary(services, &mut connection, user).await
-    }
-
-    async fn summary(
-        services: &Services,
-        connection: &mut AsyncPgConnection,
-        user: SignedInUser,
-    ) -> Result<Account, AppError> {
-        let (display_name, clinic_name) =
-            accounts::load_display_name_and_clinic(connection, services.keys.as_ref(), user.id)
-                .await?;
+        let (display_name, clinic_name) = user.name.open(services.keys.as_ref(), user.id).await?;
         Ok(Account {
             id: user.id,
             display_name,

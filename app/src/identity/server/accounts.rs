@@ -236,13 +236,59 @@ pub async fn find_account(
     }))
 }
 
-/// Returns the account with its roles in its own clinic in one query. Every signed-in request
-/// makes this lookup, which [`find_account`] and [`roles_of`] would make in two.
+/// The signed-in user's display name as stored, sealed under her data key, and her clinic's
+/// name: what the header shows, read with the account so that no page looks it up again.
+#[derive(Clone)]
+pub struct SealedName {
+    wrapped_key: Vec<u8>,
+    kek_version: i32,
+    ciphertext: Vec<u8>,
+    clinic_name: String,
+}
+
+impl std::fmt::Debug for SealedName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SealedName { .. }")
+    }
+}
+
+impl SealedName {
+    /// Decrypts the display name of `user_id` and returns it with the clinic's name.
+    pub async fn open(
+        &self,
+        keys: &dyn KeyProvider,
+        user_id: UserId,
+    ) -> Result<(String, String), AppError> {
+        let data_key =
+            unwrap_user_key(keys, user_id, self.wrapped_key.clone(), self.kek_version).await?;
+        let display_name = decrypt_text(
+            &data_key,
+            user_id,
+            "display_name_ciphertext",
+            &self.ciphertext,
+        )?;
+        Ok((display_name, self.clinic_name.clone()))
+    }
+}
+
+/// Returns the account with its roles in its own clinic and its sealed display name, in one
+/// query. Every signed-in request makes this lookup, which [`find_account`], [`roles_of`] and
+/// [`load_display_name_and_clinic`] would make in three.
 pub async fn find_account_with_roles(
     connection: &mut AsyncPgConnection,
     user_id: UserId,
-) -> Result<Option<(AccountRow, Vec<Role>)>, diesel::result::Error> {
-    let rows: Vec<(uuid::Uuid, uuid::Uuid, String, Option<String>)> = users::table
+) -> Result<Option<(AccountRow, Vec<Role>, SealedName)>, diesel::result::Error> {
+    type Row = (
+        uuid::Uuid,
+        String,
+        Vec<u8>,
+        i32,
+        Vec<u8>,
+        String,
+        Option<String>,
+    );
+    let rows: Vec<Row> = users::table
+        .inner_join(clinics::table)
         .left_join(
             role_assignments::table.on(role_assignments::user_id
                 .eq(users::id)
@@ -250,23 +296,34 @@ pub async fn find_account_with_roles(
         )
         .filter(users::id.eq(user_id.0))
         .select((
-            users::id,
             users::clinic_id,
             users::status,
+            users::data_key_wrapped,
+            users::data_key_kek_version,
+            users::display_name_ciphertext,
+            clinics::name,
             role_assignments::role.nullable(),
         ))
         .load(connection)
         .await?;
-    let Some((id, clinic_id, status, _)) = rows.first() else {
+    let roles = sorted_roles(rows.iter().filter_map(|row| row.6.as_deref()));
+    let Some((clinic_id, status, wrapped_key, kek_version, ciphertext, clinic_name, _)) =
+        rows.into_iter().next()
+    else {
         return Ok(None);
     };
     let account = AccountRow {
-        id: UserId(*id),
-        clinic_id: ClinicId(*clinic_id),
-        status: UserStatus::parse(status),
+        id: user_id,
+        clinic_id: ClinicId(clinic_id),
+        status: UserStatus::parse(&status),
     };
-    let roles = sorted_roles(rows.iter().filter_map(|(_, _, _, role)| role.as_deref()));
-    Ok(Some((account, roles)))
+    let name = SealedName {
+        wrapped_key,
+        kek_version,
+        ciphertext,
+        clinic_name,
+    };
+    Ok(Some((account, roles, name)))
 }
 
 pub async fn find_by_email(
@@ -322,7 +379,7 @@ pub async fn load_display_name_and_clinic(
     keys: &dyn KeyProvider,
     user_id: UserId,
 ) -> Result<(String, String), AppError> {
-    let (wrapped, kek_version, name, clinic): (Vec<u8>, i32, Vec<u8>, String) = users::table
+    let (wrapped_key, kek_version, ciphertext, clinic_name) = users::table
         .inner_join(clinics::table)
         .filter(users::id.eq(user_id.0))
         .select((
@@ -334,9 +391,13 @@ pub async fn load_display_name_and_clinic(
         .get_result(connection)
         .await
         .map_err(internal)?;
-    let data_key = unwrap_user_key(keys, user_id, wrapped, kek_version).await?;
-    let display_name = decrypt_text(&data_key, user_id, "display_name_ciphertext", &name)?;
-    Ok((display_name, clinic))
+    let name = SealedName {
+        wrapped_key,
+        kek_version,
+        ciphertext,
+        clinic_name,
+    };
+    name.open(keys, user_id).await
 }
 
 /// Unwraps the user's data key from its stored columns.

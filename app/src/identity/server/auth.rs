@@ -9,7 +9,7 @@ use tower_sessions::Session;
 
 use crate::error::{AppError, ErrorCode};
 use crate::identity::Role;
-use crate::identity::server::accounts::{self, UserStatus, internal};
+use crate::identity::server::accounts::{self, SealedName, UserStatus, internal};
 use crate::identity::server::session_store::{USER_AGENT_KEY, USER_ID_KEY};
 use crate::ids::{ClinicId, UserId};
 use crate::services::Services;
@@ -28,6 +28,8 @@ pub struct SignedInUser {
     pub id: UserId,
     pub clinic_id: ClinicId,
     pub roles: Vec<Role>,
+    /// Her display name and clinic's name for the header, read with the account.
+    pub name: SealedName,
 }
 
 impl SignedInUser {
@@ -136,8 +138,8 @@ pub async fn user_of_session(
     let account = accounts::find_account_with_roles(&mut connection, user_id)
         .await
         .map_err(internal)?;
-    let Some((account, roles)) =
-        account.filter(|(account, _)| account.status == UserStatus::Active)
+    let Some((account, roles, name)) =
+        account.filter(|(account, _, _)| account.status == UserStatus::Active)
     else {
         session.flush().await.map_err(internal)?;
         return Ok(None);
@@ -155,6 +157,7 @@ pub async fn user_of_session(
         id: user_id,
         clinic_id: account.clinic_id,
         roles,
+        name,
     }))
 }
 
