@@ -3,9 +3,7 @@
 use std::future::Future;
 
 use diesel_async::pooled_connection::bb8;
-use diesel_async::{
-    AnsiTransactionManager, AsyncPgConnection, SimpleAsyncConnection, TransactionManager,
-};
+use diesel_async::{AnsiTransactionManager, AsyncPgConnection, TransactionManager};
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 
 use crate::error::AppError;
@@ -60,37 +58,7 @@ where
     if depth.is_some() {
         return work(conn).await;
     }
-    in_new_transaction(conn, "BEGIN", work).await
-}
-
-/// Runs `work` in a new transaction opened by `begin`: `BEGIN` and any settings of the
-/// transaction (`SET LOCAL ...`), sent in one round trip. Commits when `work` succeeds and rolls
-/// back when it fails. Fails when `conn` is already inside a transaction.
-pub async fn in_new_transaction<F, R, E>(
-    conn: &mut AsyncPgConnection,
-    begin: &str,
-    work: F,
-) -> Result<R, E>
-where
-    F: for<'c> AsyncFnOnce(&'c mut AsyncPgConnection) -> Result<R, E>
-        + for<'c> ConnectionWork<'c, Result<R, E>>
-        + Send,
-    E: From<diesel::result::Error> + Send,
-    R: Send,
-{
-    type Manager = AnsiTransactionManager;
-    match Manager::begin_transaction_sql(conn, begin).await {
-        Ok(()) => {}
-        Err(error @ diesel::result::Error::AlreadyInTransaction) => return Err(error.into()),
-        Err(error) => {
-            // A setting that failed after `BEGIN` leaves a transaction open that the manager
-            // does not count, so it is ended before the connection goes back to the pool.
-            if let Err(rollback) = conn.batch_execute("ROLLBACK").await {
-                tracing::error!(%error, %rollback, "ending a transaction whose settings failed also failed");
-            }
-            return Err(error.into());
-        }
-    }
+    Manager::begin_transaction(conn).await?;
     match work(conn).await {
         Ok(value) => {
             Manager::commit_transaction(conn).await?;

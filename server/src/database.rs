@@ -97,6 +97,8 @@ pub enum DatabaseError {
     Create { name: String, reason: String },
     #[error("migrations failed: {0}")]
     Migration(String),
+    #[error("updating the planner's statistics failed: {0}")]
+    Analyze(String),
 }
 
 /// Creates the database if missing and runs pending migrations, both through the migration
@@ -142,7 +144,14 @@ pub async fn runtime_owns_audit_tables(pool: &DbPool) -> Result<bool, DatabaseEr
     Ok(row.owns)
 }
 
-/// Builds a pool without connecting; connections are opened on first use.
+/// What each pooled connection sets when it opens: its prepared statements use their generic
+/// plans. The server's queries look rows up by clinic and id, so one plan suits every execution.
+/// PostgreSQL's default plans the first five executions anew, and often every one on a
+/// partitioned table, which cost the policy's care-team lookup 0.2 ms per page (BENCHMARKS.md).
+pub const CONNECTION_SETTINGS: &str = "SET plan_cache_mode = force_generic_plan";
+
+/// Builds a pool without connecting. Connections are opened on first use, with
+/// [`CONNECTION_SETTINGS`].
 ///
 /// A connection is checked at each checkout without a round trip: it is discarded when its
 /// socket was closed (PostgreSQL restarted, or the backend was terminated) or a transaction
@@ -151,6 +160,19 @@ pub async fn runtime_owns_audit_tables(pool: &DbPool) -> Result<bool, DatabaseEr
 /// query instead, which then fails.
 pub fn build_pool(config: &DatabaseConfig) -> DbPool {
     let mut manager_config = ManagerConfig::<AsyncPgConnection>::default();
+    manager_config.custom_setup = Box::new(|url| {
+        let url = url.to_owned();
+        Box::pin(async move {
+            let mut connection = AsyncPgConnection::establish(&url).await?;
+            diesel_async::SimpleAsyncConnection::batch_execute(
+                &mut connection,
+                CONNECTION_SETTINGS,
+            )
+            .await
+            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            Ok(connection)
+        })
+    });
     manager_config.recycling_method = RecyclingMethod::CustomFunction(Box::new(|connection| {
         let broken = PoolableConnection::is_broken(connection);
         Box::pin(async move {
@@ -219,6 +241,39 @@ pub async fn ensure_database_exists(url: &DatabaseUrl) -> Result<(), DatabaseErr
     tracing::info!(database = name, "created database");
     Ok(())
 }
+
+/// Refreshes the planner's statistics of every table, as the role that owns them, after a bulk
+/// load. Without them PostgreSQL guesses row counts, and picked a plan that read every patient
+/// of the clinic to find one mother's record. Autovacuum would analyze the tables later, where
+/// it runs.
+pub async fn analyze(config: &DatabaseConfig) -> Result<(), DatabaseError> {
+    let url = config.migration_url.as_ref().unwrap_or(&config.url);
+    let mut connection = AsyncPgConnection::establish(url.expose())
+        .await
+        .map_err(|error| DatabaseError::Unreachable {
+            url: url.clone(),
+            reason: error.to_string(),
+        })?;
+    diesel_async::SimpleAsyncConnection::batch_execute(&mut connection, ANALYZE_OWN_TABLES)
+        .await
+        .map_err(|error| DatabaseError::Analyze(error.to_string()))
+}
+
+/// Analyzes the tables of the public schema that the current role owns, a partitioned table
+/// with its partitions. A plain `ANALYZE` would also warn about each system catalog.
+const ANALYZE_OWN_TABLES: &str = "DO $$
+DECLARE
+    own regclass;
+BEGIN
+    FOR own IN
+        SELECT c.oid FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND pg_has_role(c.relowner, 'USAGE')
+            AND (c.relkind = 'p' OR (c.relkind = 'r' AND NOT c.relispartition))
+    LOOP
+        EXECUTE format('ANALYZE %s', own);
+    END LOOP;
+END
+$$";
 
 /// Runs pending migrations while holding an advisory lock.
 pub async fn run_migrations(url: &DatabaseUrl) -> Result<(), DatabaseError> {

@@ -395,3 +395,44 @@ async fn each_read_and_write_is_audited() {
         ]
     );
 }
+
+#[derive(diesel::QueryableByName)]
+struct Prepared {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    count: i64,
+}
+
+#[tokio::test]
+async fn thread_list_prepared_once_per_connection() {
+    let mut clinic = Clinic::new().await;
+    let (patient, mother) = clinic.patients[0];
+    let (other_patient, _) = clinic.patients[1];
+    clinic.start(0, "Check-in", "How are you feeling?").await;
+
+    for only in [None, Some(patient), None] {
+        let threads = app::records::list_threads(&mut clinic.conn, clinic.clinic_id, mother, only)
+            .await
+            .unwrap();
+        assert_eq!(threads.len(), 1, "listing of {only:?}");
+        assert_eq!(threads[0].patient_id, patient);
+    }
+    let of_another = app::records::list_threads(
+        &mut clinic.conn,
+        clinic.clinic_id,
+        mother,
+        Some(other_patient),
+    )
+    .await
+    .unwrap();
+    assert!(of_another.is_empty(), "no thread of another patient");
+
+    // The text is split so that this query does not count itself.
+    let prepared: Prepared = diesel::sql_query(
+        "SELECT count(*) AS count FROM pg_prepared_statements \
+         WHERE position('AS ' || 'unread' IN statement) > 0",
+    )
+    .get_result(&mut clinic.conn)
+    .await
+    .unwrap();
+    assert_eq!(prepared.count, 1, "four listings, one prepared statement");
+}

@@ -121,58 +121,95 @@ async fn plan_cache_mode(conn: &mut diesel_async::AsyncPgConnection) -> String {
 }
 
 #[tokio::test]
-async fn new_transaction_scopes_its_settings() {
+async fn in_transaction_commits_or_rolls_back_its_work() {
     let test_database = TestDatabase::migrated().await;
     let mut conn = support::connect(&test_database.url).await;
-    let begin = "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan";
+    let exists = async |conn: &mut diesel_async::AsyncPgConnection, table: &str| {
+        diesel::sql_query(format!("SELECT 1 FROM {table}"))
+            .execute(conn)
+            .await
+            .is_ok()
+    };
 
-    let inside = app::db::in_new_transaction::<_, _, diesel::result::Error>(
-        &mut conn,
-        begin,
-        async |conn| Ok(plan_cache_mode(conn).await),
-    )
+    app::db::in_transaction::<_, _, diesel::result::Error>(&mut conn, async |conn| {
+        diesel::sql_query("CREATE TABLE committed (id integer)")
+            .execute(conn)
+            .await
+    })
     .await
     .unwrap();
-    assert_eq!(inside, "force_generic_plan");
-    assert_eq!(
-        plan_cache_mode(&mut conn).await,
-        "auto",
-        "ended with its transaction"
+    assert!(
+        exists(&mut conn, "committed").await,
+        "the work was committed"
     );
 
-    // Work that fails is rolled back.
-    let failed = app::db::in_new_transaction::<_, (), diesel::result::Error>(
-        &mut conn,
-        begin,
-        async |conn| {
-            diesel::sql_query("CREATE TABLE rolled_back (id integer)")
-                .execute(conn)
-                .await?;
-            Err(diesel::result::Error::RollbackTransaction)
-        },
-    )
+    let failed = app::db::in_transaction::<_, (), diesel::result::Error>(&mut conn, async |conn| {
+        diesel::sql_query("CREATE TABLE rolled_back (id integer)")
+            .execute(conn)
+            .await?;
+        Err(diesel::result::Error::RollbackTransaction)
+    })
     .await;
     assert!(failed.is_err());
-    let created = diesel::sql_query("SELECT 1 FROM rolled_back")
-        .execute(&mut conn)
-        .await;
-    assert!(created.is_err(), "the table was rolled back");
+    assert!(
+        !exists(&mut conn, "rolled_back").await,
+        "the work was rolled back"
+    );
+}
 
-    // A setting that fails after BEGIN leaves no transaction open on the connection.
-    let invalid = app::db::in_new_transaction::<_, (), diesel::result::Error>(
-        &mut conn,
-        "BEGIN; SET LOCAL plan_cache_mode = no_such_mode",
-        async |_| Ok(()),
+#[tokio::test]
+async fn pooled_connections_use_generic_plans() {
+    let test_database = TestDatabase::migrated().await;
+    let config = support::test_config(&test_database.url, &[]);
+    let pool = database::build_pool(&config.database);
+    let mut first = pool.get().await.unwrap();
+    let mut second = pool.get().await.unwrap();
+    assert_eq!(plan_cache_mode(&mut first).await, "force_generic_plan");
+    assert_eq!(plan_cache_mode(&mut second).await, "force_generic_plan");
+}
+
+#[derive(diesel::QueryableByName)]
+struct Analyzed {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    relname: String,
+}
+
+/// Names the tables of `url` whose statistics were ever updated by `ANALYZE`.
+async fn analyzed_tables(url: &DatabaseUrl) -> Vec<String> {
+    let mut conn = support::connect(url).await;
+    diesel::sql_query(
+        "SELECT relname::text AS relname FROM pg_stat_user_tables \
+         WHERE last_analyze IS NOT NULL ORDER BY relname",
     )
-    .await;
-    assert!(invalid.is_err());
-    let after = app::db::in_new_transaction::<_, _, diesel::result::Error>(
-        &mut conn,
-        begin,
-        async |conn| Ok(plan_cache_mode(conn).await),
-    )
-    .await;
-    assert_eq!(after.unwrap(), "force_generic_plan");
+    .load::<Analyzed>(&mut conn)
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|row| row.relname)
+    .collect()
+}
+
+#[tokio::test]
+async fn analyze_updates_the_statistics_of_every_table() {
+    let test_database = TestDatabase::migrated().await;
+    let config = support::test_config(&test_database.url, &[]);
+    assert!(analyzed_tables(&test_database.url).await.is_empty());
+
+    database::analyze(&config.database).await.unwrap();
+
+    let analyzed = analyzed_tables(&test_database.url).await;
+    for table in [
+        "users",
+        "patients_p0",
+        "patients_p3",
+        "observations_p1",
+        "data_access_audit",
+    ] {
+        assert!(
+            analyzed.iter().any(|name| name == table),
+            "{table} not analyzed: {analyzed:?}"
+        );
+    }
 }
 
 /// Starts the real binary on a free loopback port with its own database.

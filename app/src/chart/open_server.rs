@@ -199,35 +199,28 @@ pub async fn open(
 
     // Each section's read records its access event, and the events are appended together
     // before the transaction commits. The patient's data key is unwrapped once for all of them.
-    let chart =
-        crate::db::in_new_transaction::<_, _, AppError>(&mut conn, GENERIC_PLANS, async |conn| {
-            let reads = read_sections(
-                conn,
-                services,
-                actor,
-                &granted,
-                patient,
-                purpose,
-                permissions,
-            );
-            let (chart, events) = audit::collecting(records::remembering_keys(reads)).await;
-            let chart = chart?;
-            audit::record_accesses(conn, events).await?;
-            Ok(chart)
-        })
-        .await?;
+    let chart = crate::db::in_transaction::<_, _, AppError>(&mut conn, async |conn| {
+        let reads = read_sections(
+            conn,
+            services,
+            actor,
+            &granted,
+            patient,
+            purpose,
+            permissions,
+        );
+        let (chart, events) = audit::collecting(records::remembering_keys(reads)).await;
+        let chart = chart?;
+        audit::record_accesses(conn, events).await?;
+        Ok(chart)
+    })
+    .await?;
     if chart.shows_anything() {
         Ok(chart)
     } else {
         Err(AppError::not_found())
     }
 }
-
-/// The statements that open the chart's transaction, sent in one round trip. Its prepared
-/// statements use their generic plans, which suit the chart's lookups by patient and save
-/// planning them at each execution (BENCHMARKS.md). Other pages keep PostgreSQL's choice
-/// because a generic plan made the portal's unread count take 53 ms.
-const GENERIC_PLANS: &str = "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan";
 
 /// Reads every section of the chart on `conn`, inside the caller's transaction.
 async fn read_sections(

@@ -125,6 +125,10 @@ pub async fn run(arguments: &[String]) -> Result<(), String> {
         "{} mothers use the portal, with {} message threads and {} messages",
         summary.portal_accounts, summary.threads, summary.messages
     );
+    database::analyze(&config.database)
+        .await
+        .map_err(|error| error.to_string())?;
+    println!("updated the planner's statistics");
     let mut emails = summary.staff_emails.clone();
     if switches.demo_patient {
         let demo = ensure_demo_patient(
