@@ -409,15 +409,24 @@ pub async fn patients_care_consents(
         Option<DateTime<Utc>>,
         Option<DateTime<Utc>>,
     );
-    let ids: Vec<uuid::Uuid> = patients.iter().map(|patient| patient.0).collect();
     // The clinic lets PostgreSQL use the grants' index by clinic and patient instead of reading
-    // every clinic's grants.
-    let rows: Vec<Row> = consent_grants::table
+    // every clinic's grants. The authorization of one record looks up one patient, compared by
+    // equality. Each connection plans a statement once for all parameters (a generic plan), and
+    // the generic plan of `= ANY` read every grant of the clinic to find that one patient's.
+    let query = consent_grants::table
         .inner_join(consent_template_versions::table.inner_join(consent_templates::table))
         .left_join(consent_revocations::table)
         .filter(consent_grants::clinic_id.eq(clinic.0))
-        .filter(consent_grants::patient_id.eq_any(ids))
         .filter(consent_templates::kind.eq(ConsentKind::CareCoordination.as_str()))
+        .into_boxed();
+    let query = match patients {
+        [patient] => query.filter(consent_grants::patient_id.eq(patient.0)),
+        _ => {
+            let ids: Vec<uuid::Uuid> = patients.iter().map(|patient| patient.0).collect();
+            query.filter(consent_grants::patient_id.eq_any(ids))
+        }
+    };
+    let rows: Vec<Row> = query
         .order((consent_grants::granted_at, consent_grants::id))
         .select((
             consent_grants::patient_id,

@@ -95,6 +95,13 @@ async fn sessions(slug: &str, users: usize, per_user: usize, out: &str) -> Resul
     users::write_targets(&out.join("clinician.txt"), &clinicians)?;
     let patients = users::patient_targets(&state.services, slug, users).await?;
     users::write_targets(&out.join("patient.txt"), &patients)?;
+    // Signing in gave the targets care teams and consents after the generator took the
+    // planner's statistics. The server plans each statement once, so it would plan on the old
+    // counts without a new `ANALYZE`.
+    let config = Config::from_env().map_err(|error| error.to_string())?;
+    database::analyze(&config.database)
+        .await
+        .map_err(|error| error.to_string())?;
     println!(
         "signed in {users} GPs ({} chart targets) and {} patients",
         clinicians.len(),
