@@ -70,3 +70,109 @@ where
         },
     }
 }
+
+/// A statement written in SQL that each connection prepares once and keeps, keyed by its text.
+/// The text names its parameters `$1`, `$2`, … and contains no other `$`.
+///
+/// diesel marks every `sql_query` unsafe to cache, so each call of one is prepared and planned
+/// again: a round trip, and often more planning time than the query takes to run. Rows load
+/// into `QueryableByName` types, as from a `sql_query`.
+pub struct KeptSql<'a> {
+    text: std::borrow::Cow<'static, str>,
+    binds: Vec<Box<dyn PushBind + Send + 'a>>,
+}
+
+impl<'a> KeptSql<'a> {
+    /// Starts a statement from its text; each `$n` in it is bound by the `n`th call of
+    /// [`KeptSql::bind`].
+    pub fn new(text: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+        Self {
+            text: text.into(),
+            binds: Vec::new(),
+        }
+    }
+
+    /// Binds the next parameter as SQL type `S`.
+    pub fn bind<S, T>(mut self, value: T) -> Self
+    where
+        S: 'static,
+        T: diesel::serialize::ToSql<S, diesel::pg::Pg> + Send + 'a,
+        diesel::pg::Pg: diesel::sql_types::HasSqlType<S>,
+    {
+        self.binds.push(Box::new(Bound::<S, T> {
+            value,
+            sql_type: std::marker::PhantomData,
+        }));
+        self
+    }
+}
+
+/// One parameter of a [`KeptSql`], pushed with its SQL type.
+trait PushBind {
+    fn push<'b>(
+        &'b self,
+        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> diesel::QueryResult<()>;
+}
+
+struct Bound<S, T> {
+    value: T,
+    sql_type: std::marker::PhantomData<fn() -> S>,
+}
+
+impl<S, T> PushBind for Bound<S, T>
+where
+    T: diesel::serialize::ToSql<S, diesel::pg::Pg>,
+    diesel::pg::Pg: diesel::sql_types::HasSqlType<S>,
+{
+    fn push<'b>(
+        &'b self,
+        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> diesel::QueryResult<()> {
+        out.push_bind_param::<S, T>(&self.value)
+    }
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for KeptSql<'_> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> diesel::QueryResult<()> {
+        let mut rest: &str = &self.text;
+        while let Some(at) = rest.find('$') {
+            out.push_sql(&rest[..at]);
+            let after = &rest[at + 1..];
+            let digits = after
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(after.len());
+            let number: usize = after[..digits].parse().map_err(|_| {
+                diesel::result::Error::QueryBuilderError(
+                    "invalid SQL text: a `$` not followed by a parameter number".into(),
+                )
+            })?;
+            let bind = number
+                .checked_sub(1)
+                .and_then(|index| self.binds.get(index))
+                .ok_or_else(|| {
+                    diesel::result::Error::QueryBuilderError(
+                        format!("missing value for parameter ${number}").into(),
+                    )
+                })?;
+            bind.push(&mut out)?;
+            rest = &after[digits..];
+        }
+        out.push_sql(rest);
+        Ok(())
+    }
+}
+
+impl diesel::query_builder::QueryId for KeptSql<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::Query for KeptSql<'_> {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl<Conn> diesel_async::RunQueryDsl<Conn> for KeptSql<'_> {}

@@ -157,6 +157,77 @@ async fn in_transaction_commits_or_rolls_back_its_work() {
     );
 }
 
+#[derive(diesel::QueryableByName, Debug, PartialEq)]
+struct Numbered {
+    #[diesel(sql_type = diesel::sql_types::Int4)]
+    number: i32,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    label: String,
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    count: i64,
+}
+
+/// A statement written in SQL through `db::KeptSql` binds its parameters in their places, even
+/// one used twice, and is prepared once per connection however often it runs. A `$n` without a
+/// value fails before anything is sent.
+#[tokio::test]
+async fn kept_sql_prepared_once_per_connection() {
+    use diesel::sql_types::{Array, Int4, Text};
+
+    let test_database = TestDatabase::migrated().await;
+    let mut conn = support::connect(&test_database.url).await;
+    let numbers = |wanted: Vec<i32>, label: &'static str| {
+        app::db::KeptSql::new(
+            "SELECT n AS number, $2 || ':' || n AS label FROM generate_series(1, 5) AS n              WHERE n = ANY($1) AND $2 <> '' ORDER BY n",
+        )
+        .bind::<Array<Int4>, _>(wanted)
+        .bind::<Text, _>(label)
+    };
+
+    for (wanted, label) in [
+        (vec![2, 4], "even"),
+        (vec![1, 3, 9], "odd"),
+        (vec![], "none"),
+    ] {
+        let rows: Vec<Numbered> = numbers(wanted.clone(), label)
+            .load(&mut conn)
+            .await
+            .unwrap();
+        let expected: Vec<Numbered> = wanted
+            .into_iter()
+            .filter(|number| *number <= 5)
+            .map(|number| Numbered {
+                number,
+                label: format!("{label}:{number}"),
+            })
+            .collect();
+        assert_eq!(rows, expected, "numbers labelled {label}");
+    }
+
+    // The text is split so that this query does not count itself.
+    let prepared: Count = diesel::sql_query(
+        "SELECT count(*) AS count FROM pg_prepared_statements \
+         WHERE position('generate_' || 'series(1, 5)' IN statement) > 0",
+    )
+    .get_result(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(prepared.count, 1, "three runs, one prepared statement");
+
+    let unbound = app::db::KeptSql::new("SELECT $1 AS number, $2 AS label")
+        .bind::<Int4, _>(1)
+        .load::<Numbered>(&mut conn)
+        .await;
+    assert!(
+        matches!(unbound, Err(diesel::result::Error::QueryBuilderError(_))),
+        "{unbound:?}"
+    );
+}
+
 #[tokio::test]
 async fn pooled_connections_use_generic_plans() {
     let test_database = TestDatabase::migrated().await;

@@ -8,6 +8,7 @@ use diesel::sql_types::{Array, BigInt, Nullable, SmallInt, Text, Timestamptz, Uu
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::KeptSql;
 use crate::ids::{ClinicId, PatientId, UserId};
 
 /// Maximum number of alerts or tasks one list returns.
@@ -90,7 +91,7 @@ pub async fn alert_counts(
     patients: &[PatientId],
     user: UserId,
 ) -> Result<Vec<AlertCount>, diesel::result::Error> {
-    diesel::sql_query(format!(
+    KeptSql::new(format!(
         "SELECT a.patient_id, count(*) AS open_alerts, max(a.priority) AS highest \
          FROM care_alerts a \
          WHERE a.clinic_id = $1 AND a.patient_id = ANY($2) AND a.acknowledged_at IS NULL \
@@ -112,7 +113,7 @@ pub async fn open_alerts(
     patients: &[PatientId],
     user: UserId,
 ) -> Result<Vec<OpenAlert>, diesel::result::Error> {
-    diesel::sql_query(format!(
+    KeptSql::new(format!(
         "SELECT a.id, a.patient_id, f.rule, a.category, a.priority, a.raised_at \
          FROM care_alerts a \
          JOIN protocol_firings f ON f.clinic_id = a.clinic_id AND f.id = a.firing_id \
@@ -135,7 +136,7 @@ pub async fn open_tasks(
     clinic: ClinicId,
     user: UserId,
 ) -> Result<Vec<OpenTask>, diesel::result::Error> {
-    diesel::sql_query(
+    KeptSql::new(
         "SELECT id, patient_id, kind, category, priority, due_at, status FROM care_tasks \
          WHERE clinic_id = $1 AND owner_user_id = $2 AND status IN ('open', 'in_progress') \
          ORDER BY due_at, priority DESC, id \
@@ -155,7 +156,7 @@ pub async fn last_activity(
     patients: &[PatientId],
     user: UserId,
 ) -> Result<Vec<LastActivity>, diesel::result::Error> {
-    diesel::sql_query(
+    KeptSql::new(
         "SELECT patient_id, max(created_at) AS at FROM care_events \
          WHERE clinic_id = $1 AND patient_id = ANY($2) AND recipients @> ARRAY[$3] \
          GROUP BY patient_id",

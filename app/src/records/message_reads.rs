@@ -150,7 +150,7 @@ pub async fn unread_counts(
     conn: &mut AsyncPgConnection,
     access: &AccessContext,
 ) -> Result<Vec<UnreadCount>, RecordsError> {
-    let rows: Vec<UnreadRow> = diesel::sql_query(
+    let rows: Vec<UnreadRow> = crate::db::KeptSql::new(
         "SELECT participant.thread_id, thread.patient_id, count(message.id) AS unread \
          FROM message_participants AS participant \
          JOIN message_threads AS thread \
