@@ -83,8 +83,8 @@ pub struct KeptSql<'a> {
 }
 
 impl<'a> KeptSql<'a> {
-    /// Starts a statement from its text; each `$n` in it is bound by the `n`th call of
-    /// [`KeptSql::bind`].
+    /// Starts a statement from its text. The `n`th call of [`KeptSql::bind`] gives the value of
+    /// each `$n` in it.
     pub fn new(text: impl Into<std::borrow::Cow<'static, str>>) -> Self {
         Self {
             text: text.into(),

@@ -145,7 +145,8 @@ pub async fn runtime_owns_audit_tables(pool: &DbPool) -> Result<bool, DatabaseEr
 }
 
 /// Setting that each pooled connection applies when it opens, so that its prepared statements
-/// use their generic plans. The server's queries look rows up by clinic and id, so one plan suits every execution.
+/// use their generic plans. The server's queries look rows up by clinic and id, so one plan
+/// suits every execution.
 /// PostgreSQL's default plans the first five executions anew, and often every one on a
 /// partitioned table, which cost the policy's care-team lookup 0.2 ms per page (BENCHMARKS.md).
 pub const CONNECTION_SETTINGS: &str = "SET plan_cache_mode = force_generic_plan";

@@ -182,7 +182,8 @@ async fn kept_sql_prepared_once_per_connection() {
     let mut conn = support::connect(&test_database.url).await;
     let numbers = |wanted: Vec<i32>, label: &'static str| {
         app::db::KeptSql::new(
-            "SELECT n AS number, $2 || ':' || n AS label FROM generate_series(1, 5) AS n              WHERE n = ANY($1) AND $2 <> '' ORDER BY n",
+            "SELECT n AS number, $2 || ':' || n AS label FROM generate_series(1, 5) AS n \
+             WHERE n = ANY($1) AND $2 <> '' ORDER BY n",
         )
         .bind::<Array<Int4>, _>(wanted)
         .bind::<Text, _>(label)
