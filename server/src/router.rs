@@ -1,7 +1,7 @@
 //! The router: health endpoints, Leptos pages and server functions, static files, and the
 //! middleware stack around them.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use app::identity::server::auth::RequestUser;
 use app::identity::server::session_store::PgSessionStore;
@@ -13,7 +13,7 @@ use axum::middleware;
 use axum::response::Response;
 use axum::routing::get;
 use leptos::prelude::provide_context;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use tower::ServiceBuilder;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -45,7 +45,7 @@ pub fn build(state: AppState) -> Router {
         .route("/api/events", get(events::stream))
         .leptos_routes_with_context(
             &state,
-            generate_route_list(App),
+            route_list().to_vec(),
             server_context.clone(),
             move || shell(options.clone()),
         )
@@ -87,6 +87,17 @@ pub fn build(state: AppState) -> Router {
         .merge(pages)
         .layer(middleware)
         .with_state(state)
+}
+
+/// Returns the application's routes, listed once per process.
+///
+/// Listing the routes renders the app while Leptos's `SuppressResourceLoad` is set, and that
+/// flag is global to the process. A page rendered by another router at that moment creates
+/// resources that never load, so its response never ends. Listing once, before the first
+/// router serves, keeps a second router (the tests build one per test) from stalling the first.
+fn route_list() -> &'static [AxumRouteListing] {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App))
 }
 
 /// Sessions in PostgreSQL, in a cookie that scripts cannot read and other sites never send.

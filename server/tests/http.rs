@@ -364,3 +364,43 @@ async fn area_pages_render() {
         );
     }
 }
+
+/// A page renders in full while another router of the same process is built. Listing the
+/// routes switches resource loading off for the whole process, so they are listed only once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn page_renders_during_router_build() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    let app = TestApp::new().await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let builder = {
+        let stop = Arc::clone(&stop);
+        let state = app.state.clone();
+        let runtime = tokio::runtime::Handle::current();
+        std::thread::spawn(move || {
+            let _context = runtime.enter();
+            let mut built = 0_u32;
+            while !stop.load(Ordering::Relaxed) {
+                drop(server::router::build(state.clone()));
+                built += 1;
+            }
+            built
+        })
+    };
+
+    for attempt in 0..40 {
+        let page = tokio::time::timeout(Duration::from_secs(10), async {
+            body_text(app.get("/patient").await).await
+        })
+        .await;
+        let Ok(html) = page else {
+            stop.store(true, Ordering::Relaxed);
+            panic!("page {attempt} timed out after 10 s while another router was built");
+        };
+        assert!(html.contains("You need to be signed in"), "page {attempt}");
+    }
+    stop.store(true, Ordering::Relaxed);
+    assert!(builder.join().expect("the builder thread panicked") > 0);
+}

@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
+use std::time::Duration;
 
 use app::audit::{AuditKey, AuditKeyring};
 use app::db::DbPool;
@@ -327,11 +328,17 @@ impl TestApp {
     }
 }
 
+/// Time a test waits for a response, and then for its body. A response that never ends fails
+/// its test instead of stopping the whole run.
+const RESPONSE_DEADLINE: Duration = Duration::from_secs(60);
+
 pub async fn send(router: &Router, request: Request<Body>) -> Response<Body> {
-    router
-        .clone()
-        .oneshot(request)
+    let target = request.uri().clone();
+    tokio::time::timeout(RESPONSE_DEADLINE, router.clone().oneshot(request))
         .await
+        .unwrap_or_else(|_| {
+            panic!("the response to {target} timed out after {RESPONSE_DEADLINE:?}")
+        })
         .expect("the router is infallible")
 }
 
@@ -343,9 +350,13 @@ pub fn form_post(path: &str, body: &str) -> axum::http::request::Builder {
 }
 
 pub async fn body_text(response: Response<Body>) -> String {
-    let bytes = to_bytes(response.into_body(), 16 * 1024 * 1024)
-        .await
-        .expect("cannot read the response body");
+    let bytes = tokio::time::timeout(
+        RESPONSE_DEADLINE,
+        to_bytes(response.into_body(), 16 * 1024 * 1024),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("the response body timed out after {RESPONSE_DEADLINE:?}"))
+    .expect("cannot read the response body");
     String::from_utf8(bytes.to_vec()).expect("the response body is not UTF-8")
 }
 
