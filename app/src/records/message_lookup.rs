@@ -9,10 +9,8 @@
 //! participants who no longer may, such as a member whose membership ended.
 
 use chrono::{DateTime, Utc};
-use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz, Untyped, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::RecordsError;
@@ -21,6 +19,7 @@ use super::entries::Classification;
 use super::messages::THREADS;
 use super::schema::{message_participants, message_threads};
 use crate::access::Authorization;
+use crate::db::KeptSql;
 use crate::ids::{ClinicId, PatientId, ThreadId, UserId};
 
 /// SQL condition that the participant row `p` of thread `t` may still take part.
@@ -127,64 +126,30 @@ pub async fn list_threads(
     user: UserId,
     patient: Option<PatientId>,
 ) -> Result<Vec<ThreadListing>, RecordsError> {
-    let query = ThreadList {
-        clinic_id: clinic_id.0,
-        user: user.0,
-        patient: patient.map(|patient| patient.0),
-    };
-    let rows: Vec<ListingRow> = query.load(conn).await?;
+    let rows: Vec<ListingRow> = KeptSql::new(concat!(
+        "SELECT t.id AS thread_id, t.patient_id, t.classification, t.message_count, \
+             (SELECT count(*) FROM messages AS m \
+                 WHERE m.clinic_id = p.clinic_id AND m.thread_id = p.thread_id \
+                 AND m.sequence > p.read_through AND m.sender_user_id <> p.user_id) AS unread, \
+             (SELECT max(m.sent_at) FROM messages AS m \
+                 WHERE m.clinic_id = t.clinic_id AND m.thread_id = t.id) AS last_sent_at, \
+             ARRAY(SELECT o.user_id FROM message_participants AS o \
+                 WHERE o.clinic_id = t.clinic_id AND o.thread_id = t.id \
+                 ORDER BY o.user_id) AS participants \
+         FROM message_participants AS p \
+         JOIN message_threads AS t ON t.clinic_id = p.clinic_id AND t.id = p.thread_id \
+         WHERE p.clinic_id = $1 AND p.user_id = $2 \
+           AND ($3::uuid IS NULL OR t.patient_id = $3) AND ",
+        may_take_part!(),
+        " ORDER BY last_sent_at DESC NULLS LAST, t.created_at DESC, t.id"
+    ))
+    .bind::<SqlUuid, _>(clinic_id.0)
+    .bind::<SqlUuid, _>(user.0)
+    .bind::<Nullable<SqlUuid>, _>(patient.map(|patient| patient.0))
+    .load(conn)
+    .await?;
     rows.into_iter().map(listing).collect()
 }
-
-/// The query of [`list_threads`] as a query type, which each connection prepares and plans once.
-/// diesel marks every `sql_query` unsafe to cache, so it was planned at each call, 4 to 6 ms
-/// twice per portal page.
-struct ThreadList {
-    clinic_id: uuid::Uuid,
-    user: uuid::Uuid,
-    patient: Option<uuid::Uuid>,
-}
-
-impl QueryFragment<Pg> for ThreadList {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql(
-            "SELECT t.id AS thread_id, t.patient_id, t.classification, t.message_count, \
-                 (SELECT count(*) FROM messages AS m \
-                     WHERE m.clinic_id = p.clinic_id AND m.thread_id = p.thread_id \
-                     AND m.sequence > p.read_through AND m.sender_user_id <> p.user_id) AS unread, \
-                 (SELECT max(m.sent_at) FROM messages AS m \
-                     WHERE m.clinic_id = t.clinic_id AND m.thread_id = t.id) AS last_sent_at, \
-                 ARRAY(SELECT o.user_id FROM message_participants AS o \
-                     WHERE o.clinic_id = t.clinic_id AND o.thread_id = t.id \
-                     ORDER BY o.user_id) AS participants \
-             FROM message_participants AS p \
-             JOIN message_threads AS t ON t.clinic_id = p.clinic_id AND t.id = p.thread_id \
-             WHERE p.clinic_id = ",
-        );
-        out.push_bind_param::<SqlUuid, _>(&self.clinic_id)?;
-        out.push_sql(" AND p.user_id = ");
-        out.push_bind_param::<SqlUuid, _>(&self.user)?;
-        out.push_sql(" AND (");
-        out.push_bind_param::<Nullable<SqlUuid>, _>(&self.patient)?;
-        out.push_sql("::uuid IS NULL OR t.patient_id = ");
-        out.push_bind_param::<Nullable<SqlUuid>, _>(&self.patient)?;
-        out.push_sql(") AND ");
-        out.push_sql(may_take_part!());
-        out.push_sql(" ORDER BY last_sent_at DESC NULLS LAST, t.created_at DESC, t.id");
-        Ok(())
-    }
-}
-
-impl QueryId for ThreadList {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl Query for ThreadList {
-    type SqlType = Untyped;
-}
-
-impl<Conn> RunQueryDsl<Conn> for ThreadList {}
 
 fn listing(row: ListingRow) -> Result<ThreadListing, RecordsError> {
     let classification =
@@ -218,7 +183,7 @@ pub async fn thread_recipients(
     thread_id: ThreadId,
     sender: UserId,
 ) -> Result<Vec<UserId>, RecordsError> {
-    let rows: Vec<Recipient> = diesel::sql_query(concat!(
+    let rows: Vec<Recipient> = KeptSql::new(concat!(
         "SELECT p.user_id FROM message_participants AS p \
          JOIN message_threads AS t ON t.clinic_id = p.clinic_id AND t.id = p.thread_id \
          WHERE p.clinic_id = $1 AND p.thread_id = $2 AND p.user_id <> $3 AND ",
