@@ -49,7 +49,7 @@ pub async fn coverage(
     clinic_id: ClinicId,
     at: DateTime<Utc>,
 ) -> Result<Vec<Coverage>, ConsentError> {
-    let rows: Vec<Row> = diesel::sql_query(
+    let rows: Vec<Row> = crate::db::KeptSql::new(
         "WITH newest AS ( \
              SELECT template_id, max(version) AS version FROM consent_template_versions \
              WHERE clinic_id = $1 GROUP BY template_id), \

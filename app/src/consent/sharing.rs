@@ -36,7 +36,7 @@ pub async fn sharing_consent_covers(
         .iter()
         .map(|category| category.as_str().to_owned())
         .collect();
-    let candidates: Vec<GrantId> = diesel::sql_query(
+    let candidates: Vec<GrantId> = crate::db::KeptSql::new(
         "SELECT g.id FROM consent_grants g \
          JOIN consent_template_versions v ON v.id = g.template_version_id \
          JOIN consent_templates t ON t.id = v.template_id \
@@ -59,7 +59,7 @@ pub async fn sharing_consent_covers(
     }
 
     let ids: Vec<uuid::Uuid> = candidates.iter().map(|grant| grant.id).collect();
-    let unrevoked: Vec<GrantId> = diesel::sql_query(
+    let unrevoked: Vec<GrantId> = crate::db::KeptSql::new(
         "SELECT g.id FROM consent_grants g \
          LEFT JOIN consent_revocations r ON r.grant_id = g.id \
          WHERE g.id = ANY($1) AND (r.revoked_at IS NULL OR r.revoked_at > $2)",

@@ -131,7 +131,7 @@ pub async fn care_team_audience(
         provider_user_id: Uuid,
     }
     let roles: Vec<&str> = roles.iter().map(|role| role.as_str()).collect();
-    let members: Vec<Member> = diesel::sql_query(
+    let members: Vec<Member> = crate::db::KeptSql::new(
         "SELECT DISTINCT provider_user_id FROM care_team_members \
          WHERE clinic_id = $1 AND patient_id = $2 AND role = ANY($3) \
            AND starts_at <= $4 AND (ends_at IS NULL OR ends_at > $4)",

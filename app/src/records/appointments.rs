@@ -403,7 +403,7 @@ pub async fn provider_cares_for_account(
         found: bool,
     }
 
-    let found: Found = diesel::sql_query(
+    let found: Found = crate::db::KeptSql::new(
         "SELECT EXISTS ( \
            SELECT 1 FROM care_team_members m \
            JOIN patients p ON p.clinic_id = m.clinic_id AND p.id = m.patient_id \

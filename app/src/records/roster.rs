@@ -51,7 +51,7 @@ pub async fn assigned_patients(
         #[diesel(sql_type = diesel::sql_types::Text)]
         role: String,
     }
-    let rows: Vec<Row> = diesel::sql_query(
+    let rows: Vec<Row> = crate::db::KeptSql::new(
         "SELECT m.patient_id, m.role FROM care_team_members m \
          JOIN patients p ON p.clinic_id = m.clinic_id AND p.id = m.patient_id \
          WHERE m.clinic_id = $1 AND m.provider_user_id = $2 AND p.erased_at IS NULL \
